@@ -1,0 +1,22 @@
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.models import ApiToken
+
+
+class Command(BaseCommand):
+    help = "Create an API token for USERNAME. The token is printed once, as the last line."
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument("--name", default="cli", help="A label to tell tokens apart.")
+
+    def handle(self, *args, **options):
+        User = get_user_model()
+        try:
+            user = User.objects.get(username=options["username"])
+        except User.DoesNotExist:
+            raise CommandError(f"No user named {options['username']!r}.") from None
+        token, raw = ApiToken.objects.issue(user, name=options["name"])
+        self.stderr.write(f"Created token {token.prefix}… for {user.username}. It is shown only now:")
+        self.stdout.write(raw)

@@ -1,0 +1,88 @@
+from django.contrib import admin
+from django.utils import timezone
+
+from artifacts.models import ArtifactFile, ArtifactIngest, DownloadGrant, ModelArtifact
+from pipeline.admin_utils import pretty_json
+
+
+class ArtifactFileInline(admin.TabularInline):
+    model = ArtifactFile
+    extra = 0
+    fields = ("filename", "size", "sha256", "content_type", "key")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ModelArtifact)
+class ModelArtifactAdmin(admin.ModelAdmin):
+    list_display = ("name", "user", "quality_score", "status", "download_count", "created_at", "deleted_at")
+    list_filter = ("status", "quality_score", ("deleted_at", admin.EmptyFieldListFilter))
+    search_fields = ("id", "name", "user__username", "job__external_job_id")
+    list_select_related = ("user",)
+    raw_id_fields = ("user", "job", "dataset")
+    readonly_fields = (
+        "quality_metrics_pretty",
+        "training_summary_pretty",
+        "configuration_pretty",
+        "artifacts_pretty",
+        "download_count",
+    )
+    exclude = ("quality_metrics", "training_summary", "configuration", "artifacts")
+    inlines = [ArtifactFileInline]
+    actions = ["soft_delete", "restore"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="Quality metrics")
+    def quality_metrics_pretty(self, obj):
+        return pretty_json(obj.quality_metrics)
+
+    @admin.display(description="Training summary")
+    def training_summary_pretty(self, obj):
+        return pretty_json(obj.training_summary)
+
+    @admin.display(description="Configuration")
+    def configuration_pretty(self, obj):
+        return pretty_json(obj.configuration)
+
+    @admin.display(description="Files (filename → storage key)")
+    def artifacts_pretty(self, obj):
+        return pretty_json(obj.artifacts)
+
+    @admin.action(description="Soft-delete selected models (hidden from their owners)")
+    def soft_delete(self, request, queryset):
+        updated = queryset.filter(deleted_at__isnull=True).update(deleted_at=timezone.now())
+        self.message_user(request, f"Soft-deleted {updated} model(s).")
+
+    @admin.action(description="Restore selected models")
+    def restore(self, request, queryset):
+        updated = queryset.filter(deleted_at__isnull=False).update(deleted_at=None)
+        self.message_user(request, f"Restored {updated} model(s).")
+
+
+@admin.register(ArtifactIngest)
+class ArtifactIngestAdmin(admin.ModelAdmin):
+    list_display = ("job", "state", "attempts", "progress", "next_attempt_at", "updated_at")
+    list_filter = ("state",)
+    search_fields = ("job__id", "job__external_job_id", "last_error")
+    list_select_related = ("job",)
+    readonly_fields = (
+        "job", "attempts", "last_error", "lease_token", "lease_expires_at", "bytes_done",
+        "bytes_total", "current_file", "started_at", "finished_at",
+    )
+
+    @admin.display(description="Progress")
+    def progress(self, obj):
+        if obj.bytes_total:
+            return f"{obj.bytes_done:,} / {obj.bytes_total:,} bytes ({obj.progress_percent}%)"
+        return f"{obj.bytes_done:,} bytes" if obj.bytes_done else "—"
+
+
+@admin.register(DownloadGrant)
+class DownloadGrantAdmin(admin.ModelAdmin):
+    list_display = ("artifact", "user", "created_at", "expires_at")
+    search_fields = ("artifact__name", "user__username")
+    list_select_related = ("artifact", "user")
+    readonly_fields = ("artifact", "user", "files", "created_at", "expires_at")

@@ -1,0 +1,143 @@
+"""Stored model artifacts, their files, the ingest record per job and download grants."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class ModelArtifactQuerySet(models.QuerySet["ModelArtifact"]):
+    def alive(self) -> ModelArtifactQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+    def visible_to(self, user: Any) -> ModelArtifactQuerySet:
+        """The one place that decides which artifacts a user may see: their own, not deleted."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.alive().filter(user=user)
+
+
+class ModelArtifact(models.Model):
+    class Status(models.TextChoices):
+        STORED = "stored", "Stored"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="model_artifacts")
+    # One artifact per job, enforced by the unique constraint OneToOneField creates.
+    job = models.OneToOneField("pipeline.TrainingJob", on_delete=models.CASCADE, related_name="model_artifact")
+    dataset = models.ForeignKey(
+        "pipeline.Dataset", on_delete=models.SET_NULL, null=True, blank=True, related_name="model_artifacts"
+    )
+    name = models.CharField(max_length=255)
+    version = models.CharField(max_length=32, default="1.0.0")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.STORED)
+    quality_metrics = models.JSONField(default=dict, blank=True)
+    quality_score = models.PositiveSmallIntegerField(default=0, db_index=True)
+    training_summary = models.JSONField(default=dict, blank=True)
+    configuration = models.JSONField(default=dict, blank=True)
+    artifacts = models.JSONField(default=dict, blank=True, help_text="filename → storage key")
+    download_count = models.PositiveIntegerField(default=0)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ModelArtifactQuerySet.as_manager()
+
+    class Meta:
+        db_table = "lora_model_artifacts"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="artifact_user_recent_idx"),
+            models.Index(fields=["user", "-quality_score", "-created_at"], name="artifact_user_quality_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def total_size(self) -> int:
+        return sum(f.size for f in self.files.all())
+
+
+class ArtifactFile(models.Model):
+    artifact = models.ForeignKey(ModelArtifact, on_delete=models.CASCADE, related_name="files")
+    filename = models.CharField(max_length=255)
+    key = models.CharField(max_length=1024, unique=True)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    content_type = models.CharField(max_length=128, default="application/octet-stream")
+
+    class Meta:
+        db_table = "lora_model_artifact_files"
+        ordering = ["filename"]
+        constraints = [
+            models.UniqueConstraint(fields=["artifact", "filename"], name="artifact_file_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class ArtifactIngest(models.Model):
+    """The ingest record of one training job: attempts, lease, progress and last error."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Ingesting"
+        RETRYING = "retrying", "Retrying"
+        SUCCEEDED = "succeeded", "Stored"
+        FAILED = "failed", "Failed"
+
+    job = models.OneToOneField("pipeline.TrainingJob", on_delete=models.CASCADE, related_name="ingest")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    lease_token = models.CharField(max_length=64, blank=True, default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    bytes_done = models.PositiveBigIntegerField(default=0)
+    bytes_total = models.PositiveBigIntegerField(null=True, blank=True)
+    current_file = models.CharField(max_length=255, blank=True, default="")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "lora_artifact_ingests"
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"ingest of {self.job_id}: {self.state}"
+
+    @property
+    def progress_percent(self) -> int | None:
+        if not self.bytes_total:
+            return None
+        return min(100, int(self.bytes_done * 100 / self.bytes_total))
+
+
+class DownloadGrant(models.Model):
+    """A record of signed download URLs handed out: who, which files, until when."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    artifact = models.ForeignKey(ModelArtifact, on_delete=models.CASCADE, related_name="download_grants")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="download_grants")
+    files = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "lora_download_grants"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{len(self.files)} file(s) of {self.artifact_id}"

@@ -1,0 +1,200 @@
+"""Artifact storage backends behind Django's ``STORAGES["artifacts"]``.
+
+All three speak Django's Storage API plus two calls the ingest and download code rely on:
+
+* ``save_stream(key, chunks)`` stores an iterable of byte chunks under exactly ``key`` (no renaming,
+  overwrite allowed) in bounded memory;
+* ``signed_url(key, filename, ttl)`` returns a time-limited GET URL that downloads as ``filename``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from io import RawIOBase
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.base import File
+from django.core.files.storage import FileSystemStorage, Storage
+from django.utils.deconstruct import deconstructible
+from storages.backends.s3 import S3Storage
+
+CHUNK_SIZE = 1024 * 1024
+
+
+class ChunkReader(RawIOBase):
+    """A read-only, non-seekable file over an iterator of byte chunks (for boto3's streaming upload)."""
+
+    def __init__(self, chunks: Iterable[bytes]):
+        self._chunks: Iterator[bytes] = iter(chunks)
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        while not self._buffer:
+            try:
+                self._buffer = next(self._chunks)
+            except StopIteration:
+                return 0
+        size = min(len(target), len(self._buffer))
+        target[:size] = self._buffer[:size]
+        self._buffer = self._buffer[size:]
+        return size
+
+
+def content_disposition(filename: str) -> str:
+    from django.utils.http import content_disposition_header
+
+    return content_disposition_header(as_attachment=True, filename=filename) or "attachment"
+
+
+@deconstructible
+class LocalArtifactStorage(FileSystemStorage):
+    """Object key K lives at ``location/K``; writes go to a temporary file then are renamed."""
+
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        return name  # keys are chosen by the caller and overwriting is intended
+
+    def save_stream(self, key: str, chunks: Iterable[bytes]) -> None:
+        final = Path(self.path(key))  # safe_join: raises SuspiciousFileOperation outside the root
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=final.parent, prefix=".upload-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp_name, final)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+
+    def _save(self, name: str, content: File) -> str:
+        self.save_stream(name, content.chunks(CHUNK_SIZE))
+        return name
+
+    def delete(self, name: str) -> None:
+        super().delete(name)
+        # Tidy empty {user}/{artifact} folders so a failed attempt leaves nothing behind.
+        root = Path(self.location).resolve()
+        parent = Path(self.path(name)).parent
+        while parent != root and parent.is_relative_to(root):
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+
+    def signed_url(self, key: str, filename: str, ttl: int) -> str:
+        from artifacts.signing import local_download_url
+
+        return local_download_url(key, filename, ttl)
+
+
+@deconstructible
+class S3ArtifactStorage(S3Storage):
+    """S3 / MinIO / Supabase's S3 endpoint through django-storages; multipart upload from the stream."""
+
+    def __init__(self, **settings: Any):
+        settings.setdefault("file_overwrite", True)
+        settings.setdefault("default_acl", None)
+        settings.setdefault("querystring_auth", True)
+        super().__init__(**settings)
+
+    def save_stream(self, key: str, chunks: Iterable[bytes]) -> None:
+        obj = self.bucket.Object(self._normalize_name(self._clean_name(key)))
+        obj.upload_fileobj(
+            ChunkReader(chunks),
+            ExtraArgs={"ContentType": "application/octet-stream"},
+            Config=self.transfer_config,
+        )
+
+    def signed_url(self, key: str, filename: str, ttl: int) -> str:
+        return self.url(
+            key,
+            parameters={"ResponseContentDisposition": content_disposition(filename)},
+            expire=ttl,
+        )
+
+
+@deconstructible
+class SupabaseArtifactStorage(Storage):
+    """Supabase Storage through the ``supabase`` client (service-role key, server side only).
+
+    Supabase's upload call takes a whole file, so a stream is first spooled to a temporary file
+    on disk (memory stays bounded); for very large adapters prefer Supabase's S3 endpoint with
+    ``ARTIFACT_STORAGE=s3``.
+    """
+
+    def __init__(self, url: str = "", key: str = "", bucket: str = "lora-models", client: Any = None):
+        self.url_base = url
+        self.key = key
+        self.bucket_name = bucket
+        self._client = client
+
+    @property
+    def bucket(self) -> Any:
+        if self._client is None:
+            if not (self.url_base and self.key):
+                raise ImproperlyConfigured("Supabase storage needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY.")
+            from supabase import create_client
+
+            self._client = create_client(self.url_base, self.key)
+        return self._client.storage.from_(self.bucket_name)
+
+    def save_stream(self, key: str, chunks: Iterable[bytes]) -> None:
+        with tempfile.NamedTemporaryFile(prefix="supabase-upload-") as spool:
+            for chunk in chunks:
+                spool.write(chunk)
+            spool.flush()
+            self.bucket.upload(
+                key,
+                spool.name,
+                {"content-type": "application/octet-stream", "upsert": "true"},
+            )
+
+    def _save(self, name: str, content: File) -> str:
+        self.save_stream(name, content.chunks(CHUNK_SIZE))
+        return name
+
+    def _open(self, name: str, mode: str = "rb") -> File:
+        from django.core.files.base import ContentFile
+
+        return ContentFile(self.bucket.download(name), name=name)
+
+    def delete(self, name: str) -> None:
+        self.bucket.remove([name])
+
+    def exists(self, name: str) -> bool:
+        folder, _, leaf = name.rpartition("/")
+        entries = self.bucket.list(folder, {"search": leaf})
+        return any(entry.get("name") == leaf for entry in entries or [])
+
+    def size(self, name: str) -> int:
+        folder, _, leaf = name.rpartition("/")
+        for entry in self.bucket.list(folder, {"search": leaf}) or []:
+            if entry.get("name") == leaf:
+                return int((entry.get("metadata") or {}).get("size", 0))
+        raise FileNotFoundError(name)
+
+    def url(self, name: str | None) -> str:
+        return self.signed_url(name or "", (name or "").rsplit("/", 1)[-1], 3600)
+
+    def signed_url(self, key: str, filename: str, ttl: int) -> str:
+        result = self.bucket.create_signed_url(key, ttl, {"download": filename})
+        url = result.get("signedURL") or result.get("signedUrl")
+        if not url:
+            raise RuntimeError(f"Supabase returned no signed URL for {key!r}")
+        return str(url)
+
+
+def artifact_storage() -> Any:
+    from django.core.files.storage import storages
+
+    return storages["artifacts"]

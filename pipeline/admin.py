@@ -1,0 +1,62 @@
+from django.contrib import admin
+
+from pipeline.admin_utils import pretty_json
+from pipeline.models import Dataset, MetricsPoint, Notification, TrainingJob
+
+
+@admin.register(Dataset)
+class DatasetAdmin(admin.ModelAdmin):
+    list_display = ("name", "user", "total_training_pairs", "total_tokens", "created_at")
+    search_fields = ("name", "user__username")
+    list_select_related = ("user",)
+    date_hierarchy = "created_at"
+
+
+class MetricsPointInline(admin.TabularInline):
+    model = MetricsPoint
+    extra = 0
+    fields = ("step", "epoch", "training_loss", "validation_loss", "learning_rate", "timestamp")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TrainingJob)
+class TrainingJobAdmin(admin.ModelAdmin):
+    list_display = ("external_job_id", "user", "dataset", "status", "completed_at", "artifact")
+    list_filter = ("status", "preset_id")
+    search_fields = ("id", "external_job_id", "user__username", "dataset__name")
+    list_select_related = ("user", "dataset", "artifact")
+    raw_id_fields = ("user", "dataset", "artifact")
+    readonly_fields = ("hyperparameters_pretty", "gpu_config_pretty", "current_metrics_pretty")
+    inlines = [MetricsPointInline]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="Hyperparameters")
+    def hyperparameters_pretty(self, obj):
+        return pretty_json(obj.hyperparameters)
+
+    @admin.display(description="GPU config")
+    def gpu_config_pretty(self, obj):
+        return pretty_json(obj.gpu_config)
+
+    @admin.display(description="Current metrics")
+    def current_metrics_pretty(self, obj):
+        return pretty_json(obj.current_metrics)
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("title", "user", "type", "priority", "created_at", "read_at")
+    list_filter = ("type", "priority", ("read_at", admin.EmptyFieldListFilter))
+    search_fields = ("title", "message", "user__username")
+    list_select_related = ("user",)
+    readonly_fields = ("metadata_pretty",)
+    raw_id_fields = ("user",)
+
+    @admin.display(description="Metadata")
+    def metadata_pretty(self, obj):
+        return pretty_json(obj.metadata)

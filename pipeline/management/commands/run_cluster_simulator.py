@@ -1,0 +1,46 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from pipeline.simulator.files import AdapterSpec
+from pipeline.simulator.server import SimulatorConfig, SimulatorServer
+
+
+class Command(BaseCommand):
+    help = "Serve a simulated GPU cluster (the seed's artifact API with real PEFT files)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8765)
+        parser.add_argument("--api-key", default=None, help="Bearer key to require (default: GPU_CLUSTER_API_KEY).")
+        parser.add_argument("--cache-dir", default=str(settings.VAR_DIR / "simulator"))
+        parser.add_argument("--adapter-mb", type=float, default=8.0, help="Approximate adapter size in MiB.")
+        parser.add_argument("--rank", type=int, default=16)
+        parser.add_argument("--latency", type=float, default=0.0, help="Seconds to wait before every answer.")
+        parser.add_argument("--error-rate", type=float, default=0.0, help="Share of requests answered 503 (0-1).")
+
+    def handle(self, *args, **options):
+        if not 0 <= options["error_rate"] <= 1:
+            raise CommandError("--error-rate must be between 0 and 1.")
+        if options["adapter_mb"] <= 0 or options["rank"] <= 0:
+            raise CommandError("--adapter-mb and --rank must be positive.")
+        api_key = options["api_key"] if options["api_key"] is not None else settings.GPU_CLUSTER_API_KEY
+        if not api_key:
+            raise CommandError("Set GPU_CLUSTER_API_KEY (or pass --api-key): the simulator checks the bearer key.")
+        config = SimulatorConfig(
+            api_key=api_key,
+            cache_root=Path(options["cache_dir"]),
+            spec=AdapterSpec(rank=options["rank"], adapter_bytes=int(options["adapter_mb"] * 1024 * 1024)),
+            latency=options["latency"],
+            error_rate=options["error_rate"],
+        )
+        server = SimulatorServer((options["host"], options["port"]), config)
+        self.stdout.write(f"GPU cluster simulator listening on {server.base_url}", ending="\n")
+        self.stdout.flush()
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()

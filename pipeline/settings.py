@@ -1,0 +1,293 @@
+"""Settings for the PIPELINE artifacts service.
+
+Everything comes from the environment (see README's configuration table). Defaults run the whole
+product on one machine with no services: SQLite, Celery's filesystem broker and artifact storage
+on the local disk, all under ``var/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from pipeline.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from pipeline.schedule import parse_cron, shortest_interval_seconds
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+
+# --- Core -----------------------------------------------------------------------------------------
+_DEFAULT_SECRET_KEY = "insecure-local-development-key-change-me"
+DEBUG = env_bool("DEBUG", True)
+SECRET_KEY = env_str("SECRET_KEY", _DEFAULT_SECRET_KEY)
+if not DEBUG and (SECRET_KEY == _DEFAULT_SECRET_KEY or len(SECRET_KEY) < 50):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to a random value of at least 50 characters when DEBUG is off."
+    )
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "accounts",
+    "pipeline",
+    "artifacts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "pipeline.urls"
+WSGI_APPLICATION = "pipeline.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "/models"
+LOGOUT_REDIRECT_URL = "accounts:login"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "pipeline.context_processors.notifications",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+try:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL Django can use: {exc}") from exc
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The demo runs a web server and a worker against one file: wait for locks instead of
+    # failing, take write locks up front and let readers proceed during writes.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# --- Auth, sessions, security ---------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # the download script reads it to send X-CSRFToken
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+# --- Static files ---------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- Artifact storage -----------------------------------------------------------------------------
+ARTIFACT_STORAGE = env_choice("ARTIFACT_STORAGE", "local", ("local", "s3", "supabase"))
+ARTIFACT_STORAGE_ROOT = Path(env_str("ARTIFACT_STORAGE_ROOT", str(VAR_DIR / "storage")))
+ARTIFACT_BUCKET = env_str("ARTIFACT_BUCKET", "lora-models")
+AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL", "") or None
+AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID", "") or None
+AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY", "") or None
+AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME", "us-east-1")
+SUPABASE_URL = env_str("SUPABASE_URL", "")
+SUPABASE_SERVICE_ROLE_KEY = env_str("SUPABASE_SERVICE_ROLE_KEY", "")
+SIGNED_URL_TTL = env_int("SIGNED_URL_TTL", 3600, minimum=60)
+
+_ARTIFACT_BACKENDS = {
+    "local": {
+        "BACKEND": "artifacts.storage.LocalArtifactStorage",
+        "OPTIONS": {"location": str(ARTIFACT_STORAGE_ROOT)},
+    },
+    "s3": {
+        "BACKEND": "artifacts.storage.S3ArtifactStorage",
+        "OPTIONS": {
+            "bucket_name": ARTIFACT_BUCKET,
+            "endpoint_url": AWS_S3_ENDPOINT_URL,
+            "access_key": AWS_ACCESS_KEY_ID,
+            "secret_key": AWS_SECRET_ACCESS_KEY,
+            "region_name": AWS_S3_REGION_NAME,
+            "querystring_expire": SIGNED_URL_TTL,
+        },
+    },
+    "supabase": {
+        "BACKEND": "artifacts.storage.SupabaseArtifactStorage",
+        "OPTIONS": {
+            "url": SUPABASE_URL,
+            "key": SUPABASE_SERVICE_ROLE_KEY,
+            "bucket": ARTIFACT_BUCKET,
+        },
+    },
+}
+if ARTIFACT_STORAGE == "s3" and not (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY):
+    raise ImproperlyConfigured("ARTIFACT_STORAGE=s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.")
+if ARTIFACT_STORAGE == "supabase" and not (SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY):
+    raise ImproperlyConfigured("ARTIFACT_STORAGE=supabase needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY.")
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+    "artifacts": _ARTIFACT_BACKENDS[ARTIFACT_STORAGE],
+}
+MEDIA_ROOT = VAR_DIR / "media"
+
+# --- GPU cluster ----------------------------------------------------------------------------------
+GPU_CLUSTER_API_URL = env_str("GPU_CLUSTER_API_URL", "http://127.0.0.1:8765").rstrip("/")
+GPU_CLUSTER_API_KEY = env_str("GPU_CLUSTER_API_KEY", "")
+GPU_CLUSTER_TIMEOUT = env_float("GPU_CLUSTER_TIMEOUT", 30.0, minimum=0.1)
+GPU_CLUSTER_CONNECT_TIMEOUT = env_float("GPU_CLUSTER_CONNECT_TIMEOUT", 5.0, minimum=0.1)
+GPU_CLUSTER_WEBHOOK_SECRET = env_str("GPU_CLUSTER_WEBHOOK_SECRET", "")
+
+# --- Ingest ---------------------------------------------------------------------------------------
+ARTIFACT_MAX_ATTEMPTS = env_int("ARTIFACT_MAX_ATTEMPTS", 5, minimum=1)
+ARTIFACT_LEASE_SECONDS = env_int("ARTIFACT_LEASE_SECONDS", 900, minimum=30)
+ARTIFACT_RETRY_BASE_SECONDS = env_int("ARTIFACT_RETRY_BASE_SECONDS", 60, minimum=1)
+ARTIFACT_SWEEP_CRON = env_str("ARTIFACT_SWEEP_CRON", "*/2 * * * *")
+
+# --- Celery ---------------------------------------------------------------------------------------
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_DIR = VAR_DIR / "broker"
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3300, minimum=10)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600, minimum=10)
+if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must be larger than CELERY_TASK_SOFT_TIME_LIMIT.")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
+        "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
+        "store_processed": False,
+    }
+    _default_result_backend = f"file://{VAR_DIR / 'celery-results'}"
+else:
+    # A message not acknowledged within this window is redelivered: keep it above the hard limit
+    # so a long transfer is never handed to a second worker while the first is still on it.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
+    _default_result_backend = CELERY_BROKER_URL
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", _default_result_backend)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+_sweep = parse_cron("ARTIFACT_SWEEP_CRON", ARTIFACT_SWEEP_CRON)
+CELERY_BEAT_SCHEDULE = {
+    "artifact-sweep": {
+        "task": "artifacts.tasks.sweep_completed_jobs",
+        "schedule": _sweep,
+        # A sweep that could not start before the next one is due is dropped, not stacked.
+        "options": {"expires": max(10, shortest_interval_seconds(_sweep) - 10)},
+    },
+}
+
+# --- API ------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_THROTTLE_RATES": {
+        "download_grant": env_str("DOWNLOAD_GRANT_RATE", "60/min"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "PIPELINE Model Artifacts API",
+    "DESCRIPTION": "Browse, judge and download fine-tuned LoRA adapters.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Cache (throttling state is shared across processes) -------------------------------------------
+_cache_url = env_str("CACHE_URL", "")
+if _cache_url.startswith("redis://") or _cache_url.startswith("rediss://"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
+# --- I18N -----------------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Logging --------------------------------------------------------------------------------------
+LOG_LEVEL = env_choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "keyvalue": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "keyvalue"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "pipeline": {"level": LOG_LEVEL},
+        "artifacts": {"level": LOG_LEVEL},
+        "accounts": {"level": LOG_LEVEL},
+    },
+}

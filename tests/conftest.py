@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
+
+
+def needs_service(reason: str) -> None:
+    """Skip a test whose service is not configured, unless CI demands the services (then fail)."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES is set but {reason}")
+    pytest.skip(reason)
+
+
+def on_postgres() -> bool:
+    return django_settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def redis_url() -> str | None:
+    url = django_settings.CELERY_BROKER_URL
+    return url if url.startswith("redis://") else None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def artifact_root(settings, tmp_path: Path) -> Path:
+    """Every test gets its own local artifact storage root."""
+    root = tmp_path / "storage"
+    root.mkdir()
+    settings.ARTIFACT_STORAGE_ROOT = root
+    storages = {**settings.STORAGES}
+    storages["artifacts"] = {"BACKEND": "artifacts.storage.LocalArtifactStorage", "OPTIONS": {"location": str(root)}}
+    settings.STORAGES = storages
+    settings.SITE_URL = "http://testserver"
+    return root
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", "alice@example.com", "alice-password-1")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return django_user_model.objects.create_user("bob", "bob@example.com", "bob-password-1")
+
+
+@pytest.fixture
+def charlie(django_user_model):
+    return django_user_model.objects.create_user(
+        "charlie", "charlie@example.com", "charlie-password-1", is_staff=True, is_superuser=True
+    )
