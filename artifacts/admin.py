@@ -68,6 +68,7 @@ class ArtifactIngestAdmin(admin.ModelAdmin):
     list_filter = ("state",)
     search_fields = ("job__id", "job__external_job_id", "last_error")
     list_select_related = ("job",)
+    actions = ["retry"]
     readonly_fields = (
         "job", "attempts", "last_error", "lease_token", "lease_expires_at", "bytes_done",
         "bytes_total", "current_file", "started_at", "finished_at",
@@ -78,6 +79,13 @@ class ArtifactIngestAdmin(admin.ModelAdmin):
         if obj.bytes_total:
             return f"{obj.bytes_done:,} / {obj.bytes_total:,} bytes ({obj.progress_percent}%)"
         return f"{obj.bytes_done:,} bytes" if obj.bytes_done else "—"
+
+    @admin.action(description="Retry ingest of selected jobs now")
+    def retry(self, request, queryset):
+        from artifacts.services.ingest import retry_ingest
+
+        retried = sum(retry_ingest(ingest.job) for ingest in queryset.select_related("job"))
+        self.message_user(request, f"Queued {retried} job(s) for ingest.")
 
 
 @admin.register(DownloadGrant)

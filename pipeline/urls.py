@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from artifacts.webhooks import training_complete
 from pipeline.health import status
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/models", permanent=False)),
     path("status", status, name="status"),
+    path("api/webhooks/training-complete", training_complete, name="webhook-training-complete"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
 ]

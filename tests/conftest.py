@@ -60,3 +60,29 @@ def charlie(django_user_model):
     return django_user_model.objects.create_user(
         "charlie", "charlie@example.com", "charlie-password-1", is_staff=True, is_superuser=True
     )
+
+
+@pytest.fixture(autouse=True)
+def enqueued(monkeypatch) -> list[dict]:
+    """Tasks queued by the code under test are recorded here instead of going to a broker."""
+    import artifacts.tasks  # noqa: F401  (registers the task)
+    from pipeline.celery import app
+
+    ingest_job = app.tasks["artifacts.tasks.ingest_job"]  # the task itself, not the shared_task proxy
+    sent: list[dict] = []
+
+    def record(args=None, kwargs=None, **options):
+        sent.append({"task": ingest_job.name, "args": list(args or []), "options": options})
+
+    monkeypatch.setattr(ingest_job, "apply_async", record)
+    return sent
+
+
+@pytest.fixture(autouse=True)
+def no_retry_sleep(monkeypatch):
+    """In-attempt retries of the cluster client happen at once in tests (no real waiting)."""
+    from artifacts.cluster import ClusterClient
+
+    waits: list[float] = []
+    monkeypatch.setattr(ClusterClient, "sleep", staticmethod(waits.append))
+    return waits

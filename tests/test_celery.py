@@ -36,7 +36,7 @@ def test_task_round_trips_through_the_filesystem_broker(tmp_path, monkeypatch):
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     monkeypatch.delenv("CELERY_RESULT_BACKEND", raising=False)
     var = tmp_path / "var"
-    client = Celery("roundtrip-client")
+    client = Celery("roundtrip-client", set_as_current=False)
     client.conf.update(
         broker_url="filesystem://",
         broker_transport_options={
@@ -56,5 +56,5 @@ def test_task_round_trips_through_redis():
     url = redis_url()
     if url is None:
         needs_service("CELERY_BROKER_URL does not point at Redis")
-    client = Celery("roundtrip-client", broker=url, backend=url)
+    client = Celery("roundtrip-client", broker=url, backend=url, set_as_current=False)
     _round_trip({"CELERY_BROKER_URL": url, "CELERY_RESULT_BACKEND": url}, client)

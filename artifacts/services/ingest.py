@@ -1,0 +1,413 @@
+"""Ingest: turn a completed training job into a stored, verified, scored artifact (DESIGN §6).
+
+The path of one job:
+
+1. ``claim`` — a conditional UPDATE on the job's ``ArtifactIngest`` row takes a lease; only one
+   worker can hold it, and an expired lease (a worker killed mid-transfer) can be taken again.
+2. ``_transfer`` — each file streams from the cluster into storage in 1 MiB chunks; size and
+   sha256 are computed on the way and checked against Content-Length and the listing's
+   metadata; the lease is renewed and progress recorded as bytes arrive.
+3. ``_record`` — in one transaction: the artifact, its file rows, the job's link and the
+   ``artifact_ready`` notification, but only while the lease is still ours.
+
+Any failure removes what the attempt stored and schedules a retry with backoff; after
+``ARTIFACT_MAX_ATTEMPTS`` attempts (or at once, for input no retry can fix) the ingest is
+``failed`` and the owner gets an ``artifact_failed`` notification with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import mimetypes
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from artifacts.cluster import ClusterClient, ClusterError, RemoteFile
+from artifacts.models import ArtifactFile, ArtifactIngest, ModelArtifact
+from artifacts.quality import calculate_quality_metrics
+from artifacts.storage import artifact_storage
+from pipeline.models import Notification, TrainingJob
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 1024 * 1024
+HEARTBEAT_SECONDS = 2.0
+RETRY_CAP_SECONDS = 3600
+READY_TITLE = "Model Ready for Download"
+FAILED_TITLE = "Model Delivery Failed"
+
+
+class IngestFailed(Exception):
+    """An attempt failed; ``permanent`` means retrying cannot help."""
+
+    def __init__(self, message: str, *, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class LeaseLost(Exception):
+    """Another worker took over the job (our lease expired); this attempt must stand down."""
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    job_id: str
+    success: bool
+    artifact_id: str | None = None
+    error: str | None = None
+    skipped: bool = False
+
+    def as_seed_result(self) -> dict[str, Any]:
+        if self.success:
+            return {"job_id": self.job_id, "artifact_id": self.artifact_id, "success": True}
+        return {"job_id": self.job_id, "success": False, "error": self.error}
+
+
+# --- Which jobs need work ---------------------------------------------------------------------------
+def awaiting_jobs() -> Any:
+    """Completed jobs with an external id and no artifact whose ingest is due (or never started)."""
+    now = timezone.now()
+    return (
+        TrainingJob.objects.filter(
+            status=TrainingJob.Status.COMPLETED, artifact__isnull=True, external_job_id__isnull=False
+        )
+        .exclude(external_job_id="")
+        .filter(
+            Q(ingest__isnull=True)
+            | Q(ingest__state__in=[ArtifactIngest.State.PENDING, ArtifactIngest.State.RETRYING],
+                ingest__next_attempt_at__lte=now)
+            | Q(ingest__state=ArtifactIngest.State.RUNNING, ingest__lease_expires_at__lt=now)
+        )
+        .order_by("completed_at")
+    )
+
+
+def enqueue_ingest(job_id: Any, *, countdown: float | None = None) -> None:
+    """Queue the ingest of one job once the current transaction commits."""
+    from artifacts.tasks import ingest_job
+
+    def send() -> None:
+        if countdown:
+            ingest_job.apply_async(args=[str(job_id)], countdown=countdown)
+        else:
+            ingest_job.delay(str(job_id))
+
+    transaction.on_commit(send)
+
+
+def retry_ingest(job: TrainingJob) -> bool:
+    """Staff or owner retry of a failed ingest: reset its attempts and queue it now."""
+    if job.artifact_id or job.status != TrainingJob.Status.COMPLETED:
+        return False
+    with transaction.atomic():
+        ingest, _ = ArtifactIngest.objects.get_or_create(job=job)
+        updated = ArtifactIngest.objects.filter(pk=ingest.pk).exclude(state=ArtifactIngest.State.RUNNING).update(
+            state=ArtifactIngest.State.PENDING, attempts=0, next_attempt_at=timezone.now(),
+            lease_token="", lease_expires_at=None, bytes_done=0, finished_at=None,
+        )
+        if updated:
+            enqueue_ingest(job.pk)
+    return bool(updated)
+
+
+# --- Claiming -----------------------------------------------------------------------------------------
+def claim(job: TrainingJob, token: str) -> ArtifactIngest | None:
+    """Take the job's lease with one conditional UPDATE; None when someone else holds it or it is not due."""
+    ArtifactIngest.objects.get_or_create(job=job)
+    now = timezone.now()
+    claimable = Q(state__in=[ArtifactIngest.State.PENDING, ArtifactIngest.State.RETRYING], next_attempt_at__lte=now)
+    claimable |= Q(state=ArtifactIngest.State.RUNNING, lease_expires_at__lt=now)
+    updated = (
+        ArtifactIngest.objects.filter(claimable, job=job, job__artifact__isnull=True)
+        .update(
+            state=ArtifactIngest.State.RUNNING,
+            lease_token=token,
+            lease_expires_at=now + timedelta(seconds=settings.ARTIFACT_LEASE_SECONDS),
+            attempts=F("attempts") + 1,
+            started_at=now,
+            finished_at=None,
+            bytes_done=0,
+            bytes_total=None,
+            current_file="",
+        )
+    )
+    if updated != 1:
+        return None
+    return ArtifactIngest.objects.get(job=job)
+
+
+class Lease:
+    """Renews the lease and records progress while bytes arrive; raises LeaseLost if taken over."""
+
+    def __init__(self, ingest: ArtifactIngest, token: str):
+        self.pk = ingest.pk
+        self.token = token
+        self.bytes_done = 0
+        self._last = 0.0
+
+    def _mine(self) -> Any:
+        return ArtifactIngest.objects.filter(pk=self.pk, lease_token=self.token, state=ArtifactIngest.State.RUNNING)
+
+    def update(self, *, force: bool = False, **fields: Any) -> None:
+        now = time.monotonic()
+        if not force and now - self._last < HEARTBEAT_SECONDS:
+            return
+        self._last = now
+        fields.setdefault("bytes_done", self.bytes_done)
+        fields["lease_expires_at"] = timezone.now() + timedelta(seconds=settings.ARTIFACT_LEASE_SECONDS)
+        if self._mine().update(**fields) != 1:
+            raise LeaseLost(f"lease on ingest {self.pk} was taken over")
+
+    def advance(self, count: int) -> None:
+        self.bytes_done += count
+        self.update()
+
+
+# --- Transfer -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StoredFile:
+    name: str
+    key: str
+    size: int
+    sha256: str
+
+
+def _verified_chunks(remote: RemoteFile, response: Any, lease: Lease, digest: Any, counter: list[int]) -> Iterator[bytes]:
+    """Yield the body in chunks, hashing and counting; raise before the last chunk is stored if wrong."""
+    header = response.headers.get("Content-Length")
+    declared: int | None = None
+    if header is not None:
+        try:
+            declared = int(header)
+        except ValueError:
+            raise ClusterError(f"{remote.name}: invalid Content-Length {header!r}") from None
+    if declared is not None and remote.size is not None and declared != remote.size:
+        raise ClusterError(f"{remote.name}: Content-Length {declared} differs from the advertised size {remote.size}")
+    limit = remote.size if remote.size is not None else declared
+    try:
+        for chunk in response.iter_content(chunk_size=CHUNK_SIZE):
+            if not chunk:
+                continue
+            counter[0] += len(chunk)
+            if limit is not None and counter[0] > limit:
+                raise ClusterError(f"{remote.name}: body is longer than the expected {limit} bytes")
+            digest.update(chunk)
+            lease.advance(len(chunk))
+            yield chunk
+    except requests.RequestException as exc:  # the connection broke or the body was cut short
+        raise ClusterError(
+            f"{remote.name}: transfer interrupted after {counter[0]} bytes ({type(exc).__name__})", transient=True
+        ) from exc
+    if limit is not None and counter[0] != limit:
+        raise ClusterError(
+            f"{remote.name}: truncated body: received {counter[0]} of {limit} bytes", transient=True
+        )
+    if remote.sha256 is not None and digest.hexdigest() != remote.sha256:
+        raise ClusterError(f"{remote.name}: checksum mismatch (sha256 {digest.hexdigest()[:12]}…, expected {remote.sha256[:12]}…)")
+
+
+def _transfer(client: ClusterClient, remote: RemoteFile, key: str, lease: Lease) -> StoredFile:
+    storage = artifact_storage()
+    start_bytes = lease.bytes_done
+
+    def attempt() -> StoredFile:
+        lease.bytes_done = start_bytes  # a retried file starts its count again
+        digest = hashlib.sha256()
+        counter = [0]
+        with client.open_file(remote) as response:
+            storage.save_stream(key, _verified_chunks(remote, response, lease, digest, counter))
+        return StoredFile(name=remote.name, key=key, size=counter[0], sha256=digest.hexdigest())
+
+    lease.update(force=True, current_file=remote.name)
+    return client.with_retries(f"download of {remote.name}", attempt)
+
+
+# --- Recording ----------------------------------------------------------------------------------------
+def _metrics_points(job: TrainingJob) -> list[dict[str, Any]]:
+    return list(job.metrics_points.order_by("timestamp", "step").values("training_loss", "validation_loss"))
+
+
+def _as_number(value: Any) -> float | None:
+    return float(value) if value is not None else None
+
+
+def _artifact_fields(job: TrainingJob) -> dict[str, Any]:
+    quality = calculate_quality_metrics(_metrics_points(job))
+    current = job.current_metrics if isinstance(job.current_metrics, dict) else {}
+    final_loss = current.get("training_loss")
+    return {
+        "name": f"{job.dataset.name if job.dataset else 'Model'} - {timezone.localdate():%-m/%-d/%Y}",
+        "version": "1.0.0",
+        "status": ModelArtifact.Status.STORED,
+        "quality_metrics": quality,
+        "quality_score": quality["overall_score"],
+        "training_summary": {
+            "epochs_completed": job.current_epoch,
+            "total_steps": job.current_step,
+            "final_loss": final_loss if isinstance(final_loss, int | float) else None,
+            "training_duration_hours": job.duration_hours,
+            "total_cost": _as_number(job.final_cost),
+        },
+        "configuration": {
+            "preset_id": job.preset_id,
+            "hyperparameters": job.hyperparameters,
+            "gpu_config": job.gpu_config,
+        },
+    }
+
+
+def _record(job: TrainingJob, artifact_id: uuid.UUID, stored: list[StoredFile], lease: Lease) -> ModelArtifact:
+    with transaction.atomic():
+        locked = TrainingJob.objects.select_for_update().get(pk=job.pk)
+        if locked.artifact_id is not None:
+            raise LeaseLost(f"job {job.pk} already has artifact {locked.artifact_id}")
+        finished = lease._mine().update(
+            state=ArtifactIngest.State.SUCCEEDED, finished_at=timezone.now(), lease_expires_at=None,
+            last_error="", current_file="", bytes_done=lease.bytes_done,
+        )
+        if finished != 1:
+            raise LeaseLost(f"lease on job {job.pk} was taken over before recording")
+        try:
+            with transaction.atomic():
+                artifact = ModelArtifact.objects.create(
+                    id=artifact_id,
+                    user_id=job.user_id,
+                    job=job,
+                    dataset_id=job.dataset_id,
+                    artifacts={f.name: f.key for f in stored},
+                    **_artifact_fields(job),
+                )
+        except IntegrityError as exc:  # the one-artifact-per-job constraint: another worker won
+            raise LeaseLost(f"job {job.pk} already has an artifact") from exc
+        ArtifactFile.objects.bulk_create(
+            ArtifactFile(
+                artifact=artifact, filename=f.name, key=f.key, size=f.size, sha256=f.sha256,
+                content_type=mimetypes.guess_type(f.name)[0] or "application/octet-stream",
+            )
+            for f in stored
+        )
+        TrainingJob.objects.filter(pk=job.pk).update(artifact=artifact)
+        Notification.objects.create(
+            user_id=job.user_id,
+            type="artifact_ready",
+            title=READY_TITLE,
+            message=f"Your trained model is ready. Quality score: {artifact.quality_score}/5 stars",
+            priority=Notification.Priority.HIGH,
+            action_url=f"/models/{artifact.id}",
+            metadata={"artifact_id": str(artifact.id), "job_id": str(job.pk)},
+        )
+    return artifact
+
+
+def _record_failure(job: TrainingJob, lease: Lease, reason: str, *, permanent: bool) -> bool:
+    """Store the error; schedule a retry or give up. Returns True when the ingest is now failed."""
+    with transaction.atomic():
+        ingest = ArtifactIngest.objects.select_for_update().get(pk=lease.pk)
+        if ingest.lease_token != lease.token or ingest.state != ArtifactIngest.State.RUNNING:
+            return False  # someone else owns the job now; their outcome stands
+        give_up = permanent or ingest.attempts >= settings.ARTIFACT_MAX_ATTEMPTS
+        now = timezone.now()
+        ingest.last_error = reason[:2000]
+        ingest.lease_token = ""
+        ingest.lease_expires_at = None
+        ingest.current_file = ""
+        if give_up:
+            ingest.state = ArtifactIngest.State.FAILED
+            ingest.finished_at = now
+            ingest.save()
+            Notification.objects.create(
+                user_id=job.user_id,
+                type="artifact_failed",
+                title=FAILED_TITLE,
+                message=f"The files of your training job could not be stored: {reason}",
+                priority=Notification.Priority.HIGH,
+                action_url=f"/training/jobs/{job.pk}",
+                metadata={"job_id": str(job.pk), "attempts": ingest.attempts, "error": reason[:500]},
+            )
+            return True
+        base = settings.ARTIFACT_RETRY_BASE_SECONDS
+        delay = min(RETRY_CAP_SECONDS, base * 2 ** (ingest.attempts - 1)) * (1 + random.random() / 4)  # noqa: S311
+        ingest.state = ArtifactIngest.State.RETRYING
+        ingest.next_attempt_at = now + timedelta(seconds=delay)
+        ingest.save()
+        enqueue_ingest(job.pk, countdown=delay)
+        return False
+
+
+def _discard(keys: list[str]) -> None:
+    storage = artifact_storage()
+    for key in keys:
+        try:
+            storage.delete(key)
+        except Exception:  # best effort: the error that brought us here matters more
+            logger.exception("ingest cleanup: could not delete %s", key)
+
+
+# --- The one entry point -------------------------------------------------------------------------------
+def ingest(job: TrainingJob, *, client: ClusterClient | None = None) -> IngestResult:
+    """Ingest one job if it is due and nobody else is on it. Safe to call any number of times."""
+    job_id = str(job.pk)
+    if job.status != TrainingJob.Status.COMPLETED or job.artifact_id or not job.external_job_id:
+        return IngestResult(job_id, success=False, error="job is not awaiting an artifact", skipped=True)
+    token = uuid.uuid4().hex
+    ingest_row = claim(job, token)
+    if ingest_row is None:
+        return IngestResult(job_id, success=False, error="already being ingested or not due yet", skipped=True)
+
+    log = f"job={job_id} external_job_id={job.external_job_id} attempt={ingest_row.attempts}"
+    logger.info("ingest started %s", log)
+    client = client or ClusterClient()
+    lease = Lease(ingest_row, token)
+    artifact_id = uuid.uuid4()
+    written: list[str] = []
+    try:
+        listing = client.get_listing(job.external_job_id)
+        lease.update(force=True, bytes_total=listing.total_bytes)
+        stored = []
+        for remote in listing.files:
+            key = f"{job.user_id}/{artifact_id}/{remote.name}"
+            written.append(key)
+            stored.append(_transfer(client, remote, key, lease))
+            logger.info("ingest stored %s file=%s bytes=%d", log, remote.name, stored[-1].size)
+        artifact = _record(job, artifact_id, stored, lease)
+    except LeaseLost as exc:
+        _discard(written)
+        logger.warning("ingest stood down %s: %s", log, exc)
+        return IngestResult(job_id, success=False, error=str(exc), skipped=True)
+    except Exception as exc:  # every failure is recorded; nothing half-stored is left behind
+        _discard(written)
+        reason = str(exc) or type(exc).__name__
+        permanent = isinstance(exc, ClusterError) and exc.permanent
+        if not isinstance(exc, ClusterError | IngestFailed):
+            logger.exception("ingest crashed %s", log)
+        failed = _record_failure(job, lease, reason, permanent=permanent)
+        logger.warning("ingest %s %s: %s", "failed" if failed else "will retry", log, reason)
+        return IngestResult(job_id, success=False, error=reason)
+    logger.info("ingest succeeded %s artifact=%s score=%s", log, artifact.id, artifact.quality_score)
+    return IngestResult(job_id, success=True, artifact_id=str(artifact.id))
+
+
+def run_sweep(*, synchronous: bool) -> list[IngestResult] | int:
+    """Find due jobs; ingest them here (``synchronous``) or queue one task per job."""
+    job_ids = list(awaiting_jobs().values_list("pk", flat=True))
+    if not synchronous:
+        for job_id in job_ids:
+            enqueue_ingest(job_id)
+        return len(job_ids)
+    results = []
+    for job in TrainingJob.objects.filter(pk__in=job_ids).select_related("dataset").order_by("completed_at"):
+        results.append(ingest(job))
+    return results
+
