@@ -11,4 +11,6 @@ urlpatterns = [
     path("api/webhooks/training-complete", training_complete, name="webhook-training-complete"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("", include("artifacts.urls")),
+    path("", include("pipeline.page_urls")),
 ]

@@ -1,0 +1,313 @@
+"""Server-side SVG loss chart: training and validation loss over steps.
+
+Pure functions from metrics points to markup, so pages render the chart without JavaScript and
+tests can read it. Missing or non-finite values break the line instead of crashing or drawing a
+spike to zero: a NULL training loss means the trainer logged a non-finite value (see
+``MetricsPoint``), a NULL validation loss means none was measured at that step. When the finite
+values span more than two orders of magnitude (a run that blew up) the y axis turns logarithmic
+so the healthy part of the curve stays readable.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+LOG_SCALE_RATIO = 100.0
+
+
+@dataclass(frozen=True)
+class Layout:
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+    x_ticks: int
+    y_ticks: int
+    font: int
+
+    @property
+    def plot_width(self) -> int:
+        return self.width - self.left - self.right
+
+    @property
+    def plot_height(self) -> int:
+        return self.height - self.top - self.bottom
+
+
+WIDE = Layout(width=760, height=300, left=64, right=20, top=36, bottom=46, x_ticks=8, y_ticks=5, font=12)
+COMPACT = Layout(width=360, height=250, left=50, right=12, top=34, bottom=44, x_ticks=4, y_ticks=4, font=11)
+
+
+@dataclass
+class Series:
+    name: str
+    css: str
+    points: list[tuple[float, float | None]] = field(default_factory=list)  # None = gap
+
+    @property
+    def finite(self) -> list[tuple[float, float]]:
+        return [(x, y) for x, y in self.points if y is not None]
+
+
+@dataclass
+class LossChart:
+    training: Series
+    validation: Series
+    nonfinite_steps: list[float]
+    title: str
+    description: str
+    log_scale: bool
+    wide: SafeString
+    compact: SafeString
+
+    @property
+    def has_data(self) -> bool:
+        return bool(self.training.finite or self.validation.finite)
+
+    @property
+    def rows(self) -> list[tuple[float, float | None, float | None]]:
+        """(step, training, validation) for the accessible data table."""
+        table: dict[float, list[float | None]] = {}
+        for x, y in self.training.points:
+            table.setdefault(x, [None, None])[0] = y
+        for x, y in self.validation.points:
+            table.setdefault(x, [None, None])[1] = y
+        return [(x, v[0], v[1]) for x, v in sorted(table.items())]
+
+
+def _finite(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def nice_step(span: float, count: int) -> float:
+    raw = span / max(1, count)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for multiple in (1, 2, 2.5, 5, 10):
+        if raw <= multiple * magnitude * (1 + 1e-9):
+            return multiple * magnitude
+    return 10 * magnitude
+
+
+def linear_ticks(low: float, high: float, count: int) -> list[float]:
+    """Round-numbered ticks covering [low, high]."""
+    if high <= low:
+        pad = abs(low) * 0.1 or 1.0
+        low, high = low - pad, high + pad
+    step = nice_step(high - low, count)
+    start = math.floor(low / step + 1e-9) * step
+    end = math.ceil(high / step - 1e-9) * step
+    n = int(round((end - start) / step))
+    return [round(start + i * step, 12) for i in range(n + 1)]
+
+
+def log_ticks(low: float, high: float) -> list[float]:
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    ticks = [10.0**k for k in range(first, last + 1)]
+    if len(ticks) < 3:
+        ticks = sorted({t * m for t in ticks for m in (1, 2, 5) if t * m <= 10.0**last})
+    return ticks
+
+
+def format_tick(value: float, step: float | None = None) -> str:
+    if value == 0:
+        return "0"
+    if step is None:  # log axis: powers of ten and their 2x / 5x
+        for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+            if abs(value) >= threshold:
+                return f"{value / threshold:g}{suffix}"
+        return f"{value:g}"
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    if round(step / 10.0 ** -decimals, 6) % 1:  # 2.5, 0.25 …
+        decimals += 1
+    if decimals == 0:
+        return f"{value:,.0f}"
+    return f"{value:.{decimals}f}"
+
+
+def format_value(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.4f}"
+
+
+def build_series(points: Iterable[Any]) -> tuple[Series, Series, list[float]]:
+    """Split metrics points (objects with step/training_loss/validation_loss) into two series."""
+    training = Series("Training loss", "chart__line--train")
+    validation = Series("Validation loss", "chart__line--val")
+    nonfinite: list[float] = []
+    for point in points:
+        step = _finite(getattr(point, "step", None))
+        if step is None:
+            continue
+        train_raw = getattr(point, "training_loss", None)
+        train = _finite(train_raw)
+        training.points.append((step, train))
+        if train is None:
+            nonfinite.append(step)
+        val_raw = getattr(point, "validation_loss", None)
+        if val_raw is None:
+            continue  # not measured at this step: connect across it
+        validation.points.append((step, _finite(val_raw)))
+    return training, validation, nonfinite
+
+
+def _segments(points: Sequence[tuple[float, float | None]]) -> list[list[tuple[float, float]]]:
+    segments: list[list[tuple[float, float]]] = [[]]
+    for x, y in points:
+        if y is None:
+            if segments[-1]:
+                segments.append([])
+        else:
+            segments[-1].append((x, y))
+    return [s for s in segments if s]
+
+
+def _describe(training: Series, validation: Series, nonfinite: list[float], log_scale: bool) -> str:
+    parts = []
+    for series in (training, validation):
+        finite = series.finite
+        if not finite:
+            parts.append(f"No {series.name.lower()} recorded.")
+            continue
+        (x0, y0), (x1, y1) = finite[0], finite[-1]
+        low = min(y for _, y in finite)
+        parts.append(
+            f"{series.name} goes from {format_value(y0)} at step {x0:,.0f} to {format_value(y1)} at "
+            f"step {x1:,.0f} over {len(finite)} point{'s' if len(finite) != 1 else ''}; "
+            f"lowest {format_value(low)}."
+        )
+    if nonfinite:
+        parts.append(
+            f"Training loss was not finite (NaN or infinite) at {len(nonfinite)} step"
+            f"{'s' if len(nonfinite) != 1 else ''}, first at step {nonfinite[0]:,.0f}."
+        )
+    if log_scale:
+        parts.append("The loss axis is logarithmic.")
+    return " ".join(parts)
+
+
+def _render(chart_id: str, layout: Layout, training: Series, validation: Series,
+            title: str, description: str, log_scale: bool, nonfinite: list[float]) -> SafeString:
+    finite = training.finite + validation.finite
+    xs = [x for x, _ in training.points + validation.points]
+    x_low, x_high = (min(xs), max(xs)) if xs else (0.0, 1.0)
+    x_ticks = linear_ticks(max(0.0, x_low) if x_low >= 0 else x_low, x_high, layout.x_ticks)
+    x_step = x_ticks[1] - x_ticks[0] if len(x_ticks) > 1 else 1.0
+    x_min, x_max = x_ticks[0], x_ticks[-1]
+
+    ys = [y for _, y in finite]
+    if log_scale:
+        y_ticks = log_ticks(min(ys), max(ys))
+        y_step: float | None = None
+    else:
+        y_low = min(ys) if ys else 0.0
+        y_high = max(ys) if ys else 1.0
+        y_ticks = linear_ticks(min(0.0, y_low) if y_low >= 0 and y_low < y_high * 0.25 else y_low,
+                               y_high, layout.y_ticks)
+        y_step = y_ticks[1] - y_ticks[0] if len(y_ticks) > 1 else 1.0
+    y_min, y_max = y_ticks[0], y_ticks[-1]
+
+    def sx(x: float) -> float:
+        return layout.left + (x - x_min) / ((x_max - x_min) or 1) * layout.plot_width
+
+    def sy(y: float) -> float:
+        if log_scale:
+            frac = (math.log10(y) - math.log10(y_min)) / ((math.log10(y_max) - math.log10(y_min)) or 1)
+        else:
+            frac = (y - y_min) / ((y_max - y_min) or 1)
+        return layout.top + (1 - frac) * layout.plot_height
+
+    plot_bottom = layout.top + layout.plot_height
+    plot_right = layout.left + layout.plot_width
+    out: list[str] = [
+        f'<svg class="chart__svg" viewBox="0 0 {layout.width} {layout.height}" role="img" '
+        f'aria-labelledby="{chart_id}-title {chart_id}-desc" style="font-size:{layout.font}px" '
+        f'xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{chart_id}-title">{escape(title)}</title>',
+        f'<desc id="{chart_id}-desc">{escape(description)}</desc>',
+    ]
+    # Grid and y tick labels.
+    for tick in y_ticks:
+        y = sy(tick)
+        out.append(f'<line class="chart__grid" x1="{layout.left}" x2="{plot_right}" y1="{y:.1f}" y2="{y:.1f}"/>')
+        out.append(f'<text class="chart__tick" x="{layout.left - 8}" y="{y:.1f}" text-anchor="end" '
+                   f'dominant-baseline="middle">{format_tick(tick, y_step)}</text>')
+    # X ticks.
+    for tick in x_ticks:
+        x = sx(tick)
+        out.append(f'<line class="chart__axis" x1="{x:.1f}" x2="{x:.1f}" y1="{plot_bottom}" y2="{plot_bottom + 5}"/>')
+        out.append(f'<text class="chart__tick" x="{x:.1f}" y="{plot_bottom + 18}" '
+                   f'text-anchor="middle">{format_tick(tick, x_step)}</text>')
+    out.append(f'<line class="chart__axis" x1="{layout.left}" x2="{plot_right}" '
+               f'y1="{plot_bottom}" y2="{plot_bottom}"/>')
+    out.append(f'<line class="chart__axis" x1="{layout.left}" x2="{layout.left}" '
+               f'y1="{layout.top}" y2="{plot_bottom}"/>')
+    # Axis titles.
+    out.append(f'<text class="chart__label" x="{layout.left + layout.plot_width / 2:.1f}" '
+               f'y="{layout.height - 6}" text-anchor="middle">Step</text>')
+    y_title = "Loss (log scale)" if log_scale else "Loss"
+    mid_y = layout.top + layout.plot_height / 2
+    out.append(f'<text class="chart__label" transform="translate(14 {mid_y:.1f}) rotate(-90)" '
+               f'text-anchor="middle">{y_title}</text>')
+    # Non-finite training steps: short red ticks along the top of the plot.
+    for step in nonfinite:
+        x = sx(step)
+        out.append(f'<line class="chart__nonfinite" x1="{x:.1f}" x2="{x:.1f}" y1="{layout.top}" '
+                   f'y2="{layout.top + 8}"/>')
+    # Series.
+    for series, dots in ((training, False), (validation, True)):
+        for segment in _segments(series.points):
+            coords = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in segment)
+            if len(segment) > 1:
+                out.append(f'<polyline class="chart__line {series.css}" points="{coords}"/>')
+            if dots or len(segment) == 1:
+                for x, y in segment:
+                    out.append(f'<circle class="chart__dot {series.css}" cx="{sx(x):.1f}" '
+                               f'cy="{sy(y):.1f}" r="3"/>')
+    # Legend along the top.
+    legend_x = layout.left
+    for series in (training, validation):
+        if not series.finite:
+            continue
+        out.append(f'<g class="chart__legend" transform="translate({legend_x} 14)">'
+                   f'<line class="chart__line {series.css}" x1="0" x2="18" y1="0" y2="0"/>'
+                   f'<text x="24" y="0" dominant-baseline="middle">{escape(series.name)}</text></g>')
+        legend_x += 24 + int(len(series.name) * layout.font * 0.6) + 18
+    if nonfinite:
+        out.append(f'<g class="chart__legend" transform="translate({legend_x} 14)">'
+                   f'<line class="chart__nonfinite" x1="4" x2="4" y1="-5" y2="5"/>'
+                   f'<text x="12" y="0" dominant-baseline="middle">NaN</text></g>')
+    out.append("</svg>")
+    return mark_safe("".join(out))  # noqa: S308 - every interpolated text is escaped or numeric
+
+
+def loss_chart(points: Iterable[Any], chart_id: str = "loss-chart") -> LossChart:
+    """Build the chart for metrics points ordered by time (as ``MetricsPoint`` orders them)."""
+    training, validation, nonfinite = build_series(points)
+    ys = [y for _, y in training.finite + validation.finite]
+    log_scale = bool(ys) and min(ys) > 0 and max(ys) / min(ys) > LOG_SCALE_RATIO
+    title = "Training and validation loss by step"
+    description = _describe(training, validation, nonfinite, log_scale)
+    if ys:
+        wide = _render(f"{chart_id}-wide", WIDE, training, validation, title, description, log_scale, nonfinite)
+        compact = _render(f"{chart_id}-compact", COMPACT, training, validation, title, description,
+                          log_scale, nonfinite)
+    else:
+        wide = compact = mark_safe("")
+    return LossChart(training, validation, nonfinite, title, description, log_scale, wide, compact)

@@ -1,0 +1,236 @@
+"""Model pages: the list (sort, filters, pagination) and the detail page with downloads.
+
+Every query starts from ``ModelArtifact.objects.visible_to(request.user)``: someone else's or a
+deleted model is simply not found (404), so a page never reveals that it exists.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET, require_POST
+
+from artifacts.charts import loss_chart
+from artifacts.models import ArtifactFile, ModelArtifact
+from artifacts.services.downloads import NoFilesAvailable, UnknownFiles, grant_download
+from artifacts.storage import artifact_storage
+from artifacts.templatetags.artifact_ui import as_number
+from pipeline.models import Dataset, MetricsPoint
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 12
+SORTS = {
+    "created_at": ("Most Recent", ("-created_at",)),
+    "quality": ("Highest Quality", ("-quality_score", "-created_at")),
+}
+CONVERGENCE_LABELS = ["excellent", "good", "fair", "poor", "overfitting detected", "diverged", "unknown"]
+ADAPTER_CONFIG = "adapter_config.json"
+ADAPTER_CONFIG_MAX_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    sort: str = "created_at"
+    dataset: str = ""
+    min_stars: int = 0
+    convergence: str = ""
+
+    @classmethod
+    def from_query(cls, query: Any, dataset_ids: set[str]) -> ListFilters:
+        """Read GET parameters; unknown values fall back to "no filter" rather than an error page."""
+        sort = query.get("sort", "created_at")
+        dataset = query.get("dataset", "")
+        convergence = query.get("convergence", "")
+        try:
+            min_stars = int(query.get("min_stars") or 0)
+        except ValueError:
+            min_stars = 0
+        return cls(
+            sort=sort if sort in SORTS else "created_at",
+            dataset=dataset if dataset in dataset_ids else "",
+            min_stars=min_stars if 1 <= min_stars <= 5 else 0,
+            convergence=convergence if convergence in CONVERGENCE_LABELS else "",
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.dataset or self.min_stars or self.convergence)
+
+    def query_string(self, page: int | None = None) -> str:
+        params: dict[str, Any] = {"sort": self.sort}
+        if self.dataset:
+            params["dataset"] = self.dataset
+        if self.min_stars:
+            params["min_stars"] = self.min_stars
+        if self.convergence:
+            params["convergence"] = self.convergence
+        if page and page > 1:
+            params["page"] = page
+        return urlencode(params)
+
+
+@login_required
+@require_GET
+def model_list(request: HttpRequest) -> HttpResponse:
+    visible = ModelArtifact.objects.visible_to(request.user)
+    datasets = list(
+        Dataset.objects.filter(model_artifacts__in=visible).distinct().order_by("name").values("id", "name")
+    )
+    filters = ListFilters.from_query(request.GET, {str(d["id"]) for d in datasets})
+
+    models = visible.select_related("dataset", "job").order_by(*SORTS[filters.sort][1])
+    if filters.dataset:
+        models = models.filter(dataset_id=filters.dataset)
+    if filters.min_stars:
+        models = models.filter(quality_score__gte=filters.min_stars)
+    if filters.convergence:
+        models = models.filter(quality_metrics__convergence_quality=filters.convergence)
+
+    page = Paginator(models, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "models": page.object_list,
+        "total": page.paginator.count,
+        "owned_total": visible.count() if filters.active else page.paginator.count,
+        "filters": filters,
+        "sorts": [(key, label) for key, (label, _) in SORTS.items()],
+        "datasets": datasets,
+        "convergence_labels": CONVERGENCE_LABELS,
+        "star_choices": [(n, f"{n}+ stars" if n < 5 else "5 stars") for n in range(1, 6)],
+        "prev_query": filters.query_string(page.previous_page_number()) if page.has_previous() else "",
+        "next_query": filters.query_string(page.next_page_number()) if page.has_next() else "",
+    }
+    return render(request, "artifacts/model_list.html", context)
+
+
+def _get(mapping: Any, key: str) -> Any:
+    return mapping.get(key) if isinstance(mapping, dict) else None
+
+
+def configuration_rows(configuration: Any) -> list[tuple[str, Any, str]]:
+    """(label, value, kind) for the Training Configuration card; missing keys give None."""
+    hyper = _get(configuration, "hyperparameters")
+    gpu = _get(configuration, "gpu_config")
+    return [
+        ("Preset", _get(configuration, "preset_id"), "text"),
+        ("Learning Rate", _get(hyper, "learning_rate"), "number"),
+        ("Batch Size", _get(hyper, "batch_size"), "number"),
+        ("Epochs", _get(hyper, "epochs"), "number"),
+        ("LoRA Rank", _get(hyper, "rank"), "number"),
+        ("GPU Type", _get(gpu, "type"), "text"),
+        ("GPU Count", _get(gpu, "count"), "count"),
+    ]
+
+
+def adapter_base_model(artifact: ModelArtifact, files: list[ArtifactFile]) -> str | None:
+    """The base model named in the stored adapter config (cached by checksum), if any."""
+    for source in (artifact.configuration, artifact.training_summary):
+        name = _get(source, "base_model") or _get(source, "base_model_name_or_path")
+        if isinstance(name, str) and name:
+            return name
+    config = next((f for f in files if f.filename == ADAPTER_CONFIG), None)
+    if config is None or config.size > ADAPTER_CONFIG_MAX_BYTES:
+        return None
+
+    def read() -> str:
+        try:
+            with artifact_storage().open(config.key, "rb") as handle:
+                data = json.loads(handle.read(ADAPTER_CONFIG_MAX_BYTES + 1))
+        except Exception:  # storage down or not JSON: the snippet falls back to a placeholder
+            logger.warning("could not read %s of artifact %s", ADAPTER_CONFIG, artifact.pk, exc_info=True)
+            return ""
+        name = data.get("base_model_name_or_path") if isinstance(data, dict) else None
+        return name if isinstance(name, str) else ""
+
+    return cache.get_or_set(f"adapter-base-model:{config.sha256}", read, 24 * 3600) or None
+
+
+def first_number(*values: Any) -> float | None:
+    """The first value that is a finite number (JSON snapshots may lack keys or hold nulls)."""
+    for value in values:
+        number = as_number(value)
+        if number is not None and math.isfinite(number):
+            return number
+    return None
+
+
+def adapter_dirname(artifact: ModelArtifact) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in artifact.name.lower())
+    return "-".join(part for part in safe.split("-") if part)[:60] or "adapter"
+
+
+@login_required
+@require_GET
+def model_detail(request: HttpRequest, pk: Any) -> HttpResponse:
+    artifact = get_object_or_404(
+        ModelArtifact.objects.visible_to(request.user).select_related("dataset", "job"), pk=pk
+    )
+    files = list(artifact.files.all())
+    points = MetricsPoint.objects.filter(job_id=artifact.job_id).only("step", "training_loss", "validation_loss")
+    quality = artifact.quality_metrics if isinstance(artifact.quality_metrics, dict) else {}
+    summary = artifact.training_summary if isinstance(artifact.training_summary, dict) else {}
+    job = artifact.job
+    improvement = as_number(quality.get("loss_improvement"))
+    if improvement is not None and not math.isfinite(improvement):
+        improvement = None
+    context = {
+        "artifact": artifact,
+        "job": job,
+        "dataset": artifact.dataset,
+        "quality": quality,
+        "quality_score": artifact.quality_score,
+        "quality_label": quality.get("convergence_quality") or "unknown",
+        "improvement": improvement,
+        "improvement_abs": abs(improvement) if improvement is not None else None,
+        "duration_hours": first_number(summary.get("training_duration_hours"), job.duration_hours),
+        "epochs": first_number(summary.get("epochs_completed"), job.current_epoch),
+        "cost": first_number(summary.get("total_cost"), job.final_cost),
+        "configuration": configuration_rows(artifact.configuration),
+        "files": files,
+        "total_size": sum(f.size for f in files),
+        "chart": loss_chart(points),
+        "base_model": adapter_base_model(artifact, files),
+        "adapter_dir": adapter_dirname(artifact),
+        "ttl_minutes": settings.SIGNED_URL_TTL // 60,
+    }
+    return render(request, "artifacts/model_detail.html", context)
+
+
+@login_required
+@require_POST
+def model_download(request: HttpRequest, pk: Any) -> HttpResponse:
+    """The download form without JavaScript: grant the chosen files and hand out their links.
+
+    Same service as ``POST /api/models/<id>/download``. One file redirects straight to its
+    signed URL; several are listed on a page of links (a response can redirect only once). With
+    JavaScript the page calls the API instead and starts every download itself.
+    """
+    artifact = get_object_or_404(ModelArtifact.objects.visible_to(request.user), pk=pk)
+    wanted = request.POST.getlist("files") if request.POST.get("scope") != "all" else []
+    context: dict[str, Any] = {"artifact": artifact}
+    try:
+        grant = grant_download(artifact, request.user, wanted or None)
+    except NoFilesAvailable:
+        context["error"] = "This model has no files to download."
+        return render(request, "artifacts/model_download.html", context, status=400)
+    except UnknownFiles as exc:
+        context["error"] = f"Unknown file name(s): {', '.join(exc.unknown)}."
+        return render(request, "artifacts/model_download.html", context, status=400)
+    if len(grant.download_urls) == 1:
+        return HttpResponseRedirect(next(iter(grant.download_urls.values())), status=303)
+    sizes = {f.filename: f.size for f in artifact.files.all()}
+    context["links"] = [(name, url, sizes.get(name)) for name, url in grant.download_urls.items()]
+    context["expires_at"] = grant.expires_at
+    return render(request, "artifacts/model_download.html", context)
