@@ -1,0 +1,109 @@
+"""Page/limit pagination in the seed's shape.
+
+``{"success": true, "data": {"<items>": [...], "pagination": {"page", "limit", "total",
+"totalPages"}}}``. A page past the last one is an empty list with the real totals, not a 404, so
+a client paging until the list is empty never sees an error.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework import serializers
+from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+DEFAULT_LIMIT = 12
+MAX_LIMIT = 100
+
+
+class PageQuerySerializer(serializers.Serializer):
+    page = serializers.IntegerField(required=False, default=1, min_value=1)
+    limit = serializers.IntegerField(required=False, default=DEFAULT_LIMIT, min_value=1, max_value=MAX_LIMIT)
+
+
+def validated_query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    """Validate query parameters; a bad one raises a 400 naming it."""
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class EnvelopePagination(BasePagination):
+    """Uses ``view.query`` (validated page/limit) when the view validated them with its filters.
+
+    Subclasses name the list: ``results_key = "models"``.
+    """
+
+    results_key = "results"
+
+    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any]:
+        params = getattr(view, "query", None) or validated_query(PageQuerySerializer, request)
+        self.page: int = params["page"]
+        self.limit: int = params["limit"]
+        self.total: int = queryset.count()
+        offset = (self.page - 1) * self.limit
+        if offset >= self.total:
+            return []
+        return list(queryset[offset : offset + self.limit])
+
+    def get_paginated_response(self, data: Any) -> Response:
+        return Response(
+            {
+                "success": True,
+                "data": {
+                    self.results_key: data,
+                    "pagination": {
+                        "page": self.page,
+                        "limit": self.limit,
+                        "total": self.total,
+                        "totalPages": math.ceil(self.total / self.limit),
+                    },
+                },
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "required": ["success", "data"],
+            "properties": {
+                "success": {"type": "boolean", "example": True},
+                "data": {
+                    "type": "object",
+                    "properties": {
+                        self.results_key: schema,
+                        "pagination": {
+                            "type": "object",
+                            "properties": {
+                                "page": {"type": "integer", "example": 1},
+                                "limit": {"type": "integer", "example": DEFAULT_LIMIT},
+                                "total": {"type": "integer", "example": 30},
+                                "totalPages": {"type": "integer", "example": 3},
+                            },
+                        },
+                    },
+                },
+            },
+        }
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": "page",
+                "in": "query",
+                "required": False,
+                "description": "Page number, from 1.",
+                "schema": {"type": "integer", "minimum": 1, "default": 1},
+            },
+            {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "description": "Items per page.",
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+            },
+        ]

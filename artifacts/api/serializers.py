@@ -1,0 +1,160 @@
+"""Models API: query/body validation and the seed's response shapes."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rest_framework import serializers
+
+from artifacts.api.pagination import PageQuerySerializer
+from artifacts.models import ArtifactFile, ModelArtifact
+from pipeline.models import Dataset, TrainingJob
+
+# The labels ``calculateQualityMetrics`` produces, plus our "diverged" for non-finite losses.
+CONVERGENCE_LABELS = ("excellent", "good", "fair", "poor", "overfitting detected", "diverged", "unknown")
+SORTS = ("created_at", "quality")
+
+
+# --- Input ----------------------------------------------------------------------------------------
+class ModelListQuerySerializer(PageQuerySerializer):
+    sort = serializers.ChoiceField(choices=SORTS, required=False, default="created_at")
+    dataset = serializers.UUIDField(required=False, help_text="Only models trained on this dataset.")
+    min_score = serializers.IntegerField(
+        required=False, min_value=1, max_value=5, help_text="Only models scoring at least this (1–5)."
+    )
+    convergence = serializers.ChoiceField(
+        choices=CONVERGENCE_LABELS, required=False, help_text="Only models with this convergence label."
+    )
+    q = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, help_text="Name contains (case-insensitive)."
+    )
+
+
+class DownloadRequestSerializer(serializers.Serializer):
+    files = serializers.ListField(
+        child=serializers.CharField(max_length=255),
+        required=False,
+        allow_null=True,
+        allow_empty=False,
+        max_length=1000,
+        help_text="File names to sign; omit (or null) for every file of the model.",
+    )
+
+
+# --- Output ---------------------------------------------------------------------------------------
+def _finite(value: Any) -> Any:
+    """JSON has no NaN/Infinity: a diverged run's metrics must not break the response."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
+
+
+class FiniteJSONField(serializers.JSONField):
+    def to_representation(self, value: Any) -> Any:
+        return _finite(super().to_representation(value))
+
+
+class DatasetNameSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Dataset
+        fields = ["name"]
+
+
+class JobBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TrainingJob
+        fields = ["id", "preset_id", "created_at"]
+
+
+class DatasetDetailSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Dataset
+        fields = ["id", "name", "total_training_pairs", "total_tokens"]
+
+
+class JobDetailSerializer(serializers.ModelSerializer):
+    estimated_total_cost = serializers.DecimalField(
+        max_digits=12, decimal_places=2, coerce_to_string=False, read_only=True, allow_null=True
+    )
+    final_cost = serializers.DecimalField(
+        max_digits=12, decimal_places=2, coerce_to_string=False, read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = TrainingJob
+        fields = [
+            "id",
+            "preset_id",
+            "hyperparameters",
+            "gpu_config",
+            "queued_at",
+            "started_at",
+            "completed_at",
+            "estimated_total_cost",
+            "final_cost",
+        ]
+
+
+class ArtifactFileSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ArtifactFile
+        fields = ["filename", "size", "sha256", "content_type"]
+
+
+class ModelArtifactSerializer(serializers.ModelSerializer):
+    """The seed's ``lora_model_artifacts`` columns plus ``dataset {name}`` and ``job {...}``."""
+
+    user_id = serializers.UUIDField(read_only=True)
+    job_id = serializers.UUIDField(read_only=True)
+    dataset_id = serializers.UUIDField(read_only=True, allow_null=True)
+    quality_metrics = FiniteJSONField(read_only=True)
+    training_summary = FiniteJSONField(read_only=True)
+    artifacts = serializers.DictField(
+        child=serializers.CharField(), read_only=True, help_text="File name → storage key."
+    )
+    dataset = DatasetNameSerializer(read_only=True, allow_null=True)
+    job = JobBriefSerializer(read_only=True)
+
+    class Meta:
+        model = ModelArtifact
+        fields = [
+            "id",
+            "user_id",
+            "job_id",
+            "dataset_id",
+            "name",
+            "version",
+            "status",
+            "quality_metrics",
+            "quality_score",
+            "training_summary",
+            "configuration",
+            "artifacts",
+            "download_count",
+            "deleted_at",
+            "created_at",
+            "updated_at",
+            "dataset",
+            "job",
+        ]
+        read_only_fields = fields
+
+
+class ModelArtifactDetailSerializer(ModelArtifactSerializer):
+    dataset = DatasetDetailSerializer(read_only=True, allow_null=True)  # type: ignore[assignment]
+    job = JobDetailSerializer(read_only=True)  # type: ignore[assignment]
+    files = ArtifactFileSerializer(many=True, read_only=True)
+
+    class Meta(ModelArtifactSerializer.Meta):
+        fields = [*ModelArtifactSerializer.Meta.fields, "files"]
+        read_only_fields = fields
+
+
+class DownloadGrantSerializer(serializers.Serializer):
+    download_urls = serializers.DictField(child=serializers.URLField(), help_text="File name → signed URL.")
+    expires_at = serializers.DateTimeField(help_text="When the URLs stop working (UTC).")

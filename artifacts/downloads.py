@@ -1,0 +1,195 @@
+"""The signed download endpoint for local storage: ``GET|HEAD /downloads/<token>``.
+
+The token (``artifacts.signing``) is the only credential: it names one storage key, the name the
+file downloads as and an expiry, all signed. No session is needed, so ``curl`` and download
+managers can use the URL directly, and ``curl -C -`` can resume it (single ``Range`` requests,
+``If-Range``, ``ETag`` / ``If-None-Match``). The file is streamed with ``FileResponse``, which hands
+the open file to the server's ``wsgi.file_wrapper`` (``sendfile`` under gunicorn).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import SuspiciousFileOperation
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseForbidden,
+)
+from django.utils.cache import get_conditional_response
+from django.utils.http import content_disposition_header, http_date, parse_http_date_safe, quote_etag
+from django.views.decorators.http import require_safe
+
+from artifacts.models import ArtifactFile
+from artifacts.signing import InvalidDownloadToken, read_token
+from artifacts.storage import artifact_storage
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+
+class RangeNotSatisfiable(Exception):
+    pass
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """One ``bytes=`` range as inclusive ``(first, last)``; None means "send the whole file".
+
+    Malformed or multi-range headers are ignored (RFC 9110 §14.2 allows that); a well-formed
+    range that starts past the end raises :class:`RangeNotSatisfiable`.
+    """
+    match = _RANGE.match(header.strip().replace(" ", ""))
+    if not match:
+        return None
+    first_text, last_text = match.groups()
+    if not first_text:
+        if not last_text:
+            return None
+        suffix = int(last_text)
+        if suffix == 0 or size == 0:
+            raise RangeNotSatisfiable
+        return max(0, size - suffix), size - 1
+    first = int(first_text)
+    last = int(last_text) if last_text else size - 1
+    if last_text and last < first:
+        return None
+    if first >= size:
+        raise RangeNotSatisfiable
+    return first, min(last, size - 1)
+
+
+class FileSlice:
+    """Reads at most ``length`` bytes of ``handle`` from ``start``.
+
+    It keeps ``fileno()`` so a server's ``sendfile`` can take over: gunicorn starts at the file's
+    current offset and sends ``Content-Length`` bytes, which is exactly this slice.
+    """
+
+    def __init__(self, handle: Any, start: int, length: int):
+        handle.seek(start)
+        self._handle = handle
+        self._remaining = length
+
+    def read(self, size: int = -1) -> bytes:
+        if self._remaining <= 0:
+            return b""
+        size = self._remaining if size is None or size < 0 else min(size, self._remaining)
+        data = self._handle.read(size)
+        self._remaining -= len(data)
+        return bytes(data)
+
+    def fileno(self) -> int:
+        return int(self._handle.fileno())
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    path: str
+    size: int
+    mtime: int
+    etag: str
+    content_type: str
+
+
+def _stored_file(key: str) -> StoredFile:
+    # Only files of live artifacts: a model deleted after the grant stops downloading.
+    record = (
+        ArtifactFile.objects.filter(key=key, artifact__deleted_at__isnull=True).only("sha256", "content_type").first()
+    )
+    if record is None:
+        raise Http404("This file is no longer available.")
+    try:
+        path = artifact_storage().path(key)
+        stat = os.stat(path)
+    except (NotImplementedError, SuspiciousFileOperation, OSError):
+        raise Http404("This file is no longer available.") from None
+    etag = record.sha256 or f"{stat.st_size:x}-{stat.st_mtime_ns:x}"
+    return StoredFile(
+        path=path,
+        size=stat.st_size,
+        mtime=int(stat.st_mtime),
+        etag=quote_etag(etag),
+        content_type=record.content_type or "application/octet-stream",
+    )
+
+
+def safe_filename(name: str) -> str:
+    cleaned = _UNSAFE_NAME_CHARS.sub("_", name).strip(". ")
+    return cleaned or "download"
+
+
+def _range_applies(request: HttpRequest, stored: StoredFile) -> bool:
+    """``If-Range``: resume only if the file is still the one the client started with."""
+    if_range = request.headers.get("If-Range")
+    if not if_range:
+        return True
+    if if_range.startswith(('"', "W/")):
+        return if_range == stored.etag
+    modified = parse_http_date_safe(if_range)
+    return modified is not None and modified >= stored.mtime
+
+
+@require_safe
+def download_file(request: HttpRequest, token: str) -> HttpResponseBase:
+    try:
+        signed = read_token(token)
+    except InvalidDownloadToken as exc:
+        return HttpResponseForbidden(f"{exc}\n", content_type="text/plain; charset=utf-8")
+    stored = _stored_file(signed.key)
+
+    headers = {
+        "ETag": stored.etag,
+        "Last-Modified": http_date(stored.mtime),
+        "Accept-Ranges": "bytes",
+        "Cache-Control": "private, no-transform",
+    }
+    # 304 for If-None-Match / If-Modified-Since, 412 for failed If-Match / If-Unmodified-Since.
+    unconditional = HttpResponse(headers=headers)
+    conditional = get_conditional_response(
+        request, etag=stored.etag, last_modified=stored.mtime, response=unconditional
+    )
+    if conditional is not unconditional:
+        return conditional
+
+    first, last, status = 0, stored.size - 1, 200
+    range_header = request.headers.get("Range")
+    if range_header and _range_applies(request, stored):
+        try:
+            byte_range = parse_range(range_header, stored.size)
+        except RangeNotSatisfiable:
+            return HttpResponse(status=416, headers={**headers, "Content-Range": f"bytes */{stored.size}"})
+        if byte_range is not None:
+            first, last = byte_range
+            status = 206
+            headers["Content-Range"] = f"bytes {first}-{last}/{stored.size}"
+    length = last - first + 1 if stored.size else 0
+
+    filename = safe_filename(signed.filename)
+    if request.method == "HEAD":
+        response: HttpResponseBase = HttpResponse(status=status, content_type=stored.content_type, headers=headers)
+        response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
+    else:
+        try:
+            handle = open(stored.path, "rb")  # noqa: SIM115 -- closed by the response
+        except OSError:
+            raise Http404("This file is no longer available.") from None
+        response = FileResponse(
+            FileSlice(handle, first, length),
+            status=status,
+            content_type=stored.content_type,
+            as_attachment=True,
+            filename=filename,
+            headers=headers,
+        )
+    response["Content-Length"] = str(length)
+    return response

@@ -1,0 +1,67 @@
+"""Download grants: sign time-limited URLs for a model's files and record who got them.
+
+The caller has already decided the user may see the artifact (``ModelArtifact.objects.visible_to``);
+this module only checks the requested names, signs one URL per file through the configured storage
+backend (S3 presigned, Supabase ``create_signed_url`` or our local signed endpoint), records a
+:class:`~artifacts.models.DownloadGrant` and bumps the artifact's download count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from artifacts.models import DownloadGrant, ModelArtifact
+from artifacts.storage import artifact_storage
+
+
+class NoFilesAvailable(Exception):
+    """The artifact has no stored files to hand out."""
+
+
+class UnknownFiles(Exception):
+    """Some requested names are not files of this artifact."""
+
+    def __init__(self, unknown: list[str], available: list[str]):
+        self.unknown = unknown
+        self.available = available
+        super().__init__(f"Unknown file name(s): {', '.join(unknown)}")
+
+
+@dataclass(frozen=True)
+class Grant:
+    download_urls: dict[str, str]
+    expires_at: datetime
+
+
+def select_files(artifact: ModelArtifact, requested: Sequence[str] | None) -> dict[str, str]:
+    """File name → storage key for the requested names (all files when ``requested`` is None)."""
+    available: dict[str, str] = dict(artifact.artifacts or {})
+    if not available:
+        raise NoFilesAvailable
+    if requested is None:
+        return available
+    names = list(dict.fromkeys(requested))  # drop repeats, keep the caller's order
+    unknown = [name for name in names if name not in available]
+    if unknown:
+        raise UnknownFiles(unknown, sorted(available))
+    return {name: available[name] for name in names}
+
+
+def grant_download(artifact: ModelArtifact, user: Any, requested: Sequence[str] | None = None) -> Grant:
+    files = select_files(artifact, requested)
+    ttl = settings.SIGNED_URL_TTL
+    expires_at = timezone.now().replace(microsecond=0) + timedelta(seconds=ttl)
+    storage = artifact_storage()
+    urls = {name: storage.signed_url(key, name, ttl) for name, key in files.items()}
+    with transaction.atomic():
+        DownloadGrant.objects.create(artifact=artifact, user=user, files=list(files), expires_at=expires_at)
+        ModelArtifact.objects.filter(pk=artifact.pk).update(download_count=F("download_count") + 1)
+    return Grant(download_urls=urls, expires_at=expires_at)
