@@ -82,3 +82,18 @@ def add_file(artifact: ModelArtifact, filename: str, content: bytes) -> Artifact
         artifact=artifact, filename=filename, key=key, size=len(content),
         sha256=hashlib.sha256(content).hexdigest(), content_type="application/octet-stream",
     )
+
+
+def make_notification(user: Any, title: str = "Model ready", read: bool = False, **extra: Any) -> Any:
+    from pipeline.models import Notification
+
+    values: dict[str, Any] = {
+        "user": user,
+        "type": "artifact_ready",
+        "title": title,
+        "message": f"{title}: details",
+        "priority": Notification.Priority.NORMAL,
+        "read_at": timezone.now() if read else None,
+    }
+    values.update(extra)
+    return Notification.objects.create(**values)

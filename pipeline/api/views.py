@@ -1,0 +1,110 @@
+"""Notifications API: the signed-in user's own notifications only (``Notification.objects.for_user``).
+
+Someone else's notification answers 404, like a missing one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import Case, QuerySet, Value, When
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema, inline_serializer
+from rest_framework import exceptions, generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from artifacts.api.exceptions import EnvelopeMixin, envelope
+from artifacts.api.pagination import EnvelopePagination
+from pipeline.api.serializers import NotificationSerializer
+from pipeline.models import Notification
+
+NOT_FOUND = "Notification not found"
+
+
+def inbox(user: Any) -> QuerySet[Notification]:
+    """Unread first, then newest."""
+    unread_first = Case(When(read_at__isnull=True, then=Value(0)), default=Value(1))
+    return Notification.objects.for_user(user).order_by(unread_first, "-created_at", "-id")
+
+
+def mark_read(user: Any, pk: str) -> Notification:
+    try:
+        notification_id = uuid.UUID(str(pk))
+    except ValueError:
+        raise exceptions.NotFound(NOT_FOUND) from None
+    notification = Notification.objects.for_user(user).filter(pk=notification_id).first()
+    if notification is None:
+        raise exceptions.NotFound(NOT_FOUND)
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+class NotificationPagination(EnvelopePagination):
+    results_key = "notifications"
+
+
+@extend_schema(summary="Your notifications, unread first")
+class NotificationListView(EnvelopeMixin, generics.ListAPIView):
+    """Unread first, then newest; paginated like the models list."""
+
+    serializer_class = NotificationSerializer
+    pagination_class = NotificationPagination
+
+    def get_queryset(self) -> QuerySet[Notification]:
+        return inbox(self.request.user)
+
+
+@extend_schema(
+    summary="How many of your notifications are unread",
+    responses=inline_serializer(
+        "UnreadCountEnvelope",
+        {
+            "success": serializers.BooleanField(),
+            "data": inline_serializer("UnreadCount", {"unread": serializers.IntegerField()}),
+        },
+    ),
+)
+class UnreadCountView(EnvelopeMixin, APIView):
+    """The number behind the bell."""
+
+    def get(self, request: Request) -> Response:
+        return envelope({"unread": Notification.objects.for_user(request.user).unread().count()})
+
+
+@extend_schema(
+    summary="Mark one of your notifications read",
+    request=None,
+    parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
+    responses=inline_serializer(
+        "NotificationEnvelope", {"success": serializers.BooleanField(), "data": NotificationSerializer()}
+    ),
+)
+class MarkReadView(EnvelopeMixin, APIView):
+    """Idempotent: marking a read notification again keeps its first `read_at`."""
+
+    def post(self, request: Request, pk: str) -> Response:
+        return envelope(NotificationSerializer(mark_read(request.user, pk)).data)
+
+
+@extend_schema(
+    summary="Mark all your notifications read",
+    request=None,
+    responses=inline_serializer(
+        "MarkAllReadEnvelope",
+        {
+            "success": serializers.BooleanField(),
+            "data": inline_serializer("MarkAllRead", {"marked_read": serializers.IntegerField()}),
+        },
+    ),
+)
+class MarkAllReadView(EnvelopeMixin, APIView):
+    """Returns how many were unread."""
+
+    def post(self, request: Request) -> Response:
+        updated = Notification.objects.for_user(request.user).unread().update(read_at=timezone.now())
+        return envelope({"marked_read": updated})
