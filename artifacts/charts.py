@@ -42,8 +42,8 @@ class Layout:
         return self.height - self.top - self.bottom
 
 
-WIDE = Layout(width=760, height=300, left=64, right=20, top=36, bottom=46, x_ticks=8, y_ticks=5, font=12)
-COMPACT = Layout(width=360, height=250, left=50, right=12, top=34, bottom=44, x_ticks=4, y_ticks=4, font=11)
+WIDE = Layout(width=960, height=340, left=64, right=20, top=38, bottom=48, x_ticks=10, y_ticks=5, font=12)
+COMPACT = Layout(width=340, height=250, left=48, right=14, top=34, bottom=44, x_ticks=4, y_ticks=4, font=12)
 
 
 @dataclass

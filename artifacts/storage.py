@@ -21,6 +21,7 @@ from django.core.files.base import File
 from django.core.files.storage import FileSystemStorage, Storage
 from django.utils.deconstruct import deconstructible
 from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -108,7 +109,7 @@ class S3ArtifactStorage(S3Storage):
         super().__init__(**settings)
 
     def save_stream(self, key: str, chunks: Iterable[bytes]) -> None:
-        obj = self.bucket.Object(self._normalize_name(self._clean_name(key)))
+        obj = self.bucket.Object(self._normalize_name(clean_name(key)))
         obj.upload_fileobj(
             ChunkReader(chunks),
             ExtraArgs={"ContentType": "application/octet-stream"},

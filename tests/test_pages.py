@@ -363,10 +363,10 @@ def test_notifications_unread_first_with_links(alice, bob, alice_client):
     notify(alice, "Evil link", minutes_ago=60, read=True, action_url="javascript:alert(1)")
     notify(bob, "Bob only")
     response = alice_client.get("/notifications")
-    titles = re.findall(r'data-testid="notification">.*?class="inbox__title">(.*?)</p>', response.content.decode(), re.S)
+    html = response.content.decode()
+    titles = re.findall(r'data-testid="notification">.*?class="inbox__title">(.*?)</p>', html, re.S)
     plain = [re.sub(r"<[^>]+>|Unread: |High", "", t).strip() for t in titles]
     assert plain == ["Newest unread", "Old unread", "Newer read", "Evil link"]
-    html = response.content.decode()
     assert 'href="/models/123"' in html
     assert "javascript:" not in html
     assert "Bob only" not in html

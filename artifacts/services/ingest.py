@@ -207,8 +207,11 @@ def _verified_chunks(remote: RemoteFile, response: Any, lease: Lease, digest: An
             lease.advance(len(chunk))
             yield chunk
     except requests.RequestException as exc:  # the connection broke or the body was cut short
+        expected = f" of {limit}" if limit is not None else ""
         raise ClusterError(
-            f"{remote.name}: transfer interrupted after {counter[0]} bytes ({type(exc).__name__})", transient=True
+            f"{remote.name}: truncated body: the connection closed after {counter[0]}{expected} bytes "
+            f"({type(exc).__name__})",
+            transient=True,
         ) from exc
     if limit is not None and counter[0] != limit:
         raise ClusterError(

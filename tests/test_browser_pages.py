@@ -1,0 +1,279 @@
+"""Browser tests: Debian's headless Chromium drives the real pages against pytest-django's live server.
+
+One browser per module; each test gets a fresh context (cookies, downloads). Screenshots of the
+list and detail pages (desktop and 375px phone width) are saved under ``var/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import random
+import re
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from pipeline.models import Notification
+from tests.factories import add_file, add_history, make_artifact, make_dataset, make_job
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls in the tests are safe.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 375, "height": 812}
+PASSWORD = "correct-horse-battery-1"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def site(live_server, settings):
+    """The live server's base URL; signed local download links must point at it too."""
+    settings.SITE_URL = live_server.url
+    return live_server.url
+
+
+@pytest.fixture
+def context(browser):
+    ctx = browser.new_context(accept_downloads=True, viewport=DESKTOP)
+    ctx.set_default_timeout(10_000)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context):
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def make_user(django_user_model, username: str):
+    return django_user_model.objects.create_user(username, f"{username}@example.com", PASSWORD)
+
+
+def log_in(page, site: str, username: str) -> None:
+    page.goto(f"{site}/models")
+    assert "/accounts/login/" in page.url
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{site}/models")
+
+
+def curve(start: float, end: float, steps: int = 30, gap: float | None = 0.1, seed: int = 1):
+    rng = random.Random(seed)
+    points = []
+    for i in range(steps):
+        t = i / (steps - 1)
+        train = end + (start - end) * math.exp(-4 * t) * (1 + rng.uniform(-0.03, 0.03))
+        val = train + gap * t if gap is not None and i % 5 == 4 else None
+        points.append((train, val))
+    return points
+
+
+def seed_models(user) -> dict[str, object]:
+    """Five models across three datasets, newest first: fair, excellent, good, poor, overfitting."""
+    support = make_dataset(user, name="Customer Support Conversations")
+    legal = make_dataset(user, name="Contract Clause Extraction")
+    code = make_dataset(user, name="Python Code Review Pairs")
+    specs = [
+        ("Python Code Review Pairs - fast", code, 3, "fair", 0.1, 2.5, 1.6),
+        ("Customer Support Conversations - quality", support, 5, "excellent", 0.5, 2.45, 0.32),
+        ("Contract Clause Extraction - balanced", legal, 4, "good", 1.5, 2.2, 0.78),
+        ("Contract Clause Extraction - small", legal, 2, "poor", 2.5, 2.6, 2.31),
+        ("Customer Support Conversations - rank 64", support, 3, "overfitting detected", 3.5, 2.3, 0.28),
+    ]
+    made = {}
+    for index, (name, dataset, score, label, days, start, end) in enumerate(specs):
+        hyper = {"learning_rate": 0.0002, "batch_size": 8, "epochs": 3, "rank": 16 * (index + 1)}
+        job = make_job(user, dataset=dataset, final_cost=f"{18 + index * 7.35:.2f}", hyperparameters=hyper)
+        add_history(job, curve(start, end, seed=index, gap=0.9 if "overfitting" in label else 0.12))
+        improvement = (start - end) / start * 100
+        made[name] = make_artifact(
+            user, job=job, score=score, name=name, created_at=timezone.now() - timedelta(days=days),
+            quality_metrics={"overall_score": score, "convergence_quality": label, "final_training_loss": end,
+                             "final_validation_loss": end + 0.1, "loss_improvement": improvement},
+            training_summary={"epochs_completed": 3, "total_steps": 290, "final_loss": end,
+                              "training_duration_hours": 1.2 + index * 0.7, "total_cost": 18 + index * 7.35},
+        )
+    return made
+
+
+def card_names(page) -> list[str]:
+    return page.locator("[data-testid=model-name]").all_inner_texts()
+
+
+def assert_no_horizontal_overflow(page) -> None:
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"page is {overflow}px wider than the viewport"
+
+
+def screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_browse_sort_download_and_read_notification(site, page, context, django_user_model, tmp_path):
+    user = make_user(django_user_model, "dana")
+    models = seed_models(user)
+    chosen = models["Customer Support Conversations - quality"]
+    contents = {
+        "adapter_config.json": b'{"base_model_name_or_path": "mistralai/Mistral-7B-v0.1", "r": 16}',
+        "adapter_model.safetensors": os.urandom(300_000),
+        "training_args.json": b'{"epochs": 3}',
+    }
+    for filename, data in contents.items():
+        add_file(chosen, filename, data)
+    Notification.objects.create(
+        user=user, type="artifact_ready", title="Model Ready for Download", priority="high",
+        message="Your trained model is ready. Quality score: 5/5 stars", action_url=f"/models/{chosen.pk}",
+    )
+
+    log_in(page, site, "dana")
+
+    # The stylesheet and script are served and applied.
+    assert page.evaluate("getComputedStyle(document.querySelector('.topbar')).position") == "sticky"
+    assert page.evaluate("document.documentElement.classList.contains('js')")
+
+    assert page.get_by_test_id("model-count").inner_text().startswith("5 models total")
+    recent = card_names(page)
+    assert recent[0] == "Python Code Review Pairs - fast"
+    assert page.get_by_test_id("unread-count").inner_text() == "1"
+    screenshot(page, "models-list-desktop")
+
+    # Changing the sort select submits the form by itself and reorders the cards.
+    page.get_by_label("Sort by").select_option("quality")
+    page.wait_for_url("**/models?*sort=quality*")
+    by_quality = card_names(page)
+    assert by_quality[0] == "Customer Support Conversations - quality"
+    assert by_quality != recent
+    stars = page.locator("[data-testid=model-card]").first.get_by_role("img", name="5 out of 5 stars")
+    assert stars.count() == 1
+
+    page.set_viewport_size(PHONE)
+    assert_no_horizontal_overflow(page)
+    screenshot(page, "models-list-phone")
+    page.set_viewport_size(DESKTOP)
+
+    # Open the model.
+    page.get_by_role("link", name="View Details of Customer Support Conversations - quality").click()
+    page.wait_for_url(f"{site}/models/{chosen.pk}")
+    assert page.get_by_role("heading", level=1).inner_text() == chosen.name
+    assert page.locator(".chart__wide svg[role=img]").is_visible()
+    screenshot(page, "model-detail-desktop")
+    page.set_viewport_size(PHONE)
+    assert page.locator(".chart__compact svg[role=img]").is_visible()
+    assert page.locator(".chart__wide svg[role=img]").is_hidden()
+    assert_no_horizontal_overflow(page)
+    screenshot(page, "model-detail-phone")
+    page.set_viewport_size(DESKTOP)
+
+    # Select two files: the button label follows the selection and Clear Selection appears.
+    download_button = page.locator("[data-download-button]")
+    expect(download_button).to_have_text("Download All Files")
+    clear = page.get_by_role("button", name="Clear Selection")
+    assert clear.is_hidden()
+    page.get_by_role("checkbox", name=re.compile(r"^adapter_config\.json")).check()
+    expect(download_button).to_have_text("Download Selected (1)")
+    page.get_by_role("checkbox", name=re.compile(r"^adapter_model\.safetensors")).check()
+    expect(download_button).to_have_text("Download Selected (2)")
+    assert clear.is_visible()
+
+    downloads = []
+    page.on("download", lambda download: downloads.append(download))
+    download_button.click()
+    toast = page.locator(".toast", has_text="Download Started")
+    toast.wait_for()
+    assert "Downloading 2 file(s)" in toast.inner_text()
+    deadline = time.monotonic() + 15
+    while len(downloads) < 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert sorted(d.suggested_filename for d in downloads) == ["adapter_config.json", "adapter_model.safetensors"]
+    for download in downloads:
+        target = tmp_path / download.suggested_filename
+        download.save_as(target)
+        expected = hashlib.sha256(contents[download.suggested_filename]).hexdigest()
+        assert hashlib.sha256(target.read_bytes()).hexdigest() == expected
+        assert page.locator(f"[data-sha256='{download.suggested_filename}']").inner_text() == expected
+
+    # Clear Selection resets the label.
+    clear.click()
+    expect(download_button).to_have_text("Download All Files")
+
+    # Model detail → its training job → back to the model.
+    page.get_by_role("link", name="View Job").click()
+    page.wait_for_url(f"{site}/training/jobs/{chosen.job_id}")
+    assert page.get_by_text("Ready.", exact=True).is_visible()
+    screenshot(page, "job-detail-desktop")
+    page.get_by_role("link", name="View model").click()
+    page.wait_for_url(f"{site}/models/{chosen.pk}")
+
+    # The bell opens the latest notifications; reading one lowers the count.
+    page.get_by_role("group").filter(has=page.locator(".bell__button")).locator("summary").click()
+    assert page.locator(".bell__panel").get_by_text("Model Ready for Download").is_visible()
+    page.locator(".bell__panel").get_by_role("link", name="View all notifications").click()
+    page.wait_for_url(f"{site}/notifications")
+    page.get_by_role("button", name=re.compile(r"^Mark as read")).click()
+    page.wait_for_url(f"{site}/notifications")
+    assert page.get_by_test_id("unread-count").count() == 0
+    assert page.locator(".bell__button").get_attribute("aria-label") == "Notifications, 0 unread"
+
+
+def test_download_error_shows_the_api_message(site, page, django_user_model):
+    user = make_user(django_user_model, "erin")
+    model = make_artifact(user, job=make_job(user), name="Broken storage model")
+    add_file(model, "adapter_config.json", b"{}")
+    log_in(page, site, "erin")
+    page.goto(f"{site}/models/{model.pk}")
+    page.route("**/api/models/*/download", lambda route: route.fulfill(
+        status=400, content_type="application/json",
+        body='{"error": "Unknown file name(s)", "details": {"files": ["nope.bin"]}}'))
+    page.locator("[data-download-button]").click()
+    toast = page.locator(".toast--error")
+    toast.wait_for()
+    assert "Download Error" in toast.inner_text()
+    assert "Unknown file name(s)" in toast.inner_text() and "nope.bin" in toast.inner_text()
+    assert page.locator("[data-download-button]").is_enabled()  # spinner gone, can try again
+
+
+def test_empty_state_and_404(site, page, django_user_model):
+    make_user(django_user_model, "fred")
+    log_in(page, site, "fred")
+    assert page.get_by_role("heading", name="No models yet").is_visible()
+    assert page.get_by_role("link", name="View training jobs").is_visible()
+    screenshot(page, "models-empty-desktop")
+
+    response = page.goto(f"{site}/models/{uuid.uuid4()}")
+    assert response.status == 404
+    assert page.get_by_role("heading", name="Page not found").is_visible()
+    page.set_viewport_size(PHONE)
+    assert_no_horizontal_overflow(page)
