@@ -218,8 +218,13 @@ def _render(chart_id: str, layout: Layout, training: Series, validation: Series,
     else:
         y_low = min(ys) if ys else 0.0
         y_high = max(ys) if ys else 1.0
-        y_ticks = linear_ticks(min(0.0, y_low) if y_low >= 0 and y_low < y_high * 0.25 else y_low,
-                               y_high, layout.y_ticks)
+        if y_low >= 0 and y_low < y_high * 0.25:
+            y_low = 0.0  # close to zero anyway: start the axis at zero
+        else:  # keep points off the plot's edges
+            pad = (y_high - y_low) * 0.08
+            y_low = y_low - pad if y_low - pad > 0 or y_low < 0 else 0.0
+            y_high += pad
+        y_ticks = linear_ticks(y_low, y_high, layout.y_ticks)
         y_step = y_ticks[1] - y_ticks[0] if len(y_ticks) > 1 else 1.0
     y_min, y_max = y_ticks[0], y_ticks[-1]
 
@@ -261,7 +266,7 @@ def _render(chart_id: str, layout: Layout, training: Series, validation: Series,
     # Axis titles.
     out.append(f'<text class="chart__label" x="{layout.left + layout.plot_width / 2:.1f}" '
                f'y="{layout.height - 6}" text-anchor="middle">Step</text>')
-    y_title = "Loss (log scale)" if log_scale else "Loss"
+    y_title = ("Loss (log scale)" if layout is WIDE else "Loss (log)") if log_scale else "Loss"
     mid_y = layout.top + layout.plot_height / 2
     out.append(f'<text class="chart__label" transform="translate(14 {mid_y:.1f}) rotate(-90)" '
                f'text-anchor="middle">{y_title}</text>')

@@ -240,6 +240,7 @@ def test_browse_sort_download_and_read_notification(site, page, context, django_
     # The bell opens the latest notifications; reading one lowers the count.
     page.get_by_role("group").filter(has=page.locator(".bell__button")).locator("summary").click()
     assert page.locator(".bell__panel").get_by_text("Model Ready for Download").is_visible()
+    page.screenshot(path=str(SCREENSHOTS / "notifications-bell-desktop.png"))
     page.locator(".bell__panel").get_by_role("link", name="View all notifications").click()
     page.wait_for_url(f"{site}/notifications")
     page.get_by_role("button", name=re.compile(r"^Mark as read")).click()
@@ -277,3 +278,32 @@ def test_empty_state_and_404(site, page, django_user_model):
     assert page.get_by_role("heading", name="Page not found").is_visible()
     page.set_viewport_size(PHONE)
     assert_no_horizontal_overflow(page)
+
+
+def test_pages_work_without_javascript(site, browser, django_user_model):
+    user = make_user(django_user_model, "gina")
+    models = seed_models(user)
+    chosen = models["Contract Clause Extraction - balanced"]
+    add_file(chosen, "adapter_config.json", b"{}")
+    add_file(chosen, "adapter_model.safetensors", b"weights")
+    context = browser.new_context(java_script_enabled=False, viewport=PHONE)
+    try:
+        page = context.new_page()
+        log_in(page, site, "gina")
+        page.get_by_label("Sort by").select_option("quality")
+        page.get_by_role("button", name="Apply").click()
+        page.wait_for_url("**/models?*sort=quality*")
+        assert card_names(page)[0] == "Customer Support Conversations - quality"
+        page.get_by_label("Minimum rating").select_option("4")
+        page.get_by_role("button", name="Apply").click()
+        assert sorted(card_names(page)) == ["Contract Clause Extraction - balanced",
+                                            "Customer Support Conversations - quality"]
+
+        page.goto(f"{site}/models/{chosen.pk}")
+        page.get_by_role("button", name="Download All Files").click()
+        page.wait_for_url(f"{site}/models/{chosen.pk}/download")
+        links = page.locator(".link-list a")
+        assert links.all_inner_texts() and len(links.all_inner_texts()) == 2
+        assert_no_horizontal_overflow(page)
+    finally:
+        context.close()

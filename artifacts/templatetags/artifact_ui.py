@@ -116,3 +116,16 @@ def safe_action_url(url: Any) -> str:
     if text and url_has_allowed_host_and_scheme(text, allowed_hosts=None) and text.startswith("/"):
         return text
     return ""
+
+
+@register.filter
+def ago(moment: Any) -> str:
+    """"just now" for the last minute, else Django's timesince ("3 hours ago")."""
+    from django.utils import timezone
+    from django.utils.timesince import timesince
+
+    if moment is None:
+        return DASH
+    if (timezone.now() - moment).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(moment, depth=1)} ago"

@@ -74,6 +74,13 @@
       form.requestSubmit ? form.requestSubmit() : form.submit();
     });
   });
+  document.querySelectorAll(".results .pager a").forEach(function (link) {
+    link.addEventListener("click", function () {
+      var results = link.closest(".results");
+      results.classList.add("is-loading");
+      results.setAttribute("aria-busy", "true");
+    });
+  });
   window.addEventListener("pageshow", function () { // back/forward cache: clear a stale spinner
     document.querySelectorAll(".results.is-loading").forEach(function (el) {
       el.classList.remove("is-loading");
