@@ -133,21 +133,26 @@ class SupabaseArtifactStorage(Storage):
     ``ARTIFACT_STORAGE=s3``.
     """
 
-    def __init__(self, url: str = "", key: str = "", bucket: str = "lora-models", client: Any = None):
-        self.url_base = url
+    def __init__(self, url: str = "", key: str = "", bucket: str = "lora-models", http_client: Any = None):
+        self.url_base = url.rstrip("/")
         self.key = key
         self.bucket_name = bucket
-        self._client = client
+        self._http_client = http_client
+        self._client: Any = None
 
     @property
     def bucket(self) -> Any:
         if self._client is None:
             if not (self.url_base and self.key):
                 raise ImproperlyConfigured("Supabase storage needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY.")
-            from supabase import create_client
+            from storage3 import SyncStorageClient  # the supabase package's storage client
 
-            self._client = create_client(self.url_base, self.key)
-        return self._client.storage.from_(self.bucket_name)
+            self._client = SyncStorageClient(
+                f"{self.url_base}/storage/v1/",
+                {"apikey": self.key, "Authorization": f"Bearer {self.key}"},
+                http_client=self._http_client,
+            )
+        return self._client.from_(self.bucket_name)
 
     def save_stream(self, key: str, chunks: Iterable[bytes]) -> None:
         with tempfile.NamedTemporaryFile(prefix="supabase-upload-") as spool:
