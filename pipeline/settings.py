@@ -207,6 +207,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
         "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
+        "polling_interval": 0.2,  # seconds between looks at the queue folder (kombu's default is 1)
     }
     _default_result_backend = f"file://{VAR_DIR / 'celery-results'}"
 else:
