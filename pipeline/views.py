@@ -67,6 +67,7 @@ def job_detail(request: HttpRequest, pk: Any) -> HttpResponse:
             {"preset_id": job.preset_id, "hyperparameters": job.hyperparameters, "gpu_config": job.gpu_config}
         ),
         "chart": loss_chart(points),
+        "now": timezone.now(),
         **artifact_state(job),
     }
     return render(request, "pipeline/job_detail.html", context)

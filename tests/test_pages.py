@@ -417,3 +417,16 @@ def test_404_page_with_debug_off(settings, alice_client):
     assert "Page not found" in page and "Go to your models" in page
     assert 'href="/training/jobs"' in response.content.decode()  # the normal layout, signed in
     assert alice_client.get("/no/such/page").status_code == 404
+
+
+def test_job_page_retrying_state_shows_the_last_error_not_a_stale_progress_bar(alice, alice_client):
+    job = make_job(alice)
+    ArtifactIngest.objects.create(job=job, state=ArtifactIngest.State.RETRYING, attempts=2,
+                                  bytes_done=100, bytes_total=100, last_error="HTTP 503 from the cluster",
+                                  next_attempt_at=timezone.now() + timedelta(minutes=4))
+    response = alice_client.get(f"/training/jobs/{job.pk}")
+    page = text(response)
+    assert "Retrying after attempt 2 failed" in page and "next attempt in 3 minutes" in page
+    assert "Last error: HTTP 503 from the cluster" in page
+    assert "<progress" not in response.content.decode()
+    assert 'data-autorefresh="5"' in response.content.decode()
