@@ -158,7 +158,7 @@ def download_file(request: HttpRequest, token: str) -> HttpResponseBase:
     conditional = get_conditional_response(
         request, etag=stored.etag, last_modified=stored.mtime, response=unconditional
     )
-    if conditional is not unconditional:
+    if conditional is not None and conditional is not unconditional:
         return conditional
 
     first, last, status = 0, stored.size - 1, 200

@@ -50,8 +50,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     else:
         detail = response.data.get("detail") if isinstance(response.data, dict) else response.data
         body = {"error": str(detail)}
-        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-            body["details"] = {"retry_after_seconds": int(exc.wait)}
+        wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
+        if wait is not None:
+            body["details"] = {"retry_after_seconds": int(wait)}
     response.data = body
     return response
 

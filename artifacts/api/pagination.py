@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from django.db.models import QuerySet
 from rest_framework import serializers
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
@@ -40,7 +39,7 @@ class EnvelopePagination(BasePagination):
 
     results_key = "results"
 
-    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any]:
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any]:
         params = getattr(view, "query", None) or validated_query(PageQuerySerializer, request)
         self.page: int = params["page"]
         self.limit: int = params["limit"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC
 from typing import Any
 
 from rest_framework import serializers
@@ -157,4 +158,4 @@ class ModelArtifactDetailSerializer(ModelArtifactSerializer):
 
 class DownloadGrantSerializer(serializers.Serializer):
     download_urls = serializers.DictField(child=serializers.URLField(), help_text="File name → signed URL.")
-    expires_at = serializers.DateTimeField(help_text="When the URLs stop working (UTC).")
+    expires_at = serializers.DateTimeField(default_timezone=UTC, help_text="When the URLs stop working (UTC).")
