@@ -10,9 +10,21 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from pipeline.demo_data import DEMO_PASSWORD, DEMO_USERNAME
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 class Command(BaseCommand):
@@ -21,8 +33,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--simulator-port", type=int, default=8765)
+        parser.add_argument(
+            "--finish-running-after", type=float, default=60,
+            help="Seconds until the simulated cluster reports the running demo jobs finished (0: never).",
+        )
 
     def handle(self, *args, **options):
+        for flag, port in (("--port", options["port"]), ("--simulator-port", options["simulator_port"])):
+            if not _port_free(port):
+                raise CommandError(f"Port {port} is already in use: stop whatever holds it, or pass {flag} N.")
         python = sys.executable
         manage = str(Path(settings.BASE_DIR) / "manage.py")
         simulator_url = f"http://127.0.0.1:{options['simulator_port']}"
@@ -64,7 +83,11 @@ class Command(BaseCommand):
                 "`.venv/bin/python manage.py createsuperuser`)\n"
                 f"  GPU cluster simulator: {simulator_url}   Press Ctrl-C to stop everything.\n"
             )
+            finish_at = time.monotonic() + options["finish_running_after"] if options["finish_running_after"] else None
             while not stopping:
+                if finish_at is not None and time.monotonic() >= finish_at:
+                    finish_at = None
+                    self._finish_running_jobs(options["port"])
                 for name, process in processes.items():
                     if process.poll() is not None:
                         self.stderr.write(f"{name} exited with code {process.returncode}; stopping the demo.")
@@ -81,3 +104,29 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     process.kill()
             self.stdout.write("Demo stopped.")
+
+    def _finish_running_jobs(self, port: int) -> None:
+        """Play the cluster: send the signed training-complete webhook for each running demo job."""
+        import json
+        import urllib.request
+
+        from artifacts.webhooks import SIGNATURE_HEADER, sign
+        from pipeline.models import TrainingJob
+
+        secret = settings.GPU_CLUSTER_WEBHOOK_SECRET
+        if not secret:
+            return
+        running = TrainingJob.objects.filter(status=TrainingJob.Status.RUNNING, external_job_id__startswith="sim-demo-")
+        for external_id in running.values_list("external_job_id", flat=True):
+            body = json.dumps({"external_job_id": external_id, "status": "completed", "final_cost": 21.4}).encode()
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/webhooks/training-complete",
+                data=body,
+                method="POST",
+                headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, secret)},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10):  # noqa: S310 (our own local server)
+                    self.stdout.write(f"  Simulated cluster: {external_id} finished (webhook sent)")
+            except OSError as exc:
+                self.stderr.write(f"  Simulated cluster: webhook for {external_id} failed: {exc}")
