@@ -98,11 +98,21 @@ class LocalArtifactStorage(FileSystemStorage):
         return local_download_url(key, filename, ttl)
 
 
+def bounded_transfer_config() -> Any:
+    """Multipart settings that cap memory: a streamed (non-seekable) upload buffers whole parts."""
+    from boto3.s3.transfer import TransferConfig
+
+    config = TransferConfig(multipart_threshold=8 * CHUNK_SIZE, multipart_chunksize=8 * CHUNK_SIZE, max_concurrency=4)
+    config.max_in_memory_upload_chunks = 4  # s3transfer's default of 10 parts would hold 80 MiB
+    return config
+
+
 @deconstructible
 class S3ArtifactStorage(S3Storage):
     """S3 / MinIO / Supabase's S3 endpoint through django-storages; multipart upload from the stream."""
 
     def __init__(self, **settings: Any):
+        settings.setdefault("transfer_config", bounded_transfer_config())
         settings.setdefault("file_overwrite", True)
         settings.setdefault("default_acl", None)
         settings.setdefault("querystring_auth", True)
