@@ -131,7 +131,7 @@ def format_tick(value: float, step: float | None = None) -> str:
                 return f"{value / threshold:g}{suffix}"
         return f"{value:g}"
     decimals = max(0, -math.floor(math.log10(step) + 1e-9))
-    if round(step / 10.0 ** -decimals, 6) % 1:  # 2.5, 0.25 …
+    if round(step / 10.0**-decimals, 6) % 1:  # 2.5, 0.25 …
         decimals += 1
     if decimals == 0:
         return f"{value:,.0f}"
@@ -202,8 +202,16 @@ def _describe(training: Series, validation: Series, nonfinite: list[float], log_
     return " ".join(parts)
 
 
-def _render(chart_id: str, layout: Layout, training: Series, validation: Series,
-            title: str, description: str, log_scale: bool, nonfinite: list[float]) -> SafeString:
+def _render(
+    chart_id: str,
+    layout: Layout,
+    training: Series,
+    validation: Series,
+    title: str,
+    description: str,
+    log_scale: bool,
+    nonfinite: list[float],
+) -> SafeString:
     finite = training.finite + validation.finite
     xs = [x for x, _ in training.points + validation.points]
     x_low, x_high = (min(xs), max(xs)) if xs else (0.0, 1.0)
@@ -251,30 +259,41 @@ def _render(chart_id: str, layout: Layout, training: Series, validation: Series,
     for tick in y_ticks:
         y = sy(tick)
         out.append(f'<line class="chart__grid" x1="{layout.left}" x2="{plot_right}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        out.append(f'<text class="chart__tick" x="{layout.left - 8}" y="{y:.1f}" text-anchor="end" '
-                   f'dominant-baseline="middle">{format_tick(tick, y_step)}</text>')
+        out.append(
+            f'<text class="chart__tick" x="{layout.left - 8}" y="{y:.1f}" text-anchor="end" '
+            f'dominant-baseline="middle">{format_tick(tick, y_step)}</text>'
+        )
     # X ticks.
     for tick in x_ticks:
         x = sx(tick)
         out.append(f'<line class="chart__axis" x1="{x:.1f}" x2="{x:.1f}" y1="{plot_bottom}" y2="{plot_bottom + 5}"/>')
-        out.append(f'<text class="chart__tick" x="{x:.1f}" y="{plot_bottom + 18}" '
-                   f'text-anchor="middle">{format_tick(tick, x_step)}</text>')
-    out.append(f'<line class="chart__axis" x1="{layout.left}" x2="{plot_right}" '
-               f'y1="{plot_bottom}" y2="{plot_bottom}"/>')
-    out.append(f'<line class="chart__axis" x1="{layout.left}" x2="{layout.left}" '
-               f'y1="{layout.top}" y2="{plot_bottom}"/>')
+        out.append(
+            f'<text class="chart__tick" x="{x:.1f}" y="{plot_bottom + 18}" '
+            f'text-anchor="middle">{format_tick(tick, x_step)}</text>'
+        )
+    out.append(
+        f'<line class="chart__axis" x1="{layout.left}" x2="{plot_right}" y1="{plot_bottom}" y2="{plot_bottom}"/>'
+    )
+    out.append(
+        f'<line class="chart__axis" x1="{layout.left}" x2="{layout.left}" y1="{layout.top}" y2="{plot_bottom}"/>'
+    )
     # Axis titles.
-    out.append(f'<text class="chart__label" x="{layout.left + layout.plot_width / 2:.1f}" '
-               f'y="{layout.height - 6}" text-anchor="middle">Step</text>')
+    out.append(
+        f'<text class="chart__label" x="{layout.left + layout.plot_width / 2:.1f}" '
+        f'y="{layout.height - 6}" text-anchor="middle">Step</text>'
+    )
     y_title = ("Loss (log scale)" if layout is WIDE else "Loss (log)") if log_scale else "Loss"
     mid_y = layout.top + layout.plot_height / 2
-    out.append(f'<text class="chart__label" transform="translate(14 {mid_y:.1f}) rotate(-90)" '
-               f'text-anchor="middle">{y_title}</text>')
+    out.append(
+        f'<text class="chart__label" transform="translate(14 {mid_y:.1f}) rotate(-90)" '
+        f'text-anchor="middle">{y_title}</text>'
+    )
     # Non-finite training steps: short red ticks along the top of the plot.
     for step in nonfinite:
         x = sx(step)
-        out.append(f'<line class="chart__nonfinite" x1="{x:.1f}" x2="{x:.1f}" y1="{layout.top}" '
-                   f'y2="{layout.top + 8}"/>')
+        out.append(
+            f'<line class="chart__nonfinite" x1="{x:.1f}" x2="{x:.1f}" y1="{layout.top}" y2="{layout.top + 8}"/>'
+        )
     # Series.
     for series, dots in ((training, False), (validation, True)):
         for segment in _segments(series.points):
@@ -283,21 +302,24 @@ def _render(chart_id: str, layout: Layout, training: Series, validation: Series,
                 out.append(f'<polyline class="chart__line {series.css}" points="{coords}"/>')
             if dots or len(segment) == 1:
                 for x, y in segment:
-                    out.append(f'<circle class="chart__dot {series.css}" cx="{sx(x):.1f}" '
-                               f'cy="{sy(y):.1f}" r="3"/>')
+                    out.append(f'<circle class="chart__dot {series.css}" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3"/>')
     # Legend along the top.
     legend_x = layout.left
     for series in (training, validation):
         if not series.finite:
             continue
-        out.append(f'<g class="chart__legend" transform="translate({legend_x} 14)">'
-                   f'<line class="chart__line {series.css}" x1="0" x2="18" y1="0" y2="0"/>'
-                   f'<text x="24" y="0" dominant-baseline="middle">{escape(series.name)}</text></g>')
+        out.append(
+            f'<g class="chart__legend" transform="translate({legend_x} 14)">'
+            f'<line class="chart__line {series.css}" x1="0" x2="18" y1="0" y2="0"/>'
+            f'<text x="24" y="0" dominant-baseline="middle">{escape(series.name)}</text></g>'
+        )
         legend_x += 24 + int(len(series.name) * layout.font * 0.6) + 18
     if nonfinite:
-        out.append(f'<g class="chart__legend" transform="translate({legend_x} 14)">'
-                   f'<line class="chart__nonfinite" x1="4" x2="4" y1="-5" y2="5"/>'
-                   f'<text x="12" y="0" dominant-baseline="middle">NaN</text></g>')
+        out.append(
+            f'<g class="chart__legend" transform="translate({legend_x} 14)">'
+            f'<line class="chart__nonfinite" x1="4" x2="4" y1="-5" y2="5"/>'
+            f'<text x="12" y="0" dominant-baseline="middle">NaN</text></g>'
+        )
     out.append("</svg>")
     return mark_safe("".join(out))  # noqa: S308 - every interpolated text is escaped or numeric
 
@@ -311,8 +333,9 @@ def loss_chart(points: Iterable[Any], chart_id: str = "loss-chart") -> LossChart
     description = _describe(training, validation, nonfinite, log_scale)
     if ys:
         wide = _render(f"{chart_id}-wide", WIDE, training, validation, title, description, log_scale, nonfinite)
-        compact = _render(f"{chart_id}-compact", COMPACT, training, validation, title, description,
-                          log_scale, nonfinite)
+        compact = _render(
+            f"{chart_id}-compact", COMPACT, training, validation, title, description, log_scale, nonfinite
+        )
     else:
         wide = compact = mark_safe("")
     return LossChart(training, validation, nonfinite, title, description, log_scale, wide, compact)

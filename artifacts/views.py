@@ -174,9 +174,7 @@ def adapter_dirname(artifact: ModelArtifact) -> str:
 @login_required
 @require_GET
 def model_detail(request: HttpRequest, pk: Any) -> HttpResponse:
-    artifact = get_object_or_404(
-        ModelArtifact.objects.visible_to(request.user).select_related("dataset", "job"), pk=pk
-    )
+    artifact = get_object_or_404(ModelArtifact.objects.visible_to(request.user).select_related("dataset", "job"), pk=pk)
     files = list(artifact.files.all())
     points = MetricsPoint.objects.filter(job_id=artifact.job_id).only("step", "training_loss", "validation_loss")
     quality = artifact.quality_metrics if isinstance(artifact.quality_metrics, dict) else {}

@@ -87,9 +87,7 @@ def job_retry_ingest(request: HttpRequest, pk: Any) -> HttpResponse:
 @login_required
 @require_GET
 def notification_list(request: HttpRequest) -> HttpResponse:
-    inbox = Notification.objects.for_user(request.user).order_by(
-        F("read_at").asc(nulls_first=True), "-created_at"
-    )
+    inbox = Notification.objects.for_user(request.user).order_by(F("read_at").asc(nulls_first=True), "-created_at")
     page = Paginator(inbox, NOTIFICATIONS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "pipeline/notifications.html", {"page": page, "notifications": page.object_list})
 

@@ -32,8 +32,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
@@ -118,11 +123,25 @@ def seed_models(user) -> dict[str, object]:
         add_history(job, curve(start, end, seed=index, gap=0.9 if "overfitting" in label else 0.12))
         improvement = (start - end) / start * 100
         made[name] = make_artifact(
-            user, job=job, score=score, name=name, created_at=timezone.now() - timedelta(days=days),
-            quality_metrics={"overall_score": score, "convergence_quality": label, "final_training_loss": end,
-                             "final_validation_loss": end + 0.1, "loss_improvement": improvement},
-            training_summary={"epochs_completed": 3, "total_steps": 290, "final_loss": end,
-                              "training_duration_hours": 1.2 + index * 0.7, "total_cost": 18 + index * 7.35},
+            user,
+            job=job,
+            score=score,
+            name=name,
+            created_at=timezone.now() - timedelta(days=days),
+            quality_metrics={
+                "overall_score": score,
+                "convergence_quality": label,
+                "final_training_loss": end,
+                "final_validation_loss": end + 0.1,
+                "loss_improvement": improvement,
+            },
+            training_summary={
+                "epochs_completed": 3,
+                "total_steps": 290,
+                "final_loss": end,
+                "training_duration_hours": 1.2 + index * 0.7,
+                "total_cost": 18 + index * 7.35,
+            },
         )
     return made
 
@@ -154,8 +173,12 @@ def test_browse_sort_download_and_read_notification(site, page, context, django_
     for filename, data in contents.items():
         add_file(chosen, filename, data)
     Notification.objects.create(
-        user=user, type="artifact_ready", title="Model Ready for Download", priority="high",
-        message="Your trained model is ready. Quality score: 5/5 stars", action_url=f"/models/{chosen.pk}",
+        user=user,
+        type="artifact_ready",
+        title="Model Ready for Download",
+        priority="high",
+        message="Your trained model is ready. Quality score: 5/5 stars",
+        action_url=f"/models/{chosen.pk}",
     )
 
     log_in(page, site, "dana")
@@ -255,9 +278,14 @@ def test_download_error_shows_the_api_message(site, page, django_user_model):
     add_file(model, "adapter_config.json", b"{}")
     log_in(page, site, "erin")
     page.goto(f"{site}/models/{model.pk}")
-    page.route("**/api/models/*/download", lambda route: route.fulfill(
-        status=400, content_type="application/json",
-        body='{"error": "Unknown file name(s)", "details": {"files": ["nope.bin"]}}'))
+    page.route(
+        "**/api/models/*/download",
+        lambda route: route.fulfill(
+            status=400,
+            content_type="application/json",
+            body='{"error": "Unknown file name(s)", "details": {"files": ["nope.bin"]}}',
+        ),
+    )
     page.locator("[data-download-button]").click()
     toast = page.locator(".toast--error")
     toast.wait_for()
@@ -296,8 +324,10 @@ def test_pages_work_without_javascript(site, browser, django_user_model):
         assert card_names(page)[0] == "Customer Support Conversations - quality"
         page.get_by_label("Minimum rating").select_option("4")
         page.get_by_role("button", name="Apply").click()
-        assert sorted(card_names(page)) == ["Contract Clause Extraction - balanced",
-                                            "Customer Support Conversations - quality"]
+        assert sorted(card_names(page)) == [
+            "Contract Clause Extraction - balanced",
+            "Customer Support Conversations - quality",
+        ]
 
         page.goto(f"{site}/models/{chosen.pk}")
         page.get_by_role("button", name="Download All Files").click()

@@ -44,13 +44,22 @@ def card_names(response) -> list[str]:
 def artifact(user, name: str, score: int = 4, age_days: float = 0, dataset=None, convergence: str = "good"):
     job = make_job(user, dataset=dataset)
     return make_artifact(
-        user, job=job, score=score, name=name, created_at=timezone.now() - timedelta(days=age_days),
-        quality_metrics={"overall_score": score, "convergence_quality": convergence,
-                         "final_training_loss": 0.51234, "loss_improvement": 71.26},
+        user,
+        job=job,
+        score=score,
+        name=name,
+        created_at=timezone.now() - timedelta(days=age_days),
+        quality_metrics={
+            "overall_score": score,
+            "convergence_quality": convergence,
+            "final_training_loss": 0.51234,
+            "loss_improvement": 71.26,
+        },
     )
 
 
 # --- Models list ---------------------------------------------------------------------------------
+
 
 def test_anonymous_visitor_is_sent_to_login(client):
     for url in ["/models", "/training/jobs", "/notifications"]:
@@ -92,11 +101,9 @@ def test_sort_by_quality_changes_the_order(alice, alice_client):
     artifact(alice, "Older, excellent", score=5, age_days=2)
     artifact(alice, "Oldest, good", score=4, age_days=4)
     assert card_names(alice_client.get("/models")) == ["Newest, fair", "Older, excellent", "Oldest, good"]
-    assert card_names(alice_client.get("/models?sort=quality")) == [
-        "Older, excellent", "Oldest, good", "Newest, fair"]
+    assert card_names(alice_client.get("/models?sort=quality")) == ["Older, excellent", "Oldest, good", "Newest, fair"]
     # An unknown sort falls back to the default instead of failing.
-    assert card_names(alice_client.get("/models?sort=bogus")) == [
-        "Newest, fair", "Older, excellent", "Oldest, good"]
+    assert card_names(alice_client.get("/models?sort=bogus")) == ["Newest, fair", "Older, excellent", "Oldest, good"]
 
 
 def test_filters_by_dataset_stars_and_convergence(alice, bob, alice_client):
@@ -159,6 +166,7 @@ def test_empty_state(alice_client):
 
 # --- Model detail --------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def model(alice):
     dataset = make_dataset(alice, name="Support chats")
@@ -182,8 +190,15 @@ def test_detail_shows_metrics_configuration_dataset_files_and_links(model, alice
     assert "0.5000" in page and "70.0% improved" in page
     assert "2.0h" in page and "3 epochs" in page
     assert "$12.50" in page
-    for label, value in [("Preset", "balanced"), ("Learning Rate", "0.0002"), ("Batch Size", "8"),
-                         ("Epochs", "3"), ("LoRA Rank", "16"), ("GPU Type", "A100-80GB"), ("GPU Count", "2x")]:
+    for label, value in [
+        ("Preset", "balanced"),
+        ("Learning Rate", "0.0002"),
+        ("Batch Size", "8"),
+        ("Epochs", "3"),
+        ("LoRA Rank", "16"),
+        ("GPU Type", "A100-80GB"),
+        ("GPU Count", "2x"),
+    ]:
         assert f"{label} {value}" in page
     assert "Dataset Information" in page and "1,000" in page and "250.0K" in page
     assert "adapter_model.safetensors" in page and "4.9 KB" in page
@@ -199,8 +214,8 @@ def test_detail_shows_metrics_configuration_dataset_files_and_links(model, alice
 
 def test_detail_chart_is_server_side_svg_with_axes_and_legend(model, alice_client):
     html = alice_client.get(f"/models/{model.pk}").content.decode()
-    assert html.count("<svg class=\"chart__svg\"") == 2  # wide and phone layouts
-    assert "<title id=\"loss-chart-wide-title\">Training and validation loss by step</title>" in html
+    assert html.count('<svg class="chart__svg"') == 2  # wide and phone layouts
+    assert '<title id="loss-chart-wide-title">Training and validation loss by step</title>' in html
     assert "Training loss goes from 2.0000 at step 0 to 0.5000 at step 30" in html
     assert ">Step</text>" in html and ">Loss</text>" in html
     assert ">Validation loss</text>" in html
@@ -209,8 +224,9 @@ def test_detail_chart_is_server_side_svg_with_axes_and_legend(model, alice_clien
 
 def test_detail_tolerates_missing_configuration_and_metrics(alice, alice_client):
     job = make_job(alice, hyperparameters={}, gpu_config={})
-    broken = make_artifact(alice, job=job, configuration={"hyperparameters": {}}, quality_metrics={},
-                           training_summary={})
+    broken = make_artifact(
+        alice, job=job, configuration={"hyperparameters": {}}, quality_metrics={}, training_summary={}
+    )
     response = alice_client.get(f"/models/{broken.pk}")
     assert response.status_code == 200
     page = text(response)
@@ -224,9 +240,17 @@ def test_detail_tolerates_missing_configuration_and_metrics(alice, alice_client)
 def test_detail_of_diverged_run_draws_a_broken_line(alice, alice_client):
     job = make_job(alice)
     add_history(job, [(2.0, None), (1.0, None), (50000.0, None), (None, None)])
-    diverged = make_artifact(alice, job=job, score=1, quality_metrics={
-        "overall_score": 1, "convergence_quality": "diverged", "final_training_loss": None,
-        "loss_improvement": None})
+    diverged = make_artifact(
+        alice,
+        job=job,
+        score=1,
+        quality_metrics={
+            "overall_score": 1,
+            "convergence_quality": "diverged",
+            "final_training_loss": None,
+            "loss_improvement": None,
+        },
+    )
     response = alice_client.get(f"/models/{diverged.pk}")
     assert response.status_code == 200
     page = text(response)
@@ -248,8 +272,7 @@ def test_anonymous_detail_goes_to_login(model, client):
 
 
 def test_download_form_without_javascript(model, alice, alice_client):
-    one = alice_client.post(f"/models/{model.pk}/download",
-                            {"scope": "selected", "files": ["adapter_config.json"]})
+    one = alice_client.post(f"/models/{model.pk}/download", {"scope": "selected", "files": ["adapter_config.json"]})
     assert one.status_code == 303
     fetched = alice_client.get(one["Location"])  # the signed URL itself
     assert fetched.status_code == 200
@@ -267,6 +290,7 @@ def test_download_form_without_javascript(model, alice, alice_client):
 
 # --- Job page ------------------------------------------------------------------------------------
 
+
 def test_job_page_shows_status_timestamps_configuration_and_chart(alice, alice_client):
     job = make_job(alice, dataset=make_dataset(alice, name="Legal"), hyperparameters={"learning_rate": 0.0001})
     add_history(job, [(1.5, 1.6), (0.9, 1.0)])
@@ -282,16 +306,22 @@ def test_job_page_shows_status_timestamps_configuration_and_chart(alice, alice_c
 
 def test_job_page_artifact_states(alice, alice_client):
     job = make_job(alice)
-    ingest = ArtifactIngest.objects.create(job=job, state=ArtifactIngest.State.RUNNING,
-                                           bytes_done=5 * 1024 * 1024, bytes_total=20 * 1024 * 1024,
-                                           current_file="adapter_model.safetensors", attempts=1)
+    ingest = ArtifactIngest.objects.create(
+        job=job,
+        state=ArtifactIngest.State.RUNNING,
+        bytes_done=5 * 1024 * 1024,
+        bytes_total=20 * 1024 * 1024,
+        current_file="adapter_model.safetensors",
+        attempts=1,
+    )
     response = alice_client.get(f"/training/jobs/{job.pk}")
     html = response.content.decode()
     assert '<progress id="ingest-progress" max="20971520" value="5242880">' in html
     assert "5.0 MB of 20.0 MB (25%)" in text(response)
 
-    ArtifactIngest.objects.filter(pk=ingest.pk).update(state=ArtifactIngest.State.FAILED, attempts=5,
-                                                       last_error="checksum mismatch for adapter_model.safetensors")
+    ArtifactIngest.objects.filter(pk=ingest.pk).update(
+        state=ArtifactIngest.State.FAILED, attempts=5, last_error="checksum mismatch for adapter_model.safetensors"
+    )
     page = text(alice_client.get(f"/training/jobs/{job.pk}"))
     assert "Reason: checksum mismatch for adapter_model.safetensors" in page
     assert "Retry" in page
@@ -308,8 +338,7 @@ def test_retry_button_resets_a_failed_ingest(alice, alice_client, django_capture
     ArtifactIngest.objects.create(job=job, state=ArtifactIngest.State.FAILED, attempts=5, last_error="boom")
     from unittest import mock
 
-    with mock.patch("artifacts.tasks.ingest_job.delay") as delay, \
-            django_capture_on_commit_callbacks(execute=True):
+    with mock.patch("artifacts.tasks.ingest_job.delay") as delay, django_capture_on_commit_callbacks(execute=True):
         response = alice_client.post(f"/training/jobs/{job.pk}/retry", follow=True)
     assert response.status_code == 200
     assert "Retry scheduled" in text(response)
@@ -343,10 +372,16 @@ def test_job_list_shows_own_jobs_with_model_links(alice, bob, alice_client):
 
 # --- Notifications -------------------------------------------------------------------------------
 
+
 def notify(user, title: str, minutes_ago: int = 0, read: bool = False, action_url: str = "/models"):
     return Notification.objects.create(
-        user=user, type="artifact_ready", title=title, message=f"{title} message", priority="high",
-        action_url=action_url, created_at=timezone.now() - timedelta(minutes=minutes_ago),
+        user=user,
+        type="artifact_ready",
+        title=title,
+        message=f"{title} message",
+        priority="high",
+        action_url=action_url,
+        created_at=timezone.now() - timedelta(minutes=minutes_ago),
         read_at=timezone.now() if read else None,
     )
 
@@ -399,6 +434,7 @@ def test_mark_read_lowers_the_bell_count(alice, bob, alice_client, bob_client):
 
 # --- Layout and errors ---------------------------------------------------------------------------
 
+
 def test_layout_has_navigation_bell_user_menu_and_toasts(alice, alice_client):
     response = alice_client.post("/notifications/read-all", follow=True)
     html = response.content.decode()
@@ -421,9 +457,15 @@ def test_404_page_with_debug_off(settings, alice_client):
 
 def test_job_page_retrying_state_shows_the_last_error_not_a_stale_progress_bar(alice, alice_client):
     job = make_job(alice)
-    ArtifactIngest.objects.create(job=job, state=ArtifactIngest.State.RETRYING, attempts=2,
-                                  bytes_done=100, bytes_total=100, last_error="HTTP 503 from the cluster",
-                                  next_attempt_at=timezone.now() + timedelta(minutes=4))
+    ArtifactIngest.objects.create(
+        job=job,
+        state=ArtifactIngest.State.RETRYING,
+        attempts=2,
+        bytes_done=100,
+        bytes_total=100,
+        last_error="HTTP 503 from the cluster",
+        next_attempt_at=timezone.now() + timedelta(minutes=4),
+    )
     response = alice_client.get(f"/training/jobs/{job.pk}")
     page = text(response)
     assert "Retrying after attempt 2 failed" in page and "next attempt in 3 minutes" in page

@@ -13,8 +13,18 @@ def points(rows):
 
 
 def test_nan_and_null_training_loss_break_the_line():
-    chart = loss_chart(points([(0, 2.0, None), (10, 1.5, None), (20, float("nan"), None),
-                               (30, 1.0, None), (40, 0.8, None), (50, None, None)]))
+    chart = loss_chart(
+        points(
+            [
+                (0, 2.0, None),
+                (10, 1.5, None),
+                (20, float("nan"), None),
+                (30, 1.0, None),
+                (40, 0.8, None),
+                (50, None, None),
+            ]
+        )
+    )
     svg = str(chart.wide)
     assert svg.count('<polyline class="chart__line chart__line--train"') == 2
     attributes = re.findall(r'="([^"]*)"', svg)
@@ -68,4 +78,3 @@ def test_tick_helpers():
     assert linear_ticks(0.32, 2.45, 5) == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]
     assert linear_ticks(1.0, 1.0, 5)[0] < 1.0 < linear_ticks(1.0, 1.0, 5)[-1]
     assert format_tick(0.25, 0.25) == "0.25" and format_tick(1500, 500) == "1,500"
-

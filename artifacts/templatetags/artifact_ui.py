@@ -120,7 +120,7 @@ def safe_action_url(url: Any) -> str:
 
 @register.filter
 def ago(moment: Any) -> str:
-    """"just now" for the last minute, else Django's timesince ("3 hours ago")."""
+    """ "just now" for the last minute, else Django's timesince ("3 hours ago")."""
     from django.utils import timezone
     from django.utils.timesince import timesince
 

@@ -23,6 +23,7 @@
     var toast = document.createElement("div");
     toast.className = "toast toast--" + (variant || "info");
     toast.setAttribute("data-toast", "");
+    if (variant === "error") toast.setAttribute("role", "alert");
     var body = document.createElement("p");
     body.className = "toast__body";
     var strong = document.createElement("strong");
