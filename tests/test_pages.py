@@ -160,6 +160,7 @@ def test_list_query_count_does_not_grow_with_models(alice, alice_client, django_
 
 def test_empty_state(alice_client):
     page = text(alice_client.get("/models"))
+    assert "0 models total" in page
     assert "No models yet" in page
     assert "View training jobs" in page
 
