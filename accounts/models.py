@@ -11,7 +11,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 
-TOKEN_PREFIX = "plt_"
+TOKEN_PREFIX = "plt_"  # noqa: S105 (a visible prefix, not a secret)
 
 
 class User(AbstractUser):

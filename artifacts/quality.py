@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any, TypedDict, TypeGuard
 
 DIVERGED = "diverged"
 
@@ -25,12 +25,12 @@ class QualityMetrics(TypedDict):
     loss_improvement: float | None
 
 
-def _truthy(value: float | None) -> bool:
+def _truthy(value: float | None) -> TypeGuard[float]:
     """JavaScript truthiness for a number that may be null: 0, NaN and null are false."""
     return value is not None and value == value and value != 0
 
 
-def _finite(value: Any) -> bool:
+def _finite(value: Any) -> TypeGuard[float]:
     return isinstance(value, int | float) and math.isfinite(value)
 
 
@@ -79,6 +79,8 @@ def calculate_quality_metrics(points: Sequence[Mapping[str, Any]]) -> QualityMet
             "loss_improvement": _finite_or_none(improvement),
         }
 
+    # Not diverged: every training loss is a finite number from here on.
+    assert _finite(final_training_loss) and _finite(initial_training_loss)
     perplexity = math.exp(final_validation_loss) if _truthy(final_validation_loss) else None
     if perplexity is not None and not math.isfinite(perplexity):
         perplexity = None  # exp overflows past ~709; JavaScript would say Infinity, JSON cannot
@@ -88,17 +90,18 @@ def calculate_quality_metrics(points: Sequence[Mapping[str, Any]]) -> QualityMet
         else None
     )
 
-    improved = _truthy(loss_improvement)
-    if final_training_loss < 0.5 and improved and loss_improvement > 50:
+    # The seed tests `lossImprovement && lossImprovement > N`: 0 and null both fail it.
+    improvement = loss_improvement if _truthy(loss_improvement) else None
+    if final_training_loss < 0.5 and improvement is not None and improvement > 50:
         convergence_quality, overall_score = "excellent", 5
-    elif final_training_loss < 1.0 and improved and loss_improvement > 30:
+    elif final_training_loss < 1.0 and improvement is not None and improvement > 30:
         convergence_quality, overall_score = "good", 4
-    elif final_training_loss < 2.0 and improved and loss_improvement > 10:
+    elif final_training_loss < 2.0 and improvement is not None and improvement > 10:
         convergence_quality, overall_score = "fair", 3
     else:
         convergence_quality, overall_score = "poor", 2
 
-    if _truthy(final_validation_loss) and _truthy(final_training_loss):
+    if final_validation_loss is not None and _truthy(final_validation_loss) and _truthy(final_training_loss):
         gap = final_validation_loss - final_training_loss
         if gap > 0.5:
             convergence_quality = "overfitting detected"

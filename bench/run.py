@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 KEY = "bench-cluster-key"
-SECRET = "bench-webhook-secret"
+SECRET = "bench-webhook-secret"  # noqa: S105 (loopback benchmark only)
 
 
 def free_port() -> int:

@@ -20,7 +20,7 @@ from pipeline.models import Dataset, MetricsPoint, TrainingJob
 
 NAMESPACE = uuid.UUID("7c0d7a36-5a4b-4f55-9a0e-3c1f1d0f5e21")
 DEMO_USERNAME = "demo"
-DEMO_PASSWORD = "pipeline-demo"
+DEMO_PASSWORD = "pipeline-demo"  # noqa: S105 (the documented demo login)
 
 
 def stable_id(name: str) -> uuid.UUID:

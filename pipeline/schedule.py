@@ -22,7 +22,7 @@ def parse_cron(name: str, expression: str) -> crontab:
             day_of_week=day_of_week,
         )
     except ValueError as exc:
-        raise ImproperlyConfigured(f"{name}={expression!r} is not a valid cron expression: {exc}")
+        raise ImproperlyConfigured(f"{name}={expression!r} is not a valid cron expression: {exc}") from None
 
 
 def shortest_interval_seconds(schedule: crontab) -> int:

@@ -19,7 +19,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 
 # --- Core -----------------------------------------------------------------------------------------
-_DEFAULT_SECRET_KEY = "insecure-local-development-key-change-me"
+_DEFAULT_SECRET_KEY = "insecure-local-development-key-change-me"  # noqa: S105 (refused when DEBUG is off)
 DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = env_str("SECRET_KEY", _DEFAULT_SECRET_KEY)
 if not DEBUG and (SECRET_KEY == _DEFAULT_SECRET_KEY or len(SECRET_KEY) < 50):

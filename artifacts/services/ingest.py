@@ -238,7 +238,7 @@ def _transfer(client: ClusterClient, remote: RemoteFile, key: str, lease: Lease)
 
 
 # --- Recording ----------------------------------------------------------------------------------------
-def _metrics_points(job: TrainingJob) -> list[dict[str, Any]]:
+def _metrics_points(job: TrainingJob) -> list[Any]:
     return list(job.metrics_points.order_by("timestamp", "step").values("training_loss", "validation_loss"))
 
 
