@@ -28,7 +28,7 @@ demo: setup
 	$(MANAGE) seed_demo
 	$(MANAGE) run_demo
 
-test: setup
+test: setup lint
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -36,6 +36,7 @@ test: setup
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy .
 
 bench: setup
 	$(PY) bench/run.py

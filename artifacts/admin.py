@@ -70,8 +70,16 @@ class ArtifactIngestAdmin(admin.ModelAdmin):
     list_select_related = ("job",)
     actions = ["retry"]
     readonly_fields = (
-        "job", "attempts", "last_error", "lease_token", "lease_expires_at", "bytes_done",
-        "bytes_total", "current_file", "started_at", "finished_at",
+        "job",
+        "attempts",
+        "last_error",
+        "lease_token",
+        "lease_expires_at",
+        "bytes_done",
+        "bytes_total",
+        "current_file",
+        "started_at",
+        "finished_at",
     )
 
     @admin.display(description="Progress")

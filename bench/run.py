@@ -69,9 +69,22 @@ def env_for(var: Path, sim_url: str) -> dict[str, str]:
 def start_simulator(var: Path, adapter_mb: float) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen(
-        [PY, "manage.py", "run_cluster_simulator", "--port", str(port), "--api-key", KEY,
-         "--adapter-mb", str(adapter_mb), "--cache-dir", str(var / "sim")],
-        cwd=ROOT, env=env_for(var, ""), stdout=subprocess.DEVNULL,
+        [
+            PY,
+            "manage.py",
+            "run_cluster_simulator",
+            "--port",
+            str(port),
+            "--api-key",
+            KEY,
+            "--adapter-mb",
+            str(adapter_mb),
+            "--cache-dir",
+            str(var / "sim"),
+        ],
+        cwd=ROOT,
+        env=env_for(var, ""),
+        stdout=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/health")
@@ -122,15 +135,23 @@ def bench_ingest(adapter_mb: float) -> dict:
         target = var / "curl.out"
         started = time.perf_counter()
         subprocess.run(["curl", "-sf", "-o", str(target), url], check=True)
-        digest = subprocess.run(["sha256sum", str(target)], check=True, capture_output=True, text=True).stdout.split()[0]
+        digest = subprocess.run(["sha256sum", str(target)], check=True, capture_output=True, text=True).stdout.split()[
+            0
+        ]
         baseline = time.perf_counter() - started
         assert digest == body["model_metadata"]["files"]["adapter_model.safetensors"]["sha256"]
         target.unlink()
         # Same amount of data as ingest moves: every file, not only the adapter.
         baseline_total = baseline * total / size
 
-        proc = subprocess.run([PY, "-c", INGEST_SCRIPT, job], cwd=ROOT, env=env_for(var, sim_url),
-                              capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [PY, "-c", INGEST_SCRIPT, job],
+            cwd=ROOT,
+            env=env_for(var, sim_url),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         measured = json.loads(proc.stdout.strip().splitlines()[-1])
         if not measured["success"]:
             raise SystemExit(f"ingest failed: {measured['error']}")
@@ -181,10 +202,20 @@ def bench_webhook(runs: int) -> list[float]:
     for i in range(runs):
         listing(sim_url, f"bench-hook-{i}")  # generate the files up front: we time our side only
     port = free_port()
-    web = subprocess.Popen([PY, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], cwd=ROOT, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    worker = subprocess.Popen([PY, "-m", "celery", "-A", "pipeline", "worker", "--pool", "solo", "--loglevel", "WARNING"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    web = subprocess.Popen(
+        [PY, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    worker = subprocess.Popen(
+        [PY, "-m", "celery", "-A", "pipeline", "worker", "--pool", "solo", "--loglevel", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     import django
 
     os.environ.update(env)
@@ -201,7 +232,9 @@ def bench_webhook(runs: int) -> list[float]:
             body = json.dumps({"external_job_id": f"bench-hook-{i}", "status": "completed"}).encode()
             signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
             request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/api/webhooks/training-complete", data=body, method="POST",
+                f"http://127.0.0.1:{port}/api/webhooks/training-complete",
+                data=body,
+                method="POST",
                 headers={"Content-Type": "application/json", "X-Signature-256": signature},
             )
             started = time.perf_counter()
@@ -230,11 +263,17 @@ def main() -> None:
     mib = ingest["bytes"] / 1024 / 1024
     ratio = ingest["ingest_seconds"] / ingest["baseline_seconds"]
     print(f"\nIngest of {mib:,.0f} MiB over loopback")
-    print(f"  curl -o + sha256sum : {ingest['baseline_seconds']:7.2f} s  ({mib / ingest['baseline_seconds']:,.0f} MiB/s)")
-    print(f"  ingest              : {ingest['ingest_seconds']:7.2f} s  ({mib / ingest['ingest_seconds']:,.0f} MiB/s)"
-          f"  = {ratio:.2f}x baseline (target <= 1.3x)")
-    print(f"  peak RSS            : {ingest['peak_rss_mb']:7.1f} MB  (before ingest {ingest['rss_before_ingest_mb']:.1f} MB;"
-          " target < 150 MB)")
+    print(
+        f"  curl -o + sha256sum : {ingest['baseline_seconds']:7.2f} s  ({mib / ingest['baseline_seconds']:,.0f} MiB/s)"
+    )
+    print(
+        f"  ingest              : {ingest['ingest_seconds']:7.2f} s  ({mib / ingest['ingest_seconds']:,.0f} MiB/s)"
+        f"  = {ratio:.2f}x baseline (target <= 1.3x)"
+    )
+    print(
+        f"  peak RSS            : {ingest['peak_rss_mb']:7.1f} MB"
+        f"  (before ingest {ingest['rss_before_ingest_mb']:.1f} MB; target < 150 MB)"
+    )
     latencies = bench_webhook(runs)
     p50 = statistics.median(latencies)
     print(f"\nWebhook -> stored, 10 MB adapter, {runs} runs")

@@ -60,7 +60,14 @@ JOBS = [
     DemoJob("diverged", "support", 2.40, 2.0, 0.3, 1.1, "15.90", preset="aggressive", days_ago=6.5, diverge=True),
     DemoJob("good-code", "code", 1.95, 0.62, 0.22, 2.8, "38.20", rank=32, days_ago=7.5),
     DemoJob(
-        "broken-files", "legal", 2.35, 0.55, 0.2, 1.9, "26.30", days_ago=0.2,
+        "broken-files",
+        "legal",
+        2.35,
+        0.55,
+        0.2,
+        1.9,
+        "26.30",
+        days_ago=0.2,
         external="sim-demo-broken-missing-file",
     ),
     DemoJob("running-a", "support", 2.4, 1.1, 0.1, 0, "0", status=TrainingJob.Status.RUNNING, days_ago=0.1),
@@ -103,8 +110,13 @@ def load_demo_data() -> dict[str, int]:
     for key, (name, pairs, tokens) in DATASETS.items():
         dataset, was_created = Dataset.objects.get_or_create(
             id=stable_id(f"dataset:{key}"),
-            defaults={"user": user, "name": name, "total_training_pairs": pairs, "total_tokens": tokens,
-                      "created_at": now - timedelta(days=14)},
+            defaults={
+                "user": user,
+                "name": name,
+                "total_training_pairs": pairs,
+                "total_tokens": tokens,
+                "created_at": now - timedelta(days=14),
+            },
         )
         datasets[key] = dataset
         created["datasets"] += was_created
@@ -130,7 +142,10 @@ def load_demo_data() -> dict[str, int]:
                     "lora_alpha": spec.rank * 2,
                     "lora_dropout": 0.05,
                 },
-                "gpu_config": {"type": "A100-80GB" if spec.rank >= 32 else "L40S", "count": 2 if spec.rank >= 32 else 1},
+                "gpu_config": {
+                    "type": "A100-80GB" if spec.rank >= 32 else "L40S",
+                    "count": 2 if spec.rank >= 32 else 1,
+                },
                 "external_job_id": spec.external or f"sim-demo-{spec.slug}",
                 "current_epoch": 1 if running else 3,
                 "current_step": last_step,

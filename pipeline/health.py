@@ -68,4 +68,6 @@ def status(request: HttpRequest) -> JsonResponse:
             results[name] = {"ok": False, "error": detail}
         else:
             results[name] = {"ok": True, "ms": round((time.monotonic() - started) * 1000, 1)}
-    return JsonResponse({"status": "ok" if healthy else "unavailable", "checks": results}, status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": results}, status=200 if healthy else 503
+    )

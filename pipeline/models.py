@@ -39,9 +39,7 @@ class TrainingJob(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="training_jobs")
-    dataset = models.ForeignKey(
-        Dataset, on_delete=models.SET_NULL, null=True, blank=True, related_name="training_jobs"
-    )
+    dataset = models.ForeignKey(Dataset, on_delete=models.SET_NULL, null=True, blank=True, related_name="training_jobs")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     preset_id = models.CharField(max_length=64, blank=True, default="")
     hyperparameters = models.JSONField(default=dict, blank=True)

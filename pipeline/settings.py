@@ -23,9 +23,7 @@ _DEFAULT_SECRET_KEY = "insecure-local-development-key-change-me"  # noqa: S105 (
 DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = env_str("SECRET_KEY", _DEFAULT_SECRET_KEY)
 if not DEBUG and (SECRET_KEY == _DEFAULT_SECRET_KEY or len(SECRET_KEY) < 50):
-    raise ImproperlyConfigured(
-        "SECRET_KEY must be set to a random value of at least 50 characters when DEBUG is off."
-    )
+    raise ImproperlyConfigured("SECRET_KEY must be set to a random value of at least 50 characters when DEBUG is off.")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

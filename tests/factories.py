@@ -40,8 +40,14 @@ def make_job(user: Any, dataset: Dataset | None = None, **extra: Any) -> Trainin
 def add_history(job: TrainingJob, losses: list[tuple[float | None, float | None]]) -> None:
     start = job.started_at or timezone.now()
     MetricsPoint.objects.bulk_create(
-        MetricsPoint(job=job, timestamp=start + timedelta(minutes=i), step=i * 10, epoch=i / 10,
-                     training_loss=train, validation_loss=val)
+        MetricsPoint(
+            job=job,
+            timestamp=start + timedelta(minutes=i),
+            step=i * 10,
+            epoch=i / 10,
+            training_loss=train,
+            validation_loss=val,
+        )
         for i, (train, val) in enumerate(losses)
     )
 
@@ -53,13 +59,27 @@ def make_artifact(user: Any, job: TrainingJob | None = None, score: int = 4, **e
         "job": job,
         "dataset": job.dataset,
         "name": f"{job.dataset.name if job.dataset else 'Model'} - 1/1/2026",
-        "quality_metrics": {"overall_score": score, "convergence_quality": "good", "final_training_loss": 0.5,
-                            "final_validation_loss": 0.6, "perplexity": 1.82, "loss_improvement": 70.0},
+        "quality_metrics": {
+            "overall_score": score,
+            "convergence_quality": "good",
+            "final_training_loss": 0.5,
+            "final_validation_loss": 0.6,
+            "perplexity": 1.82,
+            "loss_improvement": 70.0,
+        },
         "quality_score": score,
-        "training_summary": {"epochs_completed": 3, "total_steps": 300, "final_loss": 0.5,
-                             "training_duration_hours": 2.0, "total_cost": 12.5},
-        "configuration": {"preset_id": job.preset_id, "hyperparameters": job.hyperparameters,
-                          "gpu_config": job.gpu_config},
+        "training_summary": {
+            "epochs_completed": 3,
+            "total_steps": 300,
+            "final_loss": 0.5,
+            "training_duration_hours": 2.0,
+            "total_cost": 12.5,
+        },
+        "configuration": {
+            "preset_id": job.preset_id,
+            "hyperparameters": job.hyperparameters,
+            "gpu_config": job.gpu_config,
+        },
     }
     values.update(extra)
     artifact = ModelArtifact.objects.create(**values)
@@ -79,8 +99,12 @@ def add_file(artifact: ModelArtifact, filename: str, content: bytes) -> Artifact
     artifact.artifacts = {**artifact.artifacts, filename: key}
     artifact.save(update_fields=["artifacts"])
     return ArtifactFile.objects.create(
-        artifact=artifact, filename=filename, key=key, size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(), content_type="application/octet-stream",
+        artifact=artifact,
+        filename=filename,
+        key=key,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        content_type="application/octet-stream",
     )
 
 

@@ -18,9 +18,27 @@ BASE_DIR = Path(settings.BASE_DIR)
 def _round_trip(env: dict[str, str], client: Celery) -> None:
     queue = f"roundtrip-{uuid.uuid4().hex[:8]}"
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "pipeline", "worker", "--pool", "solo", "-Q", queue,
-         "--loglevel", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"],
-        cwd=BASE_DIR, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "pipeline",
+            "worker",
+            "--pool",
+            "solo",
+            "-Q",
+            queue,
+            "--loglevel",
+            "WARNING",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=BASE_DIR,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         result = client.send_task("pipeline.ping", queue=queue)

@@ -79,11 +79,16 @@ def test_completed_job_becomes_stored_verified_scored_artifact(job, alice, artif
     assert artifact.quality_metrics["convergence_quality"] == "excellent"
     assert artifact.quality_score == artifact.quality_metrics["overall_score"] == 5
     assert artifact.training_summary == {
-        "epochs_completed": 3, "total_steps": 300, "final_loss": 0.4,
-        "training_duration_hours": pytest.approx(2.0), "total_cost": 12.5,
+        "epochs_completed": 3,
+        "total_steps": 300,
+        "final_loss": 0.4,
+        "training_duration_hours": pytest.approx(2.0),
+        "total_cost": 12.5,
     }
     assert artifact.configuration == {
-        "preset_id": "balanced", "hyperparameters": job.hyperparameters, "gpu_config": job.gpu_config,
+        "preset_id": "balanced",
+        "hyperparameters": job.hyperparameters,
+        "gpu_config": job.gpu_config,
     }
     # Bytes on disk, at {user_id}/{artifact_id}/{filename}, with matching file rows.
     expected_keys = {name: f"{alice.id}/{artifact.id}/{name}" for name in FILES}
@@ -134,8 +139,9 @@ def test_file_urls_on_the_api_host_get_the_key(job):
 def test_one_missing_file_leaves_no_artifact_and_no_stored_file(job, artifact_root, enqueued):
     responses.add(responses.GET, f"{API}/training/artifacts/ext-1", json=listing())
     responses.add(responses.GET, f"{STORAGE_HOST}/ext-1/adapter_config.json", body=FILES["adapter_config.json"])
-    responses.add(responses.GET, f"{STORAGE_HOST}/ext-1/adapter_model.safetensors",
-                  body=FILES["adapter_model.safetensors"])
+    responses.add(
+        responses.GET, f"{STORAGE_HOST}/ext-1/adapter_model.safetensors", body=FILES["adapter_model.safetensors"]
+    )
     responses.add(responses.GET, f"{STORAGE_HOST}/ext-1/tokenizer_config.json", status=404)
 
     result = ingest(job)
@@ -234,8 +240,11 @@ def test_size_mismatch_with_metadata_stores_nothing(job, artifact_root):
 @responses.activate
 def test_unsafe_file_names_fail_before_anything_is_written(job, artifact_root, name, reason):
     files = {**FILES, name: b"evil"}
-    responses.add(responses.GET, f"{API}/training/artifacts/ext-1",
-                  json={"download_urls": {n: f"{STORAGE_HOST}/x" for n in files}})
+    responses.add(
+        responses.GET,
+        f"{API}/training/artifacts/ext-1",
+        json={"download_urls": {n: f"{STORAGE_HOST}/x" for n in files}},
+    )
     result = ingest(job)
     assert not result.success and reason in result.error
     assert len(responses.calls) == 1  # the listing only: no file was fetched
@@ -250,8 +259,9 @@ def test_unsafe_file_names_fail_before_anything_is_written(job, artifact_root, n
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://cluster.test/a", "javascript:alert(1)", "//no-scheme"])
 @responses.activate
 def test_non_http_download_urls_are_rejected(job, artifact_root, url):
-    responses.add(responses.GET, f"{API}/training/artifacts/ext-1",
-                  json={"download_urls": {"adapter_model.safetensors": url}})
+    responses.add(
+        responses.GET, f"{API}/training/artifacts/ext-1", json={"download_urls": {"adapter_model.safetensors": url}}
+    )
     result = ingest(job)
     assert not result.success and "not an http(s) URL" in result.error
     assert stored_files(artifact_root) == []
@@ -265,10 +275,24 @@ def test_non_http_download_urls_are_rejected(job, artifact_root, url):
         ({"json": ["a", "list"]}, "not a JSON object"),
         ({"json": {"download_urls": ["a"]}}, "download_urls is not an object"),
         ({"json": {"download_urls": {"a.bin": 3}}}, "is not a string"),
-        ({"json": {"download_urls": {"a.bin": "http://x.test/a"}, "model_metadata": {"files": {"a.bin": {"size": -1}}}}},
-         "not a non-negative integer"),
-        ({"json": {"download_urls": {"a.bin": "http://x.test/a"}, "model_metadata": {"files": {"a.bin": {"sha256": "zz"}}}}},
-         "not 64 hex digits"),
+        (
+            {
+                "json": {
+                    "download_urls": {"a.bin": "http://x.test/a"},
+                    "model_metadata": {"files": {"a.bin": {"size": -1}}},
+                }
+            },
+            "not a non-negative integer",
+        ),
+        (
+            {
+                "json": {
+                    "download_urls": {"a.bin": "http://x.test/a"},
+                    "model_metadata": {"files": {"a.bin": {"sha256": "zz"}}},
+                }
+            },
+            "not 64 hex digits",
+        ),
     ],
 )
 @responses.activate
@@ -328,8 +352,9 @@ def test_admin_retry_action(client, charlie, job, enqueued):
     ArtifactIngest.objects.create(job=job, state="failed", attempts=3, last_error="boom")
     client.force_login(charlie)
     ingest_row = ArtifactIngest.objects.get(job=job)
-    response = client.post("/admin/artifacts/artifactingest/",
-                           {"action": "retry", "_selected_action": [ingest_row.pk]}, follow=True)
+    response = client.post(
+        "/admin/artifacts/artifactingest/", {"action": "retry", "_selected_action": [ingest_row.pk]}, follow=True
+    )
     assert response.status_code == 200
     assert b"Queued 1 job(s) for ingest." in response.content
     assert ArtifactIngest.objects.get(job=job).state == "pending"
@@ -415,8 +440,11 @@ def test_create_model_artifacts_command_prints_the_seeds_json(job, alice):
     artifact = ModelArtifact.objects.get(job=job)
     assert report["success"] is True and report["processed"] == 2
     assert {"job_id": str(job.id), "artifact_id": str(artifact.id), "success": True} in report["results"]
-    assert {"job_id": str(bad.id), "success": False,
-            "error": "GPU cluster returned a listing that is not JSON"} in report["results"]
+    assert {
+        "job_id": str(bad.id),
+        "success": False,
+        "error": "GPU cluster returned a listing that is not JSON",
+    } in report["results"]
 
 
 @pytest.mark.django_db

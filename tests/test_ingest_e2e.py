@@ -25,7 +25,9 @@ KEY = "e2e-cluster-key"
 @pytest.fixture
 def simulator(tmp_path, settings):
     server = serve_in_thread(
-        SimulatorConfig(api_key=KEY, cache_root=tmp_path / "sim", spec=AdapterSpec(rank=8, adapter_bytes=2 * 1024 * 1024))
+        SimulatorConfig(
+            api_key=KEY, cache_root=tmp_path / "sim", spec=AdapterSpec(rank=8, adapter_bytes=2 * 1024 * 1024)
+        )
     )
     settings.GPU_CLUSTER_API_URL = server.base_url
     settings.GPU_CLUSTER_API_KEY = KEY
@@ -134,8 +136,13 @@ def s3_storage(settings):
         **settings.STORAGES,
         "artifacts": {
             "BACKEND": "artifacts.storage.S3ArtifactStorage",
-            "OPTIONS": {"bucket_name": bucket, "endpoint_url": endpoint, "access_key": "test",
-                        "secret_key": "test", "region_name": "us-east-1"},
+            "OPTIONS": {
+                "bucket_name": bucket,
+                "endpoint_url": endpoint,
+                "access_key": "test",
+                "secret_key": "test",
+                "region_name": "us-east-1",
+            },
         },
     }
     client = boto3.client("s3", endpoint_url=endpoint, **credentials)

@@ -19,8 +19,9 @@ def test_file_names_are_unique_within_an_artifact(alice):
     artifact = make_artifact(alice)
     add_file(artifact, "adapter_config.json", b"{}")
     with pytest.raises(IntegrityError), transaction.atomic():
-        ArtifactFile.objects.create(artifact=artifact, filename="adapter_config.json", key="other/key",
-                                    size=2, sha256="0" * 64)
+        ArtifactFile.objects.create(
+            artifact=artifact, filename="adapter_config.json", key="other/key", size=2, sha256="0" * 64
+        )
 
 
 @pytest.mark.django_db

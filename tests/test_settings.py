@@ -101,7 +101,10 @@ def test_check_deploy_is_clean_for_production_environment():
     clean.update(env)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        env=clean, capture_output=True, text=True, timeout=120,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

@@ -14,7 +14,9 @@ KEY = "sim-test-key"
 @pytest.fixture
 def simulator(tmp_path):
     server = serve_in_thread(
-        SimulatorConfig(api_key=KEY, cache_root=tmp_path / "sim", spec=AdapterSpec(rank=8, adapter_bytes=3 * 1024 * 1024))
+        SimulatorConfig(
+            api_key=KEY, cache_root=tmp_path / "sim", spec=AdapterSpec(rank=8, adapter_bytes=3 * 1024 * 1024)
+        )
     )
     yield server
     server.shutdown()
@@ -22,8 +24,9 @@ def simulator(tmp_path):
 
 
 def listing(server, job_id, key=KEY):
-    return requests.get(f"{server.base_url}/training/artifacts/{job_id}",
-                        headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    return requests.get(
+        f"{server.base_url}/training/artifacts/{job_id}", headers={"Authorization": f"Bearer {key}"}, timeout=30
+    )
 
 
 def test_listing_requires_the_bearer_key(simulator):
@@ -37,8 +40,12 @@ def test_files_are_peft_lora_and_match_advertised_size_and_sha256(simulator, tmp
     body = response.json()
     urls, advertised = body["download_urls"], body["model_metadata"]["files"]
     assert set(urls) == {
-        "adapter_config.json", "adapter_model.safetensors", "special_tokens_map.json",
-        "tokenizer.json", "tokenizer_config.json", "training_args.json",
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "special_tokens_map.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "training_args.json",
     }
     for name, url in urls.items():
         data = requests.get(url, timeout=30).content  # presigned-style: no bearer key needed

@@ -9,7 +9,9 @@ def test_status_reports_every_check_healthy():
     body = response.json()
     assert body["status"] == "ok"
     assert {name: check["ok"] for name, check in body["checks"].items()} == {
-        "database": True, "broker": True, "storage": True,
+        "database": True,
+        "broker": True,
+        "storage": True,
     }
 
 

@@ -26,7 +26,9 @@ def recorded():
         return httpx.Response(404, json={"error": f"no recorded exchange for {request.method} {request.url.path}"})
 
     storage = SupabaseArtifactStorage(
-        url=SUPABASE_URL, key=SERVICE_KEY, bucket="lora-models",
+        url=SUPABASE_URL,
+        key=SERVICE_KEY,
+        bucket="lora-models",
         http_client=httpx.Client(transport=httpx.MockTransport(handler)),
     )
     return storage, seen

@@ -25,7 +25,9 @@ def post(payload, signature=None, secret=SECRET):
     body = json.dumps(payload).encode()
     headers = {}
     if signature is not False:
-        headers[f"HTTP_{SIGNATURE_HEADER.upper().replace('-', '_')}"] = sign(body, secret) if signature is None else signature
+        headers[f"HTTP_{SIGNATURE_HEADER.upper().replace('-', '_')}"] = (
+            sign(body, secret) if signature is None else signature
+        )
     return Client().post(URL, data=body, content_type="application/json", **headers)
 
 
@@ -35,11 +37,20 @@ def test_signed_completion_marks_job_completed_and_queues_ingest_at_once(
 ):
     enqueued.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        response = post({"external_job_id": "ext-hook", "status": "completed", "final_cost": 18.456,
-                         "completed_at": "2026-11-20T10:00:00Z", "current_step": 1200})
+        response = post(
+            {
+                "external_job_id": "ext-hook",
+                "status": "completed",
+                "final_cost": 18.456,
+                "completed_at": "2026-11-20T10:00:00Z",
+                "current_step": 1200,
+            }
+        )
     assert response.status_code == 200
-    assert response.json() == {"success": True, "data": {"job_id": str(running.id), "status": "completed",
-                                                         "changed": True}}
+    assert response.json() == {
+        "success": True,
+        "data": {"job_id": str(running.id), "status": "completed", "changed": True},
+    }
     running.refresh_from_db()
     assert running.status == "completed"
     assert str(running.final_cost) == "18.46"
@@ -97,8 +108,7 @@ def test_bad_payloads_are_explained(running, payload, status, field):
 @pytest.mark.django_db
 def test_non_json_body_is_400(running):
     body = b"not json"
-    response = Client().post(URL, data=body, content_type="application/json",
-                             HTTP_X_SIGNATURE_256=sign(body, SECRET))
+    response = Client().post(URL, data=body, content_type="application/json", HTTP_X_SIGNATURE_256=sign(body, SECRET))
     assert response.status_code == 400
 
 

@@ -86,8 +86,10 @@ def awaiting_jobs() -> Any:
         .exclude(external_job_id="")
         .filter(
             Q(ingest__isnull=True)
-            | Q(ingest__state__in=[ArtifactIngest.State.PENDING, ArtifactIngest.State.RETRYING],
-                ingest__next_attempt_at__lte=now)
+            | Q(
+                ingest__state__in=[ArtifactIngest.State.PENDING, ArtifactIngest.State.RETRYING],
+                ingest__next_attempt_at__lte=now,
+            )
             | Q(ingest__state=ArtifactIngest.State.RUNNING, ingest__lease_expires_at__lt=now)
         )
         .order_by("completed_at")
@@ -113,9 +115,18 @@ def retry_ingest(job: TrainingJob) -> bool:
         return False
     with transaction.atomic():
         ingest, _ = ArtifactIngest.objects.get_or_create(job=job)
-        updated = ArtifactIngest.objects.filter(pk=ingest.pk).exclude(state=ArtifactIngest.State.RUNNING).update(
-            state=ArtifactIngest.State.PENDING, attempts=0, next_attempt_at=timezone.now(),
-            lease_token="", lease_expires_at=None, bytes_done=0, finished_at=None,
+        updated = (
+            ArtifactIngest.objects.filter(pk=ingest.pk)
+            .exclude(state=ArtifactIngest.State.RUNNING)
+            .update(
+                state=ArtifactIngest.State.PENDING,
+                attempts=0,
+                next_attempt_at=timezone.now(),
+                lease_token="",
+                lease_expires_at=None,
+                bytes_done=0,
+                finished_at=None,
+            )
         )
         if updated:
             enqueue_ingest(job.pk)
@@ -129,19 +140,16 @@ def claim(job: TrainingJob, token: str) -> ArtifactIngest | None:
     now = timezone.now()
     claimable = Q(state__in=[ArtifactIngest.State.PENDING, ArtifactIngest.State.RETRYING], next_attempt_at__lte=now)
     claimable |= Q(state=ArtifactIngest.State.RUNNING, lease_expires_at__lt=now)
-    updated = (
-        ArtifactIngest.objects.filter(claimable, job=job, job__artifact__isnull=True)
-        .update(
-            state=ArtifactIngest.State.RUNNING,
-            lease_token=token,
-            lease_expires_at=now + timedelta(seconds=settings.ARTIFACT_LEASE_SECONDS),
-            attempts=F("attempts") + 1,
-            started_at=now,
-            finished_at=None,
-            bytes_done=0,
-            bytes_total=None,
-            current_file="",
-        )
+    updated = ArtifactIngest.objects.filter(claimable, job=job, job__artifact__isnull=True).update(
+        state=ArtifactIngest.State.RUNNING,
+        lease_token=token,
+        lease_expires_at=now + timedelta(seconds=settings.ARTIFACT_LEASE_SECONDS),
+        attempts=F("attempts") + 1,
+        started_at=now,
+        finished_at=None,
+        bytes_done=0,
+        bytes_total=None,
+        current_file="",
     )
     if updated != 1:
         return None
@@ -184,7 +192,9 @@ class StoredFile:
     sha256: str
 
 
-def _verified_chunks(remote: RemoteFile, response: Any, lease: Lease, digest: Any, counter: list[int]) -> Iterator[bytes]:
+def _verified_chunks(
+    remote: RemoteFile, response: Any, lease: Lease, digest: Any, counter: list[int]
+) -> Iterator[bytes]:
     """Yield the body in chunks, hashing and counting; raise before the last chunk is stored if wrong."""
     header = response.headers.get("Content-Length")
     declared: int | None = None
@@ -214,11 +224,11 @@ def _verified_chunks(remote: RemoteFile, response: Any, lease: Lease, digest: An
             transient=True,
         ) from exc
     if limit is not None and counter[0] != limit:
-        raise ClusterError(
-            f"{remote.name}: truncated body: received {counter[0]} of {limit} bytes", transient=True
-        )
+        raise ClusterError(f"{remote.name}: truncated body: received {counter[0]} of {limit} bytes", transient=True)
     if remote.sha256 is not None and digest.hexdigest() != remote.sha256:
-        raise ClusterError(f"{remote.name}: checksum mismatch (sha256 {digest.hexdigest()[:12]}…, expected {remote.sha256[:12]}…)")
+        raise ClusterError(
+            f"{remote.name}: checksum mismatch (sha256 {digest.hexdigest()[:12]}…, expected {remote.sha256[:12]}…)"
+        )
 
 
 def _transfer(client: ClusterClient, remote: RemoteFile, key: str, lease: Lease) -> StoredFile:
@@ -277,8 +287,12 @@ def _record(job: TrainingJob, artifact_id: uuid.UUID, stored: list[StoredFile], 
         if locked.artifact_id is not None:
             raise LeaseLost(f"job {job.pk} already has artifact {locked.artifact_id}")
         finished = lease._mine().update(
-            state=ArtifactIngest.State.SUCCEEDED, finished_at=timezone.now(), lease_expires_at=None,
-            last_error="", current_file="", bytes_done=lease.bytes_done,
+            state=ArtifactIngest.State.SUCCEEDED,
+            finished_at=timezone.now(),
+            lease_expires_at=None,
+            last_error="",
+            current_file="",
+            bytes_done=lease.bytes_done,
         )
         if finished != 1:
             raise LeaseLost(f"lease on job {job.pk} was taken over before recording")
@@ -296,7 +310,11 @@ def _record(job: TrainingJob, artifact_id: uuid.UUID, stored: list[StoredFile], 
             raise LeaseLost(f"job {job.pk} already has an artifact") from exc
         ArtifactFile.objects.bulk_create(
             ArtifactFile(
-                artifact=artifact, filename=f.name, key=f.key, size=f.size, sha256=f.sha256,
+                artifact=artifact,
+                filename=f.name,
+                key=f.key,
+                size=f.size,
+                sha256=f.sha256,
                 content_type=mimetypes.guess_type(f.name)[0] or "application/octet-stream",
             )
             for f in stored
@@ -413,4 +431,3 @@ def run_sweep(*, synchronous: bool) -> list[IngestResult] | int:
     for job in TrainingJob.objects.filter(pk__in=job_ids).select_related("dataset").order_by("completed_at"):
         results.append(ingest(job))
     return results
-

@@ -128,7 +128,10 @@ def _json_files(spec: AdapterSpec, job_id: str) -> dict[str, object]:
         "tokenizer.json": {
             "version": "1.0",
             "model": {"type": "BPE", "vocab": vocab, "merges": []},
-            "added_tokens": [{"id": 1, "content": "<s>", "special": True}, {"id": 2, "content": "</s>", "special": True}],
+            "added_tokens": [
+                {"id": 1, "content": "<s>", "special": True},
+                {"id": 2, "content": "</s>", "special": True},
+            ],
         },
         "training_args.json": {
             "external_job_id": job_id,

@@ -34,7 +34,9 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--simulator-port", type=int, default=8765)
         parser.add_argument(
-            "--finish-running-after", type=float, default=60,
+            "--finish-running-after",
+            type=float,
+            default=60,
             help="Seconds until the simulated cluster reports the running demo jobs finished (0: never).",
         )
 
@@ -55,8 +57,19 @@ class Command(BaseCommand):
         commands = {
             "simulator": [python, manage, "run_cluster_simulator", "--port", str(options["simulator_port"])],
             "worker": [
-                python, "-m", "celery", "-A", "pipeline", "worker", "--beat", "--schedule", beat_schedule,
-                "--loglevel", "INFO", "--concurrency", "2",
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "pipeline",
+                "worker",
+                "--beat",
+                "--schedule",
+                beat_schedule,
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
             ],
             "web": [python, manage, "runserver", f"127.0.0.1:{options['port']}", "--noreload"],
         }
