@@ -97,10 +97,14 @@ class ArtifactIngest(models.Model):
         FAILED = "failed", "Failed"
 
     job = models.OneToOneField("pipeline.TrainingJob", on_delete=models.CASCADE, related_name="ingest")
+    # Every attempt for this job writes under {user_id}/{artifact_id}/, so an attempt can clear
+    # whatever a killed predecessor left there before it starts.
+    artifact_id = models.UUIDField(default=uuid.uuid4, editable=False)
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING, db_index=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
     next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="When a task was last queued for it")
     lease_token = models.CharField(max_length=64, blank=True, default="")
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     bytes_done = models.PositiveBigIntegerField(default=0)
