@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -11,6 +11,13 @@ from django.utils import timezone
 
 
 class ModelArtifactQuerySet(models.QuerySet["ModelArtifact"]):
+    # How a models list can be sorted (the API's ``sort``, the page's sort menu): newest first,
+    # or best score first. ``-id`` last keeps pages stable when timestamps tie.
+    SORTS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "created_at": ("-created_at", "-id"),
+        "quality": ("-quality_score", "-created_at", "-id"),
+    }
+
     def alive(self) -> ModelArtifactQuerySet:
         return self.filter(deleted_at__isnull=True)
 
@@ -19,6 +26,31 @@ class ModelArtifactQuerySet(models.QuerySet["ModelArtifact"]):
         if not getattr(user, "is_authenticated", False):
             return self.none()
         return self.alive().filter(user=user)
+
+    def browse(
+        self,
+        *,
+        sort: str = "created_at",
+        dataset: Any = None,
+        min_score: int | None = None,
+        convergence: str | None = None,
+        q: str | None = None,
+    ) -> ModelArtifactQuerySet:
+        """Filter and sort a models list; empty arguments filter nothing.
+
+        The caller validates its inputs (the API answers 400, the page ignores bad values); an
+        unknown ``sort`` is a programming error here (``KeyError``).
+        """
+        queryset = self
+        if dataset:
+            queryset = queryset.filter(dataset_id=dataset)
+        if min_score:
+            queryset = queryset.filter(quality_score__gte=min_score)
+        if convergence:
+            queryset = queryset.filter(quality_metrics__convergence_quality=convergence)
+        if q:
+            queryset = queryset.filter(name__icontains=q)
+        return queryset.order_by(*self.SORTS[sort])
 
 
 class ModelArtifact(models.Model):

@@ -115,3 +115,8 @@ def calculate_quality_metrics(points: Sequence[Mapping[str, Any]]) -> QualityMet
         "perplexity": perplexity,
         "loss_improvement": loss_improvement,
     }
+
+
+# Every label a run can carry: the seed's four plus "overfitting detected", our "diverged", and
+# "unknown" for a run without metrics. Pages and the API offer exactly these as filters.
+CONVERGENCE_LABELS = ("excellent", "good", "fair", "poor", "overfitting detected", DIVERGED, "unknown")

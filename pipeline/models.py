@@ -29,6 +29,14 @@ class Dataset(models.Model):
         return self.name
 
 
+class TrainingJobQuerySet(models.QuerySet["TrainingJob"]):
+    def visible_to(self, user: Any) -> TrainingJobQuerySet:
+        """The one place that decides which training jobs a user may see: their own."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(user=user)
+
+
 class TrainingJob(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -63,6 +71,8 @@ class TrainingJob(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TrainingJobQuerySet.as_manager()
 
     class Meta:
         db_table = "lora_training_jobs"

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import math
 from datetime import UTC
 from typing import Any
 
 from rest_framework import serializers
 
 from artifacts.api.pagination import PageQuerySerializer
-from artifacts.models import ArtifactFile, ModelArtifact
+from artifacts.models import ArtifactFile, ModelArtifact, ModelArtifactQuerySet
+from artifacts.numbers import json_safe
+from artifacts.quality import CONVERGENCE_LABELS
 from pipeline.models import Dataset, TrainingJob
 
-# The labels ``calculateQualityMetrics`` produces, plus our "diverged" for non-finite losses.
-CONVERGENCE_LABELS = ("excellent", "good", "fair", "poor", "overfitting detected", "diverged", "unknown")
-SORTS = ("created_at", "quality")
+SORTS = tuple(ModelArtifactQuerySet.SORTS)
 
 
 # --- Input ----------------------------------------------------------------------------------------
@@ -44,20 +43,11 @@ class DownloadRequestSerializer(serializers.Serializer):
 
 
 # --- Output ---------------------------------------------------------------------------------------
-def _finite(value: Any) -> Any:
-    """JSON has no NaN/Infinity: a diverged run's metrics must not break the response."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_finite(item) for item in value]
-    return value
-
-
 class FiniteJSONField(serializers.JSONField):
+    """JSON has no NaN/Infinity: a diverged run's metrics must not break the response."""
+
     def to_representation(self, value: Any) -> Any:
-        return _finite(super().to_representation(value))
+        return json_safe(super().to_representation(value))
 
 
 class DatasetNameSerializer(serializers.ModelSerializer):

@@ -7,6 +7,8 @@ from typing import Any
 
 from django import template
 
+from artifacts.numbers import as_number
+
 register = template.Library()
 
 DASH = "—"
@@ -19,16 +21,6 @@ CONVERGENCE_TONES = {
     "overfitting detected": "danger",
     "diverged": "danger",
 }
-
-
-def as_number(value: Any) -> float | None:
-    """A float for ints, floats, Decimals and numeric strings; None for anything else."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 @register.filter
