@@ -129,14 +129,19 @@ def safe_filename(name: str) -> str:
 
 
 def _range_applies(request: HttpRequest, stored: StoredFile) -> bool:
-    """``If-Range``: resume only if the file is still the one the client started with."""
+    """``If-Range``: resume only if the file is still the one the client started with.
+
+    RFC 9110 §13.1.5 asks for a strong match: the exact ETag (a weak one never matches), or a
+    date equal to the file's ``Last-Modified``. A date that is merely later proves nothing (the
+    file may have changed within it), so it gets the whole file (200), never a stale slice.
+    """
     if_range = request.headers.get("If-Range")
     if not if_range:
         return True
     if if_range.startswith(('"', "W/")):
         return if_range == stored.etag
     modified = parse_http_date_safe(if_range)
-    return modified is not None and modified >= stored.mtime
+    return modified is not None and modified == stored.mtime
 
 
 @require_safe

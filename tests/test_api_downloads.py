@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from botocore.exceptions import ClientError
 from django.core import signing
 from django.test import Client
 from django.utils import timezone
+from django.utils.http import http_date, parse_http_date
 from rest_framework.throttling import ScopedRateThrottle
 
 from artifacts.models import DownloadGrant
@@ -214,6 +216,40 @@ def test_urls_come_from_the_configured_backend_with_the_ttl(owner, model, monkey
     }
 
 
+def failing_backend(error: Exception):
+    class FailingBackend:
+        def signed_url(self, key, filename, ttl):
+            raise error
+
+    return FailingBackend
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "GetObject"),
+        RuntimeError("Supabase answered 500"),
+    ],
+    ids=["s3", "supabase"],
+)
+def test_a_signing_failure_is_a_500_in_the_envelope_and_records_nothing(owner, model, monkeypatch, caplog, error):
+    monkeypatch.setattr("artifacts.services.downloads.artifact_storage", failing_backend(error))
+
+    with caplog.at_level("ERROR", logger="artifacts.services.downloads"):
+        response = grant(owner, model, {})
+
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"error", "details"}
+    assert body["error"] == "Failed to generate download URLs"
+    assert "adapter_config.json" in body["details"]
+    assert not DownloadGrant.objects.exists()
+    model.refresh_from_db()
+    assert model.download_count == 0
+    assert any(record.exc_info and record.exc_info[1] is error for record in caplog.records)
+
+
 # --- CSRF and token auth on the POST --------------------------------------------------------------
 def test_a_session_post_without_csrf_token_is_403(alice, model):
     browser = Client(enforce_csrf_checks=True)
@@ -371,6 +407,42 @@ def test_if_range_resumes_only_the_same_file(owner, model):
     assert body_of(same) == WEIGHTS[10:20]
     assert changed.status_code == 200
     assert body_of(changed) == WEIGHTS
+
+
+def test_if_range_with_a_later_date_sends_the_whole_file(owner, model):
+    """A date only matches Last-Modified exactly (RFC 9110 §13.1.5): "later" is not "unchanged"."""
+    url = signed_url(owner, model)
+    last_modified = parse_http_date(Client().head(url)["Last-Modified"])
+
+    later = Client().get(url, HTTP_RANGE="bytes=10-19", HTTP_IF_RANGE=http_date(last_modified + 3600))
+    earlier = Client().get(url, HTTP_RANGE="bytes=10-19", HTTP_IF_RANGE=http_date(last_modified - 3600))
+    junk = Client().get(url, HTTP_RANGE="bytes=10-19", HTTP_IF_RANGE="yesterday")
+
+    for response in (later, earlier, junk):
+        assert response.status_code == 200
+        assert "Content-Range" not in response
+        assert body_of(response) == WEIGHTS
+
+
+def test_if_range_with_the_exact_last_modified_date_resumes(owner, model):
+    url = signed_url(owner, model)
+    last_modified = Client().head(url)["Last-Modified"]
+
+    response = Client().get(url, HTTP_RANGE="bytes=10-19", HTTP_IF_RANGE=last_modified)
+
+    assert response.status_code == 206
+    assert response["Content-Range"] == f"bytes 10-19/{len(WEIGHTS)}"
+    assert body_of(response) == WEIGHTS[10:20]
+
+
+def test_if_range_with_a_weak_etag_sends_the_whole_file(owner, model):
+    url = signed_url(owner, model)
+    etag = Client().head(url)["ETag"]
+
+    response = Client().get(url, HTTP_RANGE="bytes=10-19", HTTP_IF_RANGE=f"W/{etag}")
+
+    assert response.status_code == 200
+    assert body_of(response) == WEIGHTS
 
 
 def test_a_tampered_token_is_403(owner, model):

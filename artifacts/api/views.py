@@ -29,7 +29,7 @@ from artifacts.api.serializers import (
     ModelListQuerySerializer,
 )
 from artifacts.models import ModelArtifact
-from artifacts.services.downloads import NoFilesAvailable, UnknownFiles, grant_download
+from artifacts.services.downloads import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
 
 ERROR_RESPONSE = inline_serializer(
     "Error",
@@ -39,24 +39,6 @@ ERROR_RESPONSE = inline_serializer(
 
 def envelope_of(serializer: Any, name: str) -> Any:
     return inline_serializer(name, {"success": serializers.BooleanField(), "data": serializer})
-
-
-ORDERINGS = {
-    "created_at": ("-created_at", "-id"),
-    "quality": ("-quality_score", "-created_at", "-id"),
-}
-
-
-def filter_models(queryset: QuerySet[ModelArtifact], query: dict[str, Any]) -> QuerySet[ModelArtifact]:
-    if "dataset" in query:
-        queryset = queryset.filter(dataset_id=query["dataset"])
-    if "min_score" in query:
-        queryset = queryset.filter(quality_score__gte=query["min_score"])
-    if "convergence" in query:
-        queryset = queryset.filter(quality_metrics__convergence_quality=query["convergence"])
-    if query.get("q"):
-        queryset = queryset.filter(name__icontains=query["q"])
-    return queryset.order_by(*ORDERINGS[query["sort"]])
 
 
 def visible_model_or_404(request: Request, pk: str, queryset: QuerySet[ModelArtifact] | None = None) -> ModelArtifact:
@@ -93,8 +75,18 @@ class ModelListView(EnvelopeMixin, generics.ListAPIView):
         return super().list(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[ModelArtifact]:
-        queryset = ModelArtifact.objects.visible_to(self.request.user).select_related("dataset", "job")
-        return filter_models(queryset, self.query)
+        query = self.query
+        return (
+            ModelArtifact.objects.visible_to(self.request.user)
+            .browse(
+                sort=query["sort"],
+                dataset=query.get("dataset"),
+                min_score=query.get("min_score"),
+                convergence=query.get("convergence"),
+                q=query.get("q"),
+            )
+            .select_related("dataset", "job")
+        )
 
 
 @extend_schema(
@@ -127,6 +119,7 @@ class ModelDetailView(EnvelopeMixin, APIView):
         401: ERROR_RESPONSE,
         404: ERROR_RESPONSE,
         429: ERROR_RESPONSE,
+        500: OpenApiResponse(ERROR_RESPONSE, description="The storage backend could not sign the URLs"),
     },
 )
 class ModelDownloadView(EnvelopeMixin, APIView):
@@ -149,5 +142,13 @@ class ModelDownloadView(EnvelopeMixin, APIView):
             return Response(
                 {"error": str(exc), "details": {"unknown": exc.unknown, "available": exc.available}},
                 status=status.HTTP_400_BAD_REQUEST,
+            )
+        except SigningFailed as exc:
+            return Response(
+                {
+                    "error": "Failed to generate download URLs",
+                    "details": f"Storage could not sign {exc.filename}. Please try again in a moment.",
+                },
+                status=status.HTTP_500_INTERNAL_SERVER_ERROR,
             )
         return envelope(DownloadGrantSerializer(grant).data)

@@ -4,10 +4,15 @@ The caller has already decided the user may see the artifact (``ModelArtifact.ob
 this module only checks the requested names, signs one URL per file through the configured storage
 backend (S3 presigned, Supabase ``create_signed_url`` or our local signed endpoint), records a
 :class:`~artifacts.models.DownloadGrant` and bumps the artifact's download count.
+
+Every URL is signed before anything is recorded: when the backend fails (a botocore
+``ClientError``, Supabase answering an error) the caller gets :class:`SigningFailed` and no grant
+or download is counted.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +26,8 @@ from django.utils import timezone
 from artifacts.models import DownloadGrant, ModelArtifact
 from artifacts.storage import artifact_storage
 
+logger = logging.getLogger(__name__)
+
 
 class NoFilesAvailable(Exception):
     """The artifact has no stored files to hand out."""
@@ -33,6 +40,14 @@ class UnknownFiles(Exception):
         self.unknown = unknown
         self.available = available
         super().__init__(f"Unknown file name(s): {', '.join(unknown)}")
+
+
+class SigningFailed(Exception):
+    """The storage backend could not sign a URL for one of the files (already logged)."""
+
+    def __init__(self, filename: str):
+        self.filename = filename
+        super().__init__(f"Could not sign a download URL for {filename}")
 
 
 @dataclass(frozen=True)
@@ -60,7 +75,13 @@ def grant_download(artifact: ModelArtifact, user: Any, requested: Sequence[str] 
     ttl = settings.SIGNED_URL_TTL
     expires_at = timezone.now().replace(microsecond=0) + timedelta(seconds=ttl)
     storage = artifact_storage()
-    urls = {name: storage.signed_url(key, name, ttl) for name, key in files.items()}
+    urls: dict[str, str] = {}
+    for name, key in files.items():
+        try:
+            urls[name] = storage.signed_url(key, name, ttl)
+        except Exception as exc:  # any backend error: boto, HTTP, a misconfigured bucket …
+            logger.exception("signing %s of artifact %s failed", key, artifact.pk)
+            raise SigningFailed(name) from exc
     with transaction.atomic():
         DownloadGrant.objects.create(artifact=artifact, user=user, files=list(files), expires_at=expires_at)
         ModelArtifact.objects.filter(pk=artifact.pk).update(download_count=F("download_count") + 1)
