@@ -6,6 +6,11 @@ spike to zero: a NULL training loss means the trainer logged a non-finite value 
 ``MetricsPoint``), a NULL validation loss means none was measured at that step. When the finite
 values span more than two orders of magnitude (a run that blew up) the y axis turns logarithmic
 so the healthy part of the curve stays readable.
+
+Long runs log thousands of points, and each is drawn twice (wide and phone layouts) besides the
+data table. The drawn lines are thinned to at most ``MAX_DRAWN_POINTS`` per series (keeping the
+first and last point, each stretch's lowest and highest value, and every gap) and the table to
+``MAX_TABLE_ROWS`` evenly spaced rows, so the page stays small whatever the run's length.
 """
 
 from __future__ import annotations
@@ -13,12 +18,19 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Any, TypeVar
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from artifacts.numbers import finite_number
+
 LOG_SCALE_RATIO = 100.0
+MAX_DRAWN_POINTS = 500
+MAX_TABLE_ROWS = 200
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -72,9 +84,9 @@ class LossChart:
     def has_data(self) -> bool:
         return bool(self.training.finite or self.validation.finite)
 
-    @property
-    def rows(self) -> list[tuple[float, float | None, float | None]]:
-        """(step, training, validation) for the accessible data table."""
+    @cached_property
+    def all_rows(self) -> list[tuple[float, float | None, float | None]]:
+        """(step, training, validation) for every recorded step."""
         table: dict[float, list[float | None]] = {}
         for x, y in self.training.points:
             table.setdefault(x, [None, None])[0] = y
@@ -82,15 +94,57 @@ class LossChart:
             table.setdefault(x, [None, None])[1] = y
         return [(x, v[0], v[1]) for x, v in sorted(table.items())]
 
+    @cached_property
+    def rows(self) -> list[tuple[float, float | None, float | None]]:
+        """The accessible data table: every step, or ``MAX_TABLE_ROWS`` evenly spaced ones."""
+        return evenly_spaced(self.all_rows, MAX_TABLE_ROWS)
 
-def _finite(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
+    @property
+    def rows_note(self) -> str:
+        """Says so when the table leaves steps out; empty when it shows them all."""
+        shown, total = len(self.rows), len(self.all_rows)
+        if shown == total:
+            return ""
+        return f"Showing {shown:,} of {total:,} points, evenly spaced from the first step to the last."
+
+
+def evenly_spaced(items: Sequence[T], limit: int) -> list[T]:
+    """At most ``limit`` items, evenly spaced, always including the first and the last."""
+    if len(items) <= limit:
+        return list(items)
+    if limit < 2:
+        return list(items[-limit:]) if limit else []
+    last = len(items) - 1
+    return [items[i] for i in sorted({round(k * last / (limit - 1)) for k in range(limit)})]
+
+
+def thin(
+    points: Sequence[tuple[float, float | None]], limit: int = MAX_DRAWN_POINTS
+) -> list[tuple[float, float | None]]:
+    """At most ``limit`` points of a series that draw (nearly) the same line.
+
+    Keeps the first and the last point and, for each run of neighbouring points, its lowest and
+    highest value and its first gap (a missing or non-finite value), in their original order. So
+    spikes, the line's breaks and its ends survive; only points hidden between them go.
+    """
+    if len(points) <= limit:
+        return list(points)
+    inner = points[1:-1]
+    buckets = max(1, (limit - 2) // 3)  # up to three points kept per bucket
+    kept = [points[0]]
+    for b in range(buckets):
+        chunk = inner[len(inner) * b // buckets : len(inner) * (b + 1) // buckets]
+        picks: set[int] = set()
+        finite = [i for i, (_, y) in enumerate(chunk) if y is not None]
+        if finite:
+            picks.add(min(finite, key=lambda i: chunk[i][1] or 0.0))
+            picks.add(max(finite, key=lambda i: chunk[i][1] or 0.0))
+        gap = next((i for i, (_, y) in enumerate(chunk) if y is None), None)
+        if gap is not None:
+            picks.add(gap)
+        kept.extend(chunk[i] for i in sorted(picks))
+    kept.append(points[-1])
+    return kept
 
 
 def nice_step(span: float, count: int) -> float:
@@ -152,18 +206,18 @@ def build_series(points: Iterable[Any]) -> tuple[Series, Series, list[float]]:
     validation = Series("Validation loss", "chart__line--val")
     nonfinite: list[float] = []
     for point in points:
-        step = _finite(getattr(point, "step", None))
+        step = finite_number(getattr(point, "step", None))
         if step is None:
             continue
         train_raw = getattr(point, "training_loss", None)
-        train = _finite(train_raw)
+        train = finite_number(train_raw)
         training.points.append((step, train))
         if train is None:
             nonfinite.append(step)
         val_raw = getattr(point, "validation_loss", None)
         if val_raw is None:
             continue  # not measured at this step: connect across it
-        validation.points.append((step, _finite(val_raw)))
+        validation.points.append((step, finite_number(val_raw)))
     return training, validation, nonfinite
 
 
@@ -189,12 +243,12 @@ def _describe(training: Series, validation: Series, nonfinite: list[float], log_
         low = min(y for _, y in finite)
         parts.append(
             f"{series.name} goes from {format_value(y0)} at step {x0:,.0f} to {format_value(y1)} at "
-            f"step {x1:,.0f} over {len(finite)} point{'s' if len(finite) != 1 else ''}; "
+            f"step {x1:,.0f} over {len(finite):,} point{'s' if len(finite) != 1 else ''}; "
             f"lowest {format_value(low)}."
         )
     if nonfinite:
         parts.append(
-            f"Training loss was not finite (NaN or infinite) at {len(nonfinite)} step"
+            f"Training loss was not finite (NaN or infinite) at {len(nonfinite):,} step"
             f"{'s' if len(nonfinite) != 1 else ''}, first at step {nonfinite[0]:,.0f}."
         )
     if log_scale:
@@ -288,9 +342,9 @@ def _render(
         f'<text class="chart__label" transform="translate(14 {mid_y:.1f}) rotate(-90)" '
         f'text-anchor="middle">{y_title}</text>'
     )
-    # Non-finite training steps: short red ticks along the top of the plot.
-    for step in nonfinite:
-        x = sx(step)
+    # Non-finite training steps: short red ticks along the top of the plot, one per pixel column
+    # at most (thousands of NaN steps would otherwise draw thousands of overlapping ticks).
+    for x in sorted({round(sx(step), 1 if len(nonfinite) <= MAX_DRAWN_POINTS else 0) for step in nonfinite}):
         out.append(
             f'<line class="chart__nonfinite" x1="{x:.1f}" x2="{x:.1f}" y1="{layout.top}" y2="{layout.top + 8}"/>'
         )
@@ -332,9 +386,13 @@ def loss_chart(points: Iterable[Any], chart_id: str = "loss-chart") -> LossChart
     title = "Training and validation loss by step"
     description = _describe(training, validation, nonfinite, log_scale)
     if ys:
-        wide = _render(f"{chart_id}-wide", WIDE, training, validation, title, description, log_scale, nonfinite)
+        drawn_training = Series(training.name, training.css, thin(training.points))
+        drawn_validation = Series(validation.name, validation.css, thin(validation.points))
+        wide = _render(
+            f"{chart_id}-wide", WIDE, drawn_training, drawn_validation, title, description, log_scale, nonfinite
+        )
         compact = _render(
-            f"{chart_id}-compact", COMPACT, training, validation, title, description, log_scale, nonfinite
+            f"{chart_id}-compact", COMPACT, drawn_training, drawn_validation, title, description, log_scale, nonfinite
         )
     else:
         wide = compact = mark_safe("")

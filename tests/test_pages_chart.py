@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from types import SimpleNamespace
 
-from artifacts.charts import format_tick, linear_ticks, loss_chart
+from artifacts.charts import MAX_DRAWN_POINTS, evenly_spaced, format_tick, linear_ticks, loss_chart, thin
 
 
 def points(rows):
@@ -78,3 +78,68 @@ def test_tick_helpers():
     assert linear_ticks(0.32, 2.45, 5) == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]
     assert linear_ticks(1.0, 1.0, 5)[0] < 1.0 < linear_ticks(1.0, 1.0, 5)[-1]
     assert format_tick(0.25, 0.25) == "0.25" and format_tick(1500, 500) == "1,500"
+
+
+def polyline_points(svg: str, css: str) -> list[list[str]]:
+    return [p.split() for p in re.findall(rf'<polyline class="chart__line {css}" points="([^"]*)"', svg)]
+
+
+def test_a_long_run_is_thinned_but_keeps_its_ends_spike_and_gap():
+    rows = [(i, 1.0 + (i % 7) / 100, None) for i in range(10_000)]
+    rows[4321] = (4321, 9.0, None)  # a spike
+    rows[7000] = (7000, float("nan"), None)  # a break in the line
+    rows[-1] = (9999, 0.25, None)  # the final loss
+    chart = loss_chart(points(rows))
+    svg = str(chart.wide)
+
+    lines = polyline_points(svg, "chart__line--train")
+    assert len(lines) == 2  # broken once, at the NaN
+    drawn = [xy for line in lines for xy in line]
+    assert len(drawn) <= MAX_DRAWN_POINTS
+    ys = [float(xy.split(",")[1]) for xy in drawn]
+    assert drawn[0].startswith("64.0,")  # step 0 on the left edge
+    assert drawn[-1].startswith("939.9,") and ys[-1] == max(ys)  # step 9,999, the lowest loss, is drawn
+    assert min(ys) < 100 < 250 < sorted(ys)[1]  # the one spike is drawn, far above the rest
+    assert chart.nonfinite_steps == [7000]
+    assert svg.count('class="chart__nonfinite"') == 1 + 1  # the tick and its legend entry
+    assert len(svg) < 40_000
+
+
+def test_thinning_keeps_first_last_extremes_and_gaps_in_order():
+    series = [(float(x), float(x % 10)) for x in range(2000)]
+    series[1000] = (1000.0, None)
+    series[1500] = (1500.0, -5.0)
+    thinned = thin(series)
+
+    assert len(thinned) <= MAX_DRAWN_POINTS
+    assert thinned[0] == series[0] and thinned[-1] == series[-1]
+    assert (1000.0, None) in thinned and (1500.0, -5.0) in thinned
+    assert [x for x, _ in thinned] == sorted(x for x, _ in thinned)
+    assert thin(series[:300]) == series[:300]
+
+
+def test_a_run_of_nan_steps_draws_one_tick_per_pixel_not_one_per_step():
+    rows = [(i, 2.0 - i / 10_000, None) for i in range(2000)] + [(i, None, None) for i in range(2000, 10_000)]
+    chart = loss_chart(points(rows))
+    assert len(chart.nonfinite_steps) == 8000
+    assert "not finite (NaN or infinite) at 8,000 steps, first at step 2,000" in chart.description
+    ticks = str(chart.wide).count('<line class="chart__nonfinite"')
+    assert 1 < ticks <= 960
+
+
+def test_the_data_table_shows_at_most_200_evenly_spaced_rows_and_says_so():
+    chart = loss_chart(points([(i * 10, 1.0, 1.1 if i % 2 else None) for i in range(1000)]))
+    assert len(chart.rows) == 200
+    assert chart.rows[0][0] == 0 and chart.rows[-1][0] == 9990
+    gaps = {b[0] - a[0] for a, b in zip(chart.rows, chart.rows[1:], strict=False)}
+    assert gaps <= {50, 60}
+    assert chart.rows_note == "Showing 200 of 1,000 points, evenly spaced from the first step to the last."
+
+    small = loss_chart(points([(0, 2.0, None), (10, 1.0, 1.1)]))
+    assert small.rows == [(0, 2.0, None), (10, 1.0, 1.1)] and small.rows_note == ""
+
+
+def test_evenly_spaced():
+    assert evenly_spaced(list(range(10)), 4) == [0, 3, 6, 9]
+    assert evenly_spaced(list(range(3)), 4) == [0, 1, 2]
+    assert evenly_spaced(list(range(101)), 2) == [0, 100]
