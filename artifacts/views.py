@@ -8,36 +8,38 @@ from __future__ import annotations
 
 import json
 import logging
-import math
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from artifacts.charts import loss_chart
-from artifacts.models import ArtifactFile, ModelArtifact
-from artifacts.services.downloads import NoFilesAvailable, UnknownFiles, grant_download
+from artifacts.models import ArtifactFile, ModelArtifact, ModelArtifactQuerySet
+from artifacts.numbers import finite_number, first_finite
+from artifacts.quality import CONVERGENCE_LABELS
+from artifacts.services.downloads import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
 from artifacts.storage import artifact_storage
-from artifacts.templatetags.artifact_ui import as_number
 from pipeline.models import Dataset, MetricsPoint
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 12
-SORTS = {
-    "created_at": ("Most Recent", ("-created_at",)),
-    "quality": ("Highest Quality", ("-quality_score", "-created_at")),
-}
-CONVERGENCE_LABELS = ["excellent", "good", "fair", "poor", "overfitting detected", "diverged", "unknown"]
+SORT_LABELS = {"created_at": "Most Recent", "quality": "Highest Quality"}  # names of ModelArtifactQuerySet.SORTS
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_CONFIG_MAX_BYTES = 64 * 1024
+# A Hugging Face repo id ("mistralai/Mistral-7B-v0.1", "gpt2"): the only base model name pasted
+# into the PEFT snippet, which people copy and run. Anything else shows the placeholder.
+HF_REPO_ID = re.compile(r"[A-Za-z0-9][\w.\-]*(?:/[\w.\-]+)?", re.ASCII)
+HF_REPO_ID_MAX_LENGTH = 96
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class ListFilters:
         except ValueError:
             min_stars = 0
         return cls(
-            sort=sort if sort in SORTS else "created_at",
+            sort=sort if sort in ModelArtifactQuerySet.SORTS else "created_at",
             dataset=dataset if dataset in dataset_ids else "",
             min_stars=min_stars if 1 <= min_stars <= 5 else 0,
             convergence=convergence if convergence in CONVERGENCE_LABELS else "",
@@ -90,13 +92,12 @@ def model_list(request: HttpRequest) -> HttpResponse:
     )
     filters = ListFilters.from_query(request.GET, {str(d["id"]) for d in datasets})
 
-    models = visible.select_related("dataset", "job").order_by(*SORTS[filters.sort][1])
-    if filters.dataset:
-        models = models.filter(dataset_id=filters.dataset)
-    if filters.min_stars:
-        models = models.filter(quality_score__gte=filters.min_stars)
-    if filters.convergence:
-        models = models.filter(quality_metrics__convergence_quality=filters.convergence)
+    models = visible.browse(
+        sort=filters.sort,
+        dataset=filters.dataset,
+        min_score=filters.min_stars,
+        convergence=filters.convergence,
+    ).select_related("dataset", "job")
 
     page = Paginator(models, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
@@ -105,7 +106,7 @@ def model_list(request: HttpRequest) -> HttpResponse:
         "total": page.paginator.count,
         "owned_total": visible.count() if filters.active else page.paginator.count,
         "filters": filters,
-        "sorts": [(key, label) for key, (label, _) in SORTS.items()],
+        "sorts": [(key, SORT_LABELS.get(key, key)) for key in ModelArtifactQuerySet.SORTS],
         "datasets": datasets,
         "convergence_labels": CONVERGENCE_LABELS,
         "star_choices": [(n, f"{n}+ stars" if n < 5 else "5 stars") for n in range(1, 6)],
@@ -134,12 +135,26 @@ def configuration_rows(configuration: Any) -> list[tuple[str, Any, str]]:
     ]
 
 
+def hf_repo_id(name: Any) -> str | None:
+    """``name`` if it is a plain Hugging Face repo id, else None.
+
+    The name comes from the cluster (the adapter config or the job's metadata) and ends up inside
+    Python code the user runs; a quote or a path in it must not get there.
+    """
+    if not isinstance(name, str) or len(name) > HF_REPO_ID_MAX_LENGTH or ".." in name:
+        return None
+    return name if HF_REPO_ID.fullmatch(name) else None
+
+
 def adapter_base_model(artifact: ModelArtifact, files: list[ArtifactFile]) -> str | None:
-    """The base model named in the stored adapter config (cached by checksum), if any."""
+    """The base model named in the metadata or the stored adapter config (cached by checksum).
+
+    Only a valid repo id counts (see :func:`hf_repo_id`); otherwise the snippet shows a placeholder.
+    """
     for source in (artifact.configuration, artifact.training_summary):
         name = _get(source, "base_model") or _get(source, "base_model_name_or_path")
         if isinstance(name, str) and name:
-            return name
+            return hf_repo_id(name)
     config = next((f for f in files if f.filename == ADAPTER_CONFIG), None)
     if config is None or config.size > ADAPTER_CONFIG_MAX_BYTES:
         return None
@@ -154,16 +169,7 @@ def adapter_base_model(artifact: ModelArtifact, files: list[ArtifactFile]) -> st
         name = data.get("base_model_name_or_path") if isinstance(data, dict) else None
         return name if isinstance(name, str) else ""
 
-    return cache.get_or_set(f"adapter-base-model:{config.sha256}", read, 24 * 3600) or None
-
-
-def first_number(*values: Any) -> float | None:
-    """The first value that is a finite number (JSON snapshots may lack keys or hold nulls)."""
-    for value in values:
-        number = as_number(value)
-        if number is not None and math.isfinite(number):
-            return number
-    return None
+    return hf_repo_id(cache.get_or_set(f"adapter-base-model:{config.sha256}", read, 24 * 3600))
 
 
 def adapter_dirname(artifact: ModelArtifact) -> str:
@@ -180,9 +186,7 @@ def model_detail(request: HttpRequest, pk: Any) -> HttpResponse:
     quality = artifact.quality_metrics if isinstance(artifact.quality_metrics, dict) else {}
     summary = artifact.training_summary if isinstance(artifact.training_summary, dict) else {}
     job = artifact.job
-    improvement = as_number(quality.get("loss_improvement"))
-    if improvement is not None and not math.isfinite(improvement):
-        improvement = None
+    improvement = finite_number(quality.get("loss_improvement"))
     context = {
         "artifact": artifact,
         "job": job,
@@ -192,9 +196,9 @@ def model_detail(request: HttpRequest, pk: Any) -> HttpResponse:
         "quality_label": quality.get("convergence_quality") or "unknown",
         "improvement": improvement,
         "improvement_abs": abs(improvement) if improvement is not None else None,
-        "duration_hours": first_number(summary.get("training_duration_hours"), job.duration_hours),
-        "epochs": first_number(summary.get("epochs_completed"), job.current_epoch),
-        "cost": first_number(summary.get("total_cost"), job.final_cost),
+        "duration_hours": first_finite(summary.get("training_duration_hours"), job.duration_hours),
+        "epochs": first_finite(summary.get("epochs_completed"), job.current_epoch),
+        "cost": first_finite(summary.get("total_cost"), job.final_cost),
         "configuration": configuration_rows(artifact.configuration),
         "files": files,
         "total_size": sum(f.size for f in files),
@@ -213,7 +217,8 @@ def model_download(request: HttpRequest, pk: Any) -> HttpResponse:
 
     Same service as ``POST /api/models/<id>/download``. One file redirects straight to its
     signed URL; several are listed on a page of links (a response can redirect only once). With
-    JavaScript the page calls the API instead and starts every download itself.
+    JavaScript the page calls the API instead and starts every download itself. When storage
+    cannot sign the URLs the user is sent back to the model with an error message.
     """
     artifact = get_object_or_404(ModelArtifact.objects.visible_to(request.user), pk=pk)
     wanted = request.POST.getlist("files") if request.POST.get("scope") != "all" else []
@@ -226,6 +231,9 @@ def model_download(request: HttpRequest, pk: Any) -> HttpResponse:
     except UnknownFiles as exc:
         context["error"] = f"Unknown file name(s): {', '.join(exc.unknown)}."
         return render(request, "artifacts/model_download.html", context, status=400)
+    except SigningFailed:
+        messages.error(request, "Failed to generate download URLs. Storage did not answer; please try again shortly.")
+        return redirect("models:detail", pk=artifact.pk)
     if len(grant.download_urls) == 1:
         return HttpResponseRedirect(next(iter(grant.download_urls.values())), status=303)
     sizes = {f.filename: f.size for f in artifact.files.all()}

@@ -13,4 +13,5 @@ urlpatterns = [
     path("notifications", views.notification_list, name="notifications"),
     path("notifications/read-all", views.notification_read_all, name="notifications-read-all"),
     path("notifications/<uuid:pk>/read", views.notification_read, name="notification-read"),
+    path("notifications/<uuid:pk>/open", views.notification_open, name="notification-open"),
 ]

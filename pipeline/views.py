@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import F, QuerySet
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -17,18 +17,12 @@ from django.views.decorators.http import require_GET, require_POST
 from artifacts.charts import loss_chart
 from artifacts.models import ArtifactIngest, ModelArtifact
 from artifacts.services.ingest import retry_ingest
+from artifacts.templatetags.artifact_ui import safe_action_url
 from artifacts.views import configuration_rows
 from pipeline.models import MetricsPoint, Notification, TrainingJob
 
 JOBS_PER_PAGE = 20
 NOTIFICATIONS_PER_PAGE = 25
-
-
-def jobs_for(user: Any) -> QuerySet[TrainingJob]:
-    """Training jobs a user may see: their own (anything else is a 404)."""
-    if not getattr(user, "is_authenticated", False):
-        return TrainingJob.objects.none()
-    return TrainingJob.objects.filter(user=user)
 
 
 def artifact_state(job: TrainingJob) -> dict[str, Any]:
@@ -51,7 +45,7 @@ def artifact_state(job: TrainingJob) -> dict[str, Any]:
 @login_required
 @require_GET
 def job_list(request: HttpRequest) -> HttpResponse:
-    jobs = jobs_for(request.user).select_related("dataset", "artifact").order_by("-created_at")
+    jobs = TrainingJob.objects.visible_to(request.user).select_related("dataset", "artifact").order_by("-created_at")
     page = Paginator(jobs, JOBS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "pipeline/job_list.html", {"page": page, "jobs": page.object_list})
 
@@ -59,7 +53,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def job_detail(request: HttpRequest, pk: Any) -> HttpResponse:
-    job = get_object_or_404(jobs_for(request.user).select_related("dataset"), pk=pk)
+    job = get_object_or_404(TrainingJob.objects.visible_to(request.user).select_related("dataset"), pk=pk)
     points = MetricsPoint.objects.filter(job=job).only("step", "training_loss", "validation_loss")
     context = {
         "job": job,
@@ -76,7 +70,7 @@ def job_detail(request: HttpRequest, pk: Any) -> HttpResponse:
 @login_required
 @require_POST
 def job_retry_ingest(request: HttpRequest, pk: Any) -> HttpResponse:
-    job = get_object_or_404(jobs_for(request.user), pk=pk)
+    job = get_object_or_404(TrainingJob.objects.visible_to(request.user), pk=pk)
     if retry_ingest(job):
         messages.success(request, "Retry scheduled: the model files will be fetched again shortly.")
     else:
@@ -105,6 +99,20 @@ def notification_read(request: HttpRequest, pk: Any) -> HttpResponse:
     note = get_object_or_404(Notification.objects.for_user(request.user), pk=pk)
     Notification.objects.filter(pk=note.pk, read_at__isnull=True).update(read_at=timezone.now())
     return _back(request)
+
+
+@login_required
+@require_GET
+def notification_open(request: HttpRequest, pk: Any) -> HttpResponse:
+    """Follow a notification's link: mark it read, then go where it points.
+
+    Only a link that stays on this site is followed (``safe_action_url``); any other lands on the
+    inbox. Marking read on a GET is deliberate: it is what following the link means, it only ever
+    touches the user's own notification, and it can be repeated harmlessly.
+    """
+    note = get_object_or_404(Notification.objects.for_user(request.user), pk=pk)
+    Notification.objects.filter(pk=note.pk, read_at__isnull=True).update(read_at=timezone.now())
+    return redirect(safe_action_url(note.action_url) or "pages:notifications")
 
 
 @login_required

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import html as html_lib
+import json
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
 from artifacts.models import ArtifactIngest, DownloadGrant, ModelArtifact
-from pipeline.models import Notification, TrainingJob
+from pipeline.models import MetricsPoint, Notification, TrainingJob
 from tests.factories import add_file, add_history, make_artifact, make_dataset, make_job
 
 pytestmark = pytest.mark.django_db
@@ -289,6 +292,117 @@ def test_download_form_without_javascript(model, alice, alice_client):
     assert bad.status_code == 400 and "Unknown file name" in text(bad)
 
 
+def test_download_form_when_storage_cannot_sign_goes_back_with_a_message(model, alice_client, monkeypatch):
+    class FailingBackend:
+        def signed_url(self, key, filename, ttl):
+            raise RuntimeError("Supabase answered 500")
+
+    monkeypatch.setattr("artifacts.services.downloads.artifact_storage", FailingBackend)
+
+    response = alice_client.post(f"/models/{model.pk}/download", {"scope": "all"})
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/models/{model.pk}"
+    page = text(alice_client.get(response["Location"]))
+    assert "Failed to generate download URLs" in page and "please try again" in page
+    assert not DownloadGrant.objects.exists()
+    model.refresh_from_db()
+    assert model.download_count == 0
+
+
+# --- PEFT snippet --------------------------------------------------------------------------------
+
+INJECTION = 'x"); import os; os.system("rm -rf ~"); ("'
+
+
+def peft_line(response) -> str:
+    """The base model line of the snippet as the user copies it (entities decoded)."""
+    snippet = re.search(r'<code id="peft-snippet">(.*?)</code>', response.content.decode(), re.S)
+    assert snippet is not None
+    line = next(line for line in snippet.group(1).splitlines() if line.startswith("base = "))
+    return html_lib.unescape(line)
+
+
+@pytest.mark.parametrize("source", ["configuration", "training_summary", "adapter_config"])
+def test_peft_snippet_never_pastes_code_from_the_cluster(alice, alice_client, source):
+    config = {"base_model_name_or_path": INJECTION}
+    extra = {source: {**config, "hyperparameters": {}}} if source != "adapter_config" else {}
+    artifact = make_artifact(alice, **extra)
+    if source == "adapter_config":
+        add_file(artifact, "adapter_config.json", json.dumps(config).encode())
+
+    response = alice_client.get(f"/models/{artifact.pk}")
+
+    assert response.status_code == 200
+    assert "os.system" not in response.content.decode()
+    assert peft_line(response).startswith('base = AutoModelForCausalLM.from_pretrained("BASE_MODEL_ID")')
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("meta-llama/Llama-3.1-8B-Instruct", True),
+        ("gpt2", True),
+        ("mistralai/Mistral-7B-v0.1", True),
+        ("../../etc/passwd", False),
+        ("org/../secret", False),
+        ("/abs/path", False),
+        ("a/b/c", False),
+        ("org/model\nimport os", False),
+        ("org/model name", False),
+        ("x" * 97, False),
+        ("_org/model", False),
+        ("org/modèle", False),
+    ],
+)
+def test_peft_snippet_accepts_only_a_hugging_face_repo_id(alice, alice_client, name, shown):
+    artifact = make_artifact(alice, configuration={"base_model": name})
+
+    line = peft_line(alice_client.get(f"/models/{artifact.pk}"))
+
+    expected = name if shown else "BASE_MODEL_ID"
+    assert line.startswith(f'base = AutoModelForCausalLM.from_pretrained("{expected}")')
+
+
+# --- Long runs -----------------------------------------------------------------------------------
+
+
+def test_a_ten_thousand_point_run_keeps_the_page_small_and_draws_the_last_point(alice, alice_client):
+    job = make_job(alice)
+    start = job.started_at
+    MetricsPoint.objects.bulk_create(
+        MetricsPoint(
+            job=job,
+            timestamp=start + timedelta(seconds=i),
+            step=i * 10,
+            training_loss=2.0 / i,
+            validation_loss=2.2 / i,
+        )
+        for i in range(1, 10_001)
+    )
+    model = make_artifact(alice, job=job)
+
+    for url in (f"/models/{model.pk}", f"/training/jobs/{job.pk}"):
+        response = alice_client.get(url)
+        html = response.content.decode()
+
+        assert response.status_code == 200
+        assert len(response.content) < 250_000
+        wide = re.search(r'<svg class="chart__svg"[^>]*>.*?</svg>', html, re.S)
+        assert wide is not None
+        lines = re.findall(r'<polyline class="chart__line chart__line--train" points="([^"]*)"', wide.group(0))
+        drawn = " ".join(lines).split()
+        assert 2 <= len(drawn) <= 500
+        # Steps 10 … 100,000 on an axis from 0 to 100,000: the last point sits on the right edge.
+        assert drawn[0].startswith("64.1,") and drawn[-1].startswith("940.0,")
+        assert wide.group(0).count('<circle class="chart__dot chart__line--val"') <= 500
+        assert "Showing 200 of 10,000 points" in text(response)
+        assert len(re.findall(r"<tr><td>", html)) == 200
+        assert "<tr><td>10</td>" in html and "<tr><td>100000</td>" in html
+        # The description still speaks about the whole run.
+        assert "to 0.0002 at step 100,000 over 10,000 points" in html
+
+
 # --- Job page ------------------------------------------------------------------------------------
 
 
@@ -371,6 +485,21 @@ def test_job_list_shows_own_jobs_with_model_links(alice, bob, alice_client):
     assert f'href="/models/{model.pk}"' in response.content.decode()
 
 
+def test_job_list_shows_a_zero_final_cost_as_zero(alice, alice_client):
+    make_job(alice, external_job_id="sim-free", final_cost=Decimal("0.00"), estimated_total_cost=Decimal("20.00"))
+    make_job(alice, external_job_id="sim-running", final_cost=None, estimated_total_cost=Decimal("7.25"))
+
+    rows = re.findall(r"<tr>(.*?)</tr>", alice_client.get("/training/jobs").content.decode(), re.S)
+    cost = {
+        job: re.search(r'data-label="Cost">(.*?)</td>', row, re.S).group(1)  # type: ignore[union-attr]
+        for row in rows
+        for job in ("sim-free", "sim-running")
+        if job in row
+    }
+
+    assert cost == {"sim-free": "$0.00", "sim-running": "$7.25"}
+
+
 # --- Notifications -------------------------------------------------------------------------------
 
 
@@ -403,7 +532,9 @@ def test_notifications_unread_first_with_links(alice, bob, alice_client):
     titles = re.findall(r'data-testid="notification">.*?class="inbox__title">(.*?)</p>', html, re.S)
     plain = [re.sub(r"<[^>]+>|Unread: |High", "", t).strip() for t in titles]
     assert plain == ["Newest unread", "Old unread", "Newer read", "Evil link"]
-    assert 'href="/models/123"' in html
+    newest = Notification.objects.get(title="Newest unread")
+    assert f'href="/notifications/{newest.pk}/open"' in html
+    assert alice_client.get(f"/notifications/{newest.pk}/open")["Location"] == "/models/123"
     assert "javascript:" not in html
     assert "Bob only" not in html
     assert bell_count(response) == 2
@@ -431,6 +562,47 @@ def test_mark_read_lowers_the_bell_count(alice, bob, alice_client, bob_client):
     # An off-site "next" is ignored.
     response = alice_client.post("/notifications/read-all", {"next": "https://evil.example/"})
     assert response["Location"] == "/notifications"
+
+
+def test_following_a_notification_link_marks_it_read(alice, alice_client):
+    note = notify(alice, "Model ready", action_url="/models")
+    notify(alice, "Another")
+    inbox = alice_client.get("/notifications").content.decode()
+    bell_html = alice_client.get("/training/jobs").content.decode()
+    link = f'href="/notifications/{note.pk}/open"'
+    assert link in inbox and link in bell_html
+
+    response = alice_client.get(f"/notifications/{note.pk}/open", follow=True)
+
+    assert response.redirect_chain == [("/models", 302)]
+    assert bell_count(response) == 1
+    note.refresh_from_db()
+    assert note.read_at is not None
+    first_read = note.read_at
+    alice_client.get(f"/notifications/{note.pk}/open")  # following it again keeps the first read time
+    note.refresh_from_db()
+    assert note.read_at == first_read
+
+
+@pytest.mark.parametrize(
+    "action_url", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)", ""]
+)
+def test_opening_a_notification_never_leaves_the_site(alice, alice_client, action_url):
+    note = notify(alice, "Suspicious", action_url=action_url)
+
+    response = alice_client.get(f"/notifications/{note.pk}/open")
+
+    assert response.status_code == 302 and response["Location"] == "/notifications"
+    note.refresh_from_db()
+    assert note.read_at is not None
+
+
+def test_opening_someone_elses_notification_is_404(alice, bob_client, client):
+    note = notify(alice, "Alice only")
+    assert bob_client.get(f"/notifications/{note.pk}/open").status_code == 404
+    assert "/accounts/login/" in client.get(f"/notifications/{note.pk}/open")["Location"]
+    note.refresh_from_db()
+    assert note.read_at is None
 
 
 # --- Layout and errors ---------------------------------------------------------------------------
