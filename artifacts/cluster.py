@@ -13,6 +13,7 @@ import logging
 import random
 import re
 import time
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -71,8 +72,11 @@ def validate_filename(name: object) -> str:
         raise ClusterError(f"Invalid file name {shown!r}: empty or a directory reference", permanent=True)
     if "/" in name or "\\" in name:
         raise ClusterError(f"Invalid file name {shown!r}: contains a path separator", permanent=True)
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+    # Category C: control, format (e.g. U+202E right-to-left override), surrogate, private, unassigned.
+    if any(unicodedata.category(ch).startswith("C") or ch in "\u2028\u2029" for ch in name):
         raise ClusterError(f"Invalid file name {shown!r}: contains a control character", permanent=True)
+    if not name.strip():
+        raise ClusterError(f"Invalid file name {shown!r}: blank", permanent=True)
     if len(name.encode("utf-8")) > MAX_FILENAME_BYTES:
         raise ClusterError(f"Invalid file name {shown!r}…: longer than {MAX_FILENAME_BYTES} bytes", permanent=True)
     return name

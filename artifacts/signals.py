@@ -11,7 +11,8 @@ from pipeline.models import TrainingJob
 
 @receiver(post_init, sender=TrainingJob)
 def remember_status(sender: type[TrainingJob], instance: TrainingJob, **kwargs: Any) -> None:
-    instance._loaded_status = instance.status  # type: ignore[attr-defined]
+    # Read without triggering a query when the field is deferred (e.g. during cascade deletes).
+    instance._loaded_status = instance.__dict__.get("status")  # type: ignore[attr-defined]
 
 
 @receiver(post_save, sender=TrainingJob)

@@ -4,18 +4,22 @@ All three speak Django's Storage API plus two calls the ingest and download code
 
 * ``save_stream(key, chunks)`` stores an iterable of byte chunks under exactly ``key`` (no renaming,
   overwrite allowed) in bounded memory;
-* ``signed_url(key, filename, ttl)`` returns a time-limited GET URL that downloads as ``filename``.
+* ``signed_url(key, filename, ttl)`` returns a time-limited GET URL that downloads as ``filename``;
+* ``clear_prefix(prefix)`` removes every object whose key starts with ``prefix`` (which ends in "/").
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from io import RawIOBase
 from pathlib import Path
 from typing import Any
 
+import boto3
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import File
 from django.core.files.storage import FileSystemStorage, Storage
@@ -82,20 +86,41 @@ class LocalArtifactStorage(FileSystemStorage):
 
     def delete(self, name: str) -> None:
         super().delete(name)
-        # Tidy empty {user}/{artifact} folders so a failed attempt leaves nothing behind.
+        self._tidy_parents(Path(self.path(name)).parent)
+
+    def _tidy_parents(self, folder: Path) -> None:
+        """Remove empty {user}/{artifact} folders so a failed attempt leaves nothing behind."""
         root = Path(self.location).resolve()
-        parent = Path(self.path(name)).parent
-        while parent != root and parent.is_relative_to(root):
+        while folder != root and folder.is_relative_to(root):
             try:
-                parent.rmdir()
+                folder.rmdir()
             except OSError:
                 break
-            parent = parent.parent
+            folder = folder.parent
+
+    def clear_prefix(self, prefix: str) -> None:
+        folder = Path(self.path(prefix.rstrip("/")))  # safe_join keeps it under the root
+        if folder.is_dir():
+            shutil.rmtree(folder)
+        self._tidy_parents(folder.parent)
 
     def signed_url(self, key: str, filename: str, ttl: int) -> str:
         from artifacts.signing import local_download_url
 
         return local_download_url(key, filename, ttl)
+
+
+def _closing_db_connection_off_thread(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """s3transfer reads a stream on a thread of its own, where the ingest heartbeat may open a
+    database connection; close it when that thread is done with the stream."""
+    caller = threading.get_ident()
+    try:
+        yield from chunks
+    finally:
+        if threading.get_ident() != caller:
+            from django.db import connection
+
+            connection.close()
 
 
 def bounded_transfer_config() -> Any:
@@ -111,7 +136,8 @@ def bounded_transfer_config() -> Any:
 class S3ArtifactStorage(S3Storage):
     """S3 / MinIO / Supabase's S3 endpoint through django-storages; multipart upload from the stream."""
 
-    def __init__(self, **settings: Any):
+    def __init__(self, public_endpoint_url: str | None = None, **settings: Any):
+        self.public_endpoint_url = public_endpoint_url
         settings.setdefault("transfer_config", bounded_transfer_config())
         settings.setdefault("file_overwrite", True)
         settings.setdefault("default_acl", None)
@@ -121,16 +147,34 @@ class S3ArtifactStorage(S3Storage):
     def save_stream(self, key: str, chunks: Iterable[bytes]) -> None:
         obj = self.bucket.Object(self._normalize_name(clean_name(key)))
         obj.upload_fileobj(
-            ChunkReader(chunks),
+            ChunkReader(_closing_db_connection_off_thread(chunks)),
             ExtraArgs={"ContentType": "application/octet-stream"},
             Config=self.transfer_config,
         )
 
+    def clear_prefix(self, prefix: str) -> None:
+        self.bucket.objects.filter(Prefix=self._normalize_name(clean_name(prefix.rstrip("/"))) + "/").delete()
+
     def signed_url(self, key: str, filename: str, ttl: int) -> str:
-        return self.url(
-            key,
-            parameters={"ResponseContentDisposition": content_disposition(filename)},
-            expire=ttl,
+        parameters = {"ResponseContentDisposition": content_disposition(filename)}
+        if not self.public_endpoint_url:
+            return self.url(key, parameters=parameters, expire=ttl)
+        # Sign for the address clients use: the signature covers the host, so it must be signed there.
+        client = self.connection.meta.client
+        public = boto3.session.Session().client(
+            "s3",
+            endpoint_url=self.public_endpoint_url,
+            region_name=client.meta.region_name,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            config=client.meta.config,
+        )
+        return str(
+            public.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self.bucket_name, "Key": self._normalize_name(clean_name(key)), **parameters},
+                ExpiresIn=ttl,
+            )
         )
 
 
@@ -186,6 +230,12 @@ class SupabaseArtifactStorage(Storage):
 
     def delete(self, name: str) -> None:
         self.bucket.remove([name])
+
+    def clear_prefix(self, prefix: str) -> None:
+        folder = prefix.rstrip("/")
+        names = [f"{folder}/{entry['name']}" for entry in self.bucket.list(folder) or [] if entry.get("name")]
+        if names:
+            self.bucket.remove(names)
 
     def exists(self, name: str) -> bool:
         folder, _, leaf = name.rpartition("/")

@@ -3,8 +3,9 @@
 The body is JSON ``{"external_job_id": "...", "status": "completed" | "failed" | "cancelled",
 "completed_at"?: ISO-8601, "final_cost"?: number, "current_epoch"?: int, "current_step"?: int}``
 signed with HMAC-SHA256 of the raw body under ``GPU_CLUSTER_WEBHOOK_SECRET``, sent as
-``X-Signature-256: sha256=<hex>``. Repeats are harmless: a job already completed is not changed
-again and a job already ingested is not ingested twice.
+``X-Signature-256: sha256=<hex>``. Repeats are harmless: a finished job (completed, failed or
+cancelled) keeps its state — the same report again changes nothing, a contradicting one is refused
+with 409 — and a job already ingested is not ingested twice.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hashlib
 import hmac
 import json
 import logging
+from datetime import UTC
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -30,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Signature-256"
 FINAL_STATES = {TrainingJob.Status.COMPLETED, TrainingJob.Status.FAILED, TrainingJob.Status.CANCELLED}
+MAX_COST = Decimal("9999999999.99")  # what the cost columns (12 digits, 2 decimals) can hold
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -50,7 +53,7 @@ def training_complete(request: HttpRequest) -> JsonResponse:
     if not secret:
         return _error(503, "Webhook is not configured")
     given = request.headers.get(SIGNATURE_HEADER, "")
-    if not given or not hmac.compare_digest(given, sign(request.body, secret)):
+    if not given or not hmac.compare_digest(given.encode(), sign(request.body, secret).encode()):
         return _error(401, "Invalid or missing signature")
     try:
         payload = json.loads(request.body)
@@ -66,18 +69,23 @@ def training_complete(request: HttpRequest) -> JsonResponse:
         parsed = parse_datetime(str(payload["completed_at"]))
         if parsed is None:
             return _error(400, "Invalid payload", {"completed_at": "must be an ISO-8601 timestamp"})
-        completed_at = parsed
+        completed_at = parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
     final_cost = None
     if payload.get("final_cost") is not None:
         try:
-            final_cost = Decimal(str(payload["final_cost"])).quantize(Decimal("0.01"))
+            final_cost = Decimal(str(payload["final_cost"]))
         except InvalidOperation:
-            return _error(400, "Invalid payload", {"final_cost": "must be a number"})
+            final_cost = None
+        if final_cost is None or not final_cost.is_finite() or not 0 <= final_cost <= MAX_COST:
+            return _error(400, "Invalid payload", {"final_cost": f"must be a number from 0 to {MAX_COST}"})
+        final_cost = final_cost.quantize(Decimal("0.01"))
 
     with transaction.atomic():
         job = TrainingJob.objects.select_for_update().filter(external_job_id=payload["external_job_id"]).first()
         if job is None:
             return _error(404, "Unknown job")
+        if job.status in FINAL_STATES and job.status != status:
+            return _error(409, f"Job is already {job.status}", {"status": job.status})
         changed = job.status != status
         if changed:
             job.status = status

@@ -29,12 +29,21 @@ def check_broker() -> None:
         conn.ensure_connection(max_retries=1, timeout=3)
 
 
+STORAGE_PROBE_SECONDS = 10.0
+_storage_probes: dict[int, float] = {}  # storage object id -> when its write probe last passed
+
+
 def check_storage() -> None:
+    """Write, read back and delete a probe object — at most every 10 s per process, since
+    ``/status`` is public and each probe is a paid PUT + GET + DELETE on S3."""
     from django.core.files.base import ContentFile
 
     from artifacts.storage import artifact_storage
 
     storage = artifact_storage()
+    passed = _storage_probes.get(id(storage))
+    if passed is not None and 0 <= time.time() - passed < STORAGE_PROBE_SECONDS:
+        return
     probe = f".healthcheck/{uuid.uuid4().hex}"
     storage.save(probe, ContentFile(b"ok"))
     try:
@@ -43,6 +52,7 @@ def check_storage() -> None:
                 raise RuntimeError("storage returned different bytes than were written")
     finally:
         storage.delete(probe)
+    _storage_probes[id(storage)] = time.time()
 
 
 CHECKS: dict[str, Callable[[], None]] = {

@@ -26,7 +26,7 @@ if not DEBUG and (SECRET_KEY == _DEFAULT_SECRET_KEY or len(SECRET_KEY) < 50):
     raise ImproperlyConfigured("SECRET_KEY must be set to a random value of at least 50 characters when DEBUG is off.")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -129,6 +129,9 @@ ARTIFACT_STORAGE = env_choice("ARTIFACT_STORAGE", "local", ("local", "s3", "supa
 ARTIFACT_STORAGE_ROOT = Path(env_str("ARTIFACT_STORAGE_ROOT", str(VAR_DIR / "storage")))
 ARTIFACT_BUCKET = env_str("ARTIFACT_BUCKET", "lora-models")
 AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL", "") or None
+# Where clients reach the bucket, when that differs from where the servers do (e.g. MinIO in
+# docker-compose: http://minio:9000 inside, http://localhost:9000 for browsers).
+AWS_S3_PUBLIC_ENDPOINT_URL = env_str("AWS_S3_PUBLIC_ENDPOINT_URL", "") or None
 AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID", "") or None
 AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY", "") or None
 AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME", "us-east-1")
@@ -150,6 +153,7 @@ _ARTIFACT_BACKENDS = {
             "secret_key": AWS_SECRET_ACCESS_KEY,
             "region_name": AWS_S3_REGION_NAME,
             "querystring_expire": SIGNED_URL_TTL,
+            "public_endpoint_url": AWS_S3_PUBLIC_ENDPOINT_URL,
         },
     },
     "supabase": {
@@ -165,6 +169,9 @@ if ARTIFACT_STORAGE == "s3" and not (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
     raise ImproperlyConfigured("ARTIFACT_STORAGE=s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.")
 if ARTIFACT_STORAGE == "supabase" and not (SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY):
     raise ImproperlyConfigured("ARTIFACT_STORAGE=supabase needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY.")
+
+if ARTIFACT_STORAGE == "local" and not SITE_URL:
+    raise ImproperlyConfigured("SITE_URL must be set when DEBUG is off: signed download links are built from it.")
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -154,7 +154,6 @@ def test_one_missing_file_leaves_no_artifact_and_no_stored_file(job, artifact_ro
     assert ingest_row.state == "retrying" and ingest_row.attempts == 1
     assert "tokenizer_config.json" in ingest_row.last_error
     assert ingest_row.next_attempt_at > timezone.now()
-    assert enqueued == []  # the retry is queued only once this transaction commits
 
 
 @pytest.mark.django_db
@@ -235,6 +234,9 @@ def test_size_mismatch_with_metadata_stores_nothing(job, artifact_root):
         ("", "empty"),
         ("x" * 256, "longer than 255 bytes"),
         ("é" * 128, "longer than 255 bytes"),  # 256 bytes in UTF-8
+        ("model\u202egnp.exe", "control character"),  # right-to-left override spoofs the shown name
+        ("line\u2028break", "control character"),
+        ("   ", "blank"),
     ],
 )
 @responses.activate
@@ -377,7 +379,7 @@ def test_a_live_lease_blocks_a_second_worker_and_an_expired_one_does_not(job):
 
 @pytest.mark.django_db
 @responses.activate
-def test_a_worker_whose_lease_was_taken_over_stands_down_and_cleans_up(job, artifact_root):
+def test_a_worker_whose_lease_was_taken_over_stands_down_and_leaves_the_prefix_to_the_new_owner(job, artifact_root):
     def steal(request):
         ArtifactIngest.objects.filter(job=job).update(lease_token="someone-else")
         return (200, {}, FILES["tokenizer_config.json"])
@@ -389,8 +391,91 @@ def test_a_worker_whose_lease_was_taken_over_stands_down_and_cleans_up(job, arti
     result = ingest(job)
     assert result.skipped and not result.success
     assert not ModelArtifact.objects.exists()
-    assert stored_files(artifact_root) == []
     assert ArtifactIngest.objects.get(job=job).last_error == ""  # the new owner's record is untouched
+
+    # The new owner (here: the same job claimed again once that lease lapsed) finishes the job.
+    ArtifactIngest.objects.filter(job=job).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    responses.replace(responses.GET, f"{STORAGE_HOST}/ext-1/tokenizer_config.json", body=FILES["tokenizer_config.json"])
+    assert ingest(job).success
+    artifact = ModelArtifact.objects.get(job=job)
+    assert stored_files(artifact_root) == sorted(artifact.artifacts.values())
+
+
+@pytest.mark.django_db
+@responses.activate
+def test_leftovers_of_a_killed_worker_are_cleared_by_the_next_attempt(job, alice, artifact_root):
+    claimed = claim(job, "killed-worker")
+    prefix = artifact_root / str(alice.id) / str(claimed.artifact_id)
+    prefix.mkdir(parents=True)
+    (prefix / "adapter_model.safetensors").write_bytes(b"half a file")
+    (prefix / ".upload-x1y2.part").write_bytes(b"temp")
+    (prefix / "stale-extra.bin").write_bytes(b"from an older listing")
+    ArtifactIngest.objects.filter(job=job).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    serve(responses)
+    assert ingest(job).success
+    artifact = ModelArtifact.objects.get(job=job)
+    assert artifact.id == claimed.artifact_id  # every attempt of a job writes under one prefix
+    assert stored_files(artifact_root) == sorted(artifact.artifacts.values())
+    assert (prefix / "adapter_model.safetensors").read_bytes() == FILES["adapter_model.safetensors"]
+
+
+@pytest.mark.django_db
+@responses.activate
+def test_hitting_the_task_time_limit_fails_with_a_readable_reason(job, artifact_root, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from artifacts.services import ingest as ingest_module
+
+    def too_slow(*args, **kwargs):
+        raise SoftTimeLimitExceeded()
+
+    serve(responses)
+    monkeypatch.setattr(ingest_module, "_record", too_slow)
+    result = ingest(job)
+    assert "task time limit" in result.error and "CELERY_TASK_SOFT_TIME_LIMIT" in result.error
+    row = ArtifactIngest.objects.get(job=job)
+    assert row.state == "failed"  # the same limit would stop every retry: say so at once
+    assert stored_files(artifact_root) == []
+    assert "task time limit" in Notification.objects.get(type="artifact_failed").message
+
+
+@pytest.mark.django_db
+def test_only_a_failed_ingest_can_be_retried(job, enqueued, django_capture_on_commit_callbacks):
+    ArtifactIngest.objects.create(job=job, state="retrying", attempts=2, next_attempt_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert retry_ingest(job) is False
+    row = ArtifactIngest.objects.get(job=job)
+    assert (row.state, row.attempts) == ("retrying", 2)
+    assert enqueued == []
+
+
+@pytest.mark.django_db
+def test_the_sweep_does_not_queue_a_job_again_while_its_message_is_pending(
+    alice, enqueued, django_capture_on_commit_callbacks
+):
+    job = make_job(alice, external_job_id="ext-queued")
+    enqueued.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run_sweep(synchronous=False) == 1
+    assert ArtifactIngest.objects.get(job=job).enqueued_at is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run_sweep(synchronous=False) == 0  # two minutes later: still on its way
+    ArtifactIngest.objects.filter(job=job).update(enqueued_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run_sweep(synchronous=False) == 1  # lost message: the safety net queues it again
+    assert len(enqueued) == 2
+
+
+@pytest.mark.django_db
+@responses.activate
+def test_retry_countdown_stays_under_the_task_time_limit(job, enqueued, settings, django_capture_on_commit_callbacks):
+    settings.ARTIFACT_RETRY_BASE_SECONDS = 10_000
+    settings.CELERY_TASK_TIME_LIMIT = 600
+    responses.add(responses.GET, f"{API}/training/artifacts/ext-1", status=500)
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(job)
+    assert enqueued[-1]["options"]["countdown"] == 600
+    assert ArtifactIngest.objects.get(job=job).next_attempt_at > timezone.now() + timedelta(seconds=3000)
 
 
 @pytest.mark.django_db
@@ -476,3 +561,11 @@ def test_diverged_run_is_stored_with_score_one(alice):
     assert artifact.quality_score == 1
     assert artifact.quality_metrics["convergence_quality"] == "diverged"
     assert Notification.objects.get(type="artifact_ready").message.endswith("Quality score: 1/5 stars")
+
+
+@pytest.mark.django_db
+def test_loading_jobs_with_deferred_status_costs_no_extra_queries(alice, django_assert_num_queries):
+    for i in range(5):
+        make_job(alice, external_job_id=f"ext-deferred-{i}")
+    with django_assert_num_queries(1):
+        assert len(list(TrainingJob.objects.only("id"))) == 5

@@ -115,6 +115,7 @@ def test_concurrent_sweeps_on_postgres_give_one_artifact_and_one_notification_pe
     successes = [o for o in outcomes if o.success]
     assert len(successes) == len(jobs)
     for job in jobs:
+        assert ArtifactIngest.objects.get(job=job).attempts == 1  # no claim was won twice
         assert ModelArtifact.objects.filter(job=job).count() == 1
         assert Notification.objects.filter(type="artifact_ready", metadata__job_id=str(job.id)).count() == 1
     keys = {row.key for row in ArtifactFile.objects.all()}
@@ -176,3 +177,26 @@ def test_failed_s3_ingest_removes_uploaded_objects(simulator, alice, s3_storage)
     job = make_job(alice, external_job_id="sim-e2e-missing-file")
     assert not ingest(job).success
     assert s3_storage.list_objects_v2(Bucket=s3_storage.bucket).get("KeyCount") == 0
+
+
+@pytest.mark.django_db
+def test_presigned_urls_use_the_public_endpoint_when_set(simulator, alice, s3_storage, settings):
+    import requests
+
+    from artifacts.storage import artifact_storage
+
+    options = settings.STORAGES["artifacts"]["OPTIONS"]
+    internal = options["endpoint_url"]
+    public = internal.replace("127.0.0.1", "localhost")  # the same server under the name clients use
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "artifacts": {**settings.STORAGES["artifacts"], "OPTIONS": {**options, "public_endpoint_url": public}},
+    }
+    job = make_job(alice, external_job_id="sim-e2e-public")
+    assert ingest(job).success
+    adapter = ArtifactFile.objects.get(artifact__job=job, filename="adapter_config.json")
+    url = artifact_storage().signed_url(adapter.key, adapter.filename, 600)
+    assert url.startswith(public + "/")
+    response = requests.get(url, timeout=30)
+    assert response.status_code == 200
+    assert hashlib.sha256(response.content).hexdigest() == adapter.sha256

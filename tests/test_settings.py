@@ -96,6 +96,7 @@ def test_check_deploy_is_clean_for_production_environment():
         "DEBUG": "false",
         "SECRET_KEY": "k" * 20 + "-production-secret-" + "z" * 30,
         "ALLOWED_HOSTS": "models.example.com",
+        "SITE_URL": "https://models.example.com",
     }
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "SECRET_KEY", "DEBUG"))}
     clean.update(env)
@@ -108,3 +109,9 @@ def test_check_deploy_is_clean_for_production_environment():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_with_local_storage_requires_site_url():
+    result = _settings_in_subprocess({"DEBUG": "false", "SECRET_KEY": "s" * 60})
+    assert result.returncode != 0
+    assert "SITE_URL must be set" in result.stderr

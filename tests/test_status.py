@@ -1,4 +1,5 @@
 import pytest
+import time_machine
 from django.test import Client
 
 
@@ -17,11 +18,9 @@ def test_status_reports_every_check_healthy():
 
 @pytest.mark.django_db
 def test_status_is_503_when_the_broker_is_unreachable(monkeypatch):
-    from pipeline.celery import app
-
-    unreachable = "redis://127.0.0.1:9/0"
-    monkeypatch.setenv("CELERY_BROKER_URL", unreachable)  # Celery prefers this variable to its config
-    monkeypatch.setattr(app.conf, "broker_url", unreachable)
+    # Celery reads this variable on every access and prefers it to its config; monkeypatch
+    # restores it afterwards (patching app.conf itself would leak into later tests).
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:9/0")
     response = Client().get("/status")
     assert response.status_code == 503
     body = response.json()
@@ -41,3 +40,25 @@ def test_status_is_503_when_storage_cannot_be_written(settings, tmp_path):
     response = Client().get("/status")
     assert response.status_code == 503
     assert response.json()["checks"]["storage"]["ok"] is False
+
+
+@pytest.mark.django_db
+def test_storage_probe_writes_at_most_every_ten_seconds(monkeypatch):
+    from artifacts.storage import LocalArtifactStorage
+
+    writes = []
+    original = LocalArtifactStorage.save_stream
+
+    def counting(self, key, chunks):
+        writes.append(key)
+        return original(self, key, chunks)
+
+    monkeypatch.setattr(LocalArtifactStorage, "save_stream", counting)
+    client = Client()
+    with time_machine.travel("2026-11-26 12:00Z", tick=False) as traveller:
+        assert client.get("/status").status_code == 200
+        assert client.get("/status").status_code == 200
+        assert len(writes) == 1
+        traveller.shift(11)
+        assert client.get("/status").status_code == 200
+    assert len(writes) == 2

@@ -121,3 +121,38 @@ def test_unconfigured_secret_refuses_everything(settings, running):
 @pytest.mark.django_db
 def test_get_is_not_allowed():
     assert Client().get(URL).status_code == 405
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("later", ["failed", "cancelled"])
+def test_a_finished_job_cannot_be_moved_to_another_final_state(alice, later):
+    job = make_job(alice, external_job_id="ext-done")  # completed, as the factory makes it
+    response = post({"external_job_id": "ext-done", "status": later})
+    assert response.status_code == 409
+    assert response.json()["error"] == "Job is already completed"
+    job.refresh_from_db()
+    assert job.status == "completed"
+
+
+@pytest.mark.django_db
+def test_non_ascii_signature_header_is_401_not_a_crash(running):
+    body = json.dumps({"external_job_id": "ext-hook"}).encode()
+    response = Client().post(URL, data=body, content_type="application/json", HTTP_X_SIGNATURE_256="sha256=é")
+    assert response.status_code == 401
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("cost", ["NaN", "Infinity", -1, 1e11, "1e400"])
+def test_costs_must_be_finite_non_negative_and_fit_the_column(running, cost):
+    response = post({"external_job_id": "ext-hook", "final_cost": cost})
+    assert response.status_code == 400
+    assert "final_cost" in response.json()["details"]
+    running.refresh_from_db()
+    assert running.status == "running"
+
+
+@pytest.mark.django_db
+def test_timestamp_without_timezone_is_taken_as_utc(running):
+    assert post({"external_job_id": "ext-hook", "completed_at": "2026-11-20T10:00:00"}).status_code == 200
+    running.refresh_from_db()
+    assert running.completed_at.isoformat() == "2026-11-20T10:00:00+00:00"

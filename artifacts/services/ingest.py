@@ -29,6 +29,7 @@ from datetime import timedelta
 from typing import Any
 
 import requests
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -37,12 +38,11 @@ from django.utils import timezone
 from artifacts.cluster import ClusterClient, ClusterError, RemoteFile
 from artifacts.models import ArtifactFile, ArtifactIngest, ModelArtifact
 from artifacts.quality import calculate_quality_metrics
-from artifacts.storage import artifact_storage
+from artifacts.storage import CHUNK_SIZE, artifact_storage
 from pipeline.models import Notification, TrainingJob
 
 logger = logging.getLogger(__name__)
 
-CHUNK_SIZE = 1024 * 1024
 HEARTBEAT_SECONDS = 2.0
 RETRY_CAP_SECONDS = 3600
 READY_TITLE = "Model Ready for Download"
@@ -76,10 +76,14 @@ class IngestResult:
 
 
 # --- Which jobs need work ---------------------------------------------------------------------------
-def awaiting_jobs() -> Any:
-    """Completed jobs with an external id and no artifact whose ingest is due (or never started)."""
+def awaiting_jobs(*, skip_recently_queued: bool = False) -> Any:
+    """Completed jobs with an external id and no artifact whose ingest is due (or never started).
+
+    With ``skip_recently_queued`` (the periodic sweep), jobs queued less than a lease ago are left
+    to the message already on its way, so a backlog is not multiplied every two minutes.
+    """
     now = timezone.now()
-    return (
+    jobs = (
         TrainingJob.objects.filter(
             status=TrainingJob.Status.COMPLETED, artifact__isnull=True, external_job_id__isnull=False
         )
@@ -94,6 +98,10 @@ def awaiting_jobs() -> Any:
         )
         .order_by("completed_at")
     )
+    if skip_recently_queued:
+        recently = now - timedelta(seconds=settings.ARTIFACT_LEASE_SECONDS)
+        jobs = jobs.exclude(ingest__enqueued_at__gt=recently)
+    return jobs
 
 
 def enqueue_ingest(job_id: Any, *, countdown: float | None = None) -> None:
@@ -105,28 +113,30 @@ def enqueue_ingest(job_id: Any, *, countdown: float | None = None) -> None:
             ingest_job.apply_async(args=[str(job_id)], countdown=countdown)
         else:
             ingest_job.delay(str(job_id))
+        ingest, _ = ArtifactIngest.objects.get_or_create(job_id=job_id)
+        ArtifactIngest.objects.filter(pk=ingest.pk).update(enqueued_at=timezone.now())
 
     transaction.on_commit(send)
 
 
 def retry_ingest(job: TrainingJob) -> bool:
-    """Staff or owner retry of a failed ingest: reset its attempts and queue it now."""
+    """Staff or owner retry of a failed ingest: reset its attempts and queue it now.
+
+    Only a ``failed`` ingest can be retried, so nobody can skip the backoff or the attempt budget
+    of one that is still being retried automatically.
+    """
     if job.artifact_id or job.status != TrainingJob.Status.COMPLETED:
         return False
     with transaction.atomic():
         ingest, _ = ArtifactIngest.objects.get_or_create(job=job)
-        updated = (
-            ArtifactIngest.objects.filter(pk=ingest.pk)
-            .exclude(state=ArtifactIngest.State.RUNNING)
-            .update(
-                state=ArtifactIngest.State.PENDING,
-                attempts=0,
-                next_attempt_at=timezone.now(),
-                lease_token="",
-                lease_expires_at=None,
-                bytes_done=0,
-                finished_at=None,
-            )
+        updated = ArtifactIngest.objects.filter(pk=ingest.pk, state=ArtifactIngest.State.FAILED).update(
+            state=ArtifactIngest.State.PENDING,
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            lease_token="",
+            lease_expires_at=None,
+            bytes_done=0,
+            finished_at=None,
         )
         if updated:
             enqueue_ingest(job.pk)
@@ -140,7 +150,9 @@ def claim(job: TrainingJob, token: str) -> ArtifactIngest | None:
     now = timezone.now()
     claimable = Q(state__in=[ArtifactIngest.State.PENDING, ArtifactIngest.State.RETRYING], next_attempt_at__lte=now)
     claimable |= Q(state=ArtifactIngest.State.RUNNING, lease_expires_at__lt=now)
-    updated = ArtifactIngest.objects.filter(claimable, job=job, job__artifact__isnull=True).update(
+    # One table only: an UPDATE joined to the job table compiles to "WHERE id IN (subquery)", which
+    # PostgreSQL does not re-check after waiting on a concurrent claim, so both claims would win.
+    updated = ArtifactIngest.objects.filter(claimable, job=job).update(
         state=ArtifactIngest.State.RUNNING,
         lease_token=token,
         lease_expires_at=now + timedelta(seconds=settings.ARTIFACT_LEASE_SECONDS),
@@ -363,17 +375,10 @@ def _record_failure(job: TrainingJob, lease: Lease, reason: str, *, permanent: b
         ingest.state = ArtifactIngest.State.RETRYING
         ingest.next_attempt_at = now + timedelta(seconds=delay)
         ingest.save()
-        enqueue_ingest(job.pk, countdown=delay)
+        # A message held back longer than the broker's visibility timeout would be delivered twice;
+        # past the cap the sweep picks the job up when it is due.
+        enqueue_ingest(job.pk, countdown=min(delay, settings.CELERY_TASK_TIME_LIMIT))
         return False
-
-
-def _discard(keys: list[str]) -> None:
-    storage = artifact_storage()
-    for key in keys:
-        try:
-            storage.delete(key)
-        except Exception:  # best effort: the error that brought us here matters more
-            logger.exception("ingest cleanup: could not delete %s", key)
 
 
 # --- The one entry point -------------------------------------------------------------------------------
@@ -386,43 +391,59 @@ def ingest(job: TrainingJob, *, client: ClusterClient | None = None) -> IngestRe
     ingest_row = claim(job, token)
     if ingest_row is None:
         return IngestResult(job_id, success=False, error="already being ingested or not due yet", skipped=True)
+    lease = Lease(ingest_row, token)
+    if TrainingJob.objects.filter(pk=job.pk, artifact__isnull=False).exists():
+        lease._mine().update(state=ArtifactIngest.State.SUCCEEDED, lease_token="", lease_expires_at=None)
+        return IngestResult(job_id, success=False, error="job already has an artifact", skipped=True)
 
     log = f"job={job_id} external_job_id={job.external_job_id} attempt={ingest_row.attempts}"
     logger.info("ingest started %s", log)
     client = client or ClusterClient()
-    lease = Lease(ingest_row, token)
-    artifact_id = uuid.uuid4()
-    written: list[str] = []
+    artifact_id = ingest_row.artifact_id
+    prefix = f"{job.user_id}/{artifact_id}/"
     try:
+        artifact_storage().clear_prefix(prefix)  # whatever a killed earlier attempt left behind
         listing = client.get_listing(job.external_job_id)
         lease.update(force=True, bytes_total=listing.total_bytes)
         stored = []
         for remote in listing.files:
-            key = f"{job.user_id}/{artifact_id}/{remote.name}"
-            written.append(key)
-            stored.append(_transfer(client, remote, key, lease))
+            stored.append(_transfer(client, remote, prefix + remote.name, lease))
             logger.info("ingest stored %s file=%s bytes=%d", log, remote.name, stored[-1].size)
         artifact = _record(job, artifact_id, stored, lease)
     except LeaseLost as exc:
-        _discard(written)
+        # The prefix now belongs to the worker that took over: leave its files alone.
         logger.warning("ingest stood down %s: %s", log, exc)
         return IngestResult(job_id, success=False, error=str(exc), skipped=True)
+    except SoftTimeLimitExceeded:
+        reason = (
+            f"the transfer took longer than the {settings.CELERY_TASK_SOFT_TIME_LIMIT} s task time limit; "
+            "raise CELERY_TASK_SOFT_TIME_LIMIT and CELERY_TASK_TIME_LIMIT for adapters this large"
+        )
+        return _fail(job, lease, prefix, log, reason, permanent=True)
     except Exception as exc:  # every failure is recorded; nothing half-stored is left behind
-        _discard(written)
-        reason = str(exc) or type(exc).__name__
-        permanent = isinstance(exc, ClusterError) and exc.permanent
         if not isinstance(exc, ClusterError | IngestFailed):
             logger.exception("ingest crashed %s", log)
-        failed = _record_failure(job, lease, reason, permanent=permanent)
-        logger.warning("ingest %s %s: %s", "failed" if failed else "will retry", log, reason)
-        return IngestResult(job_id, success=False, error=reason)
+        permanent = isinstance(exc, ClusterError | IngestFailed) and exc.permanent
+        return _fail(job, lease, prefix, log, str(exc) or type(exc).__name__, permanent=permanent)
     logger.info("ingest succeeded %s artifact=%s score=%s", log, artifact.id, artifact.quality_score)
     return IngestResult(job_id, success=True, artifact_id=str(artifact.id))
 
 
+def _fail(job: TrainingJob, lease: Lease, prefix: str, log: str, reason: str, *, permanent: bool) -> IngestResult:
+    """Remove what this attempt stored (only while the prefix is still ours), then record the failure."""
+    if lease._mine().exists():
+        try:
+            artifact_storage().clear_prefix(prefix)
+        except Exception:  # best effort: the next attempt clears the prefix again before it starts
+            logger.exception("ingest cleanup failed %s prefix=%s", log, prefix)
+    failed = _record_failure(job, lease, reason, permanent=permanent)
+    logger.warning("ingest %s %s: %s", "failed" if failed else "will retry", log, reason)
+    return IngestResult(str(job.pk), success=False, error=reason)
+
+
 def run_sweep(*, synchronous: bool) -> list[IngestResult] | int:
     """Find due jobs; ingest them here (``synchronous``) or queue one task per job."""
-    job_ids = list(awaiting_jobs().values_list("pk", flat=True))
+    job_ids = list(awaiting_jobs(skip_recently_queued=not synchronous).values_list("pk", flat=True))
     if not synchronous:
         for job_id in job_ids:
             enqueue_ingest(job_id)
