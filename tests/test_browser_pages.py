@@ -339,3 +339,24 @@ def test_pages_work_without_javascript(site, browser, django_user_model):
         assert_no_horizontal_overflow(page)
     finally:
         context.close()
+
+
+def test_following_a_notification_from_the_bell_opens_it_and_marks_it_read(site, page, django_user_model):
+    user = make_user(django_user_model, "hana")
+    model = make_artifact(user, job=make_job(user), name="Bell model")
+    Notification.objects.create(
+        user=user,
+        type="artifact_ready",
+        title="Bell model is ready",
+        message="Your model is ready to download.",
+        action_url=f"/models/{model.pk}",
+    )
+    log_in(page, site, "hana")
+    assert page.get_by_test_id("unread-count").inner_text() == "1"
+
+    page.locator(".bell__button").click()
+    page.locator(".bell__panel").get_by_role("link", name=re.compile("Bell model is ready")).click()
+
+    page.wait_for_url(f"{site}/models/{model.pk}")
+    assert page.get_by_role("heading", name="Bell model").is_visible()
+    assert page.locator(".bell__button").get_attribute("aria-label") == "Notifications, 0 unread"
