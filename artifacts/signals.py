@@ -1,12 +1,19 @@
-"""A job that becomes ``completed`` is queued for ingest as soon as its transaction commits."""
+"""A job that becomes ``completed`` is queued for ingest once its transaction commits; a hard-deleted
+artifact takes its stored files with it."""
 
+import logging
 from typing import Any
 
-from django.db.models.signals import post_init, post_save
+from django.db import transaction
+from django.db.models.signals import post_delete, post_init, post_save
 from django.dispatch import receiver
 
+from artifacts.models import ModelArtifact
 from artifacts.services.ingest import enqueue_ingest
+from artifacts.storage import artifact_storage
 from pipeline.models import TrainingJob
+
+logger = logging.getLogger(__name__)
 
 
 @receiver(post_init, sender=TrainingJob)
@@ -23,3 +30,20 @@ def queue_completed_job(sender: type[TrainingJob], instance: TrainingJob, create
     instance._loaded_status = instance.status  # type: ignore[attr-defined]
     if became_completed and instance.artifact_id is None and instance.external_job_id and not kwargs.get("raw"):
         enqueue_ingest(instance.pk)
+
+
+@receiver(post_delete, sender=ModelArtifact)
+def remove_stored_files(sender: type[ModelArtifact], instance: ModelArtifact, **kwargs: Any) -> None:
+    """A hard delete (admin, user deletion) removes the files too, once the deletion has committed.
+
+    Soft deletion (``deleted_at``) keeps them, so a model can be restored.
+    """
+    prefix = f"{instance.user_id}/{instance.id}/"
+
+    def clear() -> None:
+        try:
+            artifact_storage().clear_prefix(prefix)
+        except Exception:  # the rows are gone either way; say what is left behind
+            logger.exception("could not remove stored files under %s", prefix)
+
+    transaction.on_commit(clear)

@@ -569,3 +569,18 @@ def test_loading_jobs_with_deferred_status_costs_no_extra_queries(alice, django_
         make_job(alice, external_job_id=f"ext-deferred-{i}")
     with django_assert_num_queries(1):
         assert len(list(TrainingJob.objects.only("id"))) == 5
+
+
+@pytest.mark.django_db
+@responses.activate
+def test_hard_deleting_an_artifact_removes_its_files_but_soft_deleting_keeps_them(
+    job, artifact_root, django_capture_on_commit_callbacks
+):
+    serve(responses)
+    assert ingest(job).success
+    artifact = ModelArtifact.objects.get(job=job)
+    ModelArtifact.objects.filter(pk=artifact.pk).update(deleted_at=timezone.now())
+    assert len(stored_files(artifact_root)) == len(FILES)  # soft-deleted: restorable
+    with django_capture_on_commit_callbacks(execute=True):
+        artifact.delete()
+    assert stored_files(artifact_root) == []
