@@ -45,7 +45,11 @@ def artifact_state(job: TrainingJob) -> dict[str, Any]:
 @login_required
 @require_GET
 def job_list(request: HttpRequest) -> HttpResponse:
-    jobs = TrainingJob.objects.visible_to(request.user).select_related("dataset", "artifact").order_by("-created_at")
+    jobs = (
+        TrainingJob.objects.visible_to(request.user)
+        .select_related("dataset", "artifact", "ingest")
+        .order_by("-created_at")
+    )
     page = Paginator(jobs, JOBS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "pipeline/job_list.html", {"page": page, "jobs": page.object_list})
 

@@ -485,6 +485,27 @@ def test_job_list_shows_own_jobs_with_model_links(alice, bob, alice_client):
     assert f'href="/models/{model.pk}"' in response.content.decode()
 
 
+def test_job_list_says_when_storing_the_files_failed_or_is_under_way(
+    alice, alice_client, django_assert_max_num_queries
+):
+    failed = make_job(alice, external_job_id="sim-broken")
+    ArtifactIngest.objects.create(job=failed, state=ArtifactIngest.State.FAILED, last_error="HTTP 404")
+    busy = make_job(alice, external_job_id="sim-busy")
+    ArtifactIngest.objects.create(job=busy, state=ArtifactIngest.State.RUNNING)
+    make_job(alice, external_job_id="sim-waiting")
+    with django_assert_max_num_queries(8):
+        html = alice_client.get("/training/jobs").content.decode()
+    rows = {
+        job: row
+        for row in re.findall(r"<tr>(.*?)</tr>", html, re.S)
+        for job in ("sim-broken", "sim-busy", "sim-waiting")
+        if job in row
+    }
+    assert "Storing failed" in rows["sim-broken"] and f'href="/training/jobs/{failed.pk}"' in rows["sim-broken"]
+    assert "Storing…" in rows["sim-busy"]
+    assert "Storing" not in rows["sim-waiting"]
+
+
 def test_job_list_shows_a_zero_final_cost_as_zero(alice, alice_client):
     make_job(alice, external_job_id="sim-free", final_cost=Decimal("0.00"), estimated_total_cost=Decimal("20.00"))
     make_job(alice, external_job_id="sim-running", final_cost=None, estimated_total_cost=Decimal("7.25"))
