@@ -332,16 +332,28 @@ def _record(job: TrainingJob, artifact_id: uuid.UUID, stored: list[StoredFile], 
             for f in stored
         )
         TrainingJob.objects.filter(pk=job.pk).update(artifact=artifact)
-        Notification.objects.create(
-            user_id=job.user_id,
-            type="artifact_ready",
-            title=READY_TITLE,
-            message=f"Your trained model is ready. Quality score: {artifact.quality_score}/5 stars",
-            priority=Notification.Priority.HIGH,
+        _notify_owner(
+            job,
+            "artifact_ready",
+            READY_TITLE,
+            f"Your trained model is ready. Quality score: {artifact.quality_score}/5 stars",
             action_url=f"/models/{artifact.id}",
             metadata={"artifact_id": str(artifact.id), "job_id": str(job.pk)},
         )
     return artifact
+
+
+def _notify_owner(job: TrainingJob, kind: str, title: str, message: str, *, action_url: str, metadata: dict) -> None:
+    """The seed's notification row: high priority, pointing at where the owner should look."""
+    Notification.objects.create(
+        user_id=job.user_id,
+        type=kind,
+        title=title,
+        message=message,
+        priority=Notification.Priority.HIGH,
+        action_url=action_url,
+        metadata=metadata,
+    )
 
 
 def _record_failure(job: TrainingJob, lease: Lease, reason: str, *, permanent: bool) -> bool:
@@ -360,12 +372,11 @@ def _record_failure(job: TrainingJob, lease: Lease, reason: str, *, permanent: b
             ingest.state = ArtifactIngest.State.FAILED
             ingest.finished_at = now
             ingest.save()
-            Notification.objects.create(
-                user_id=job.user_id,
-                type="artifact_failed",
-                title=FAILED_TITLE,
-                message=f"The files of your training job could not be stored: {reason}",
-                priority=Notification.Priority.HIGH,
+            _notify_owner(
+                job,
+                "artifact_failed",
+                FAILED_TITLE,
+                f"The files of your training job could not be stored: {reason}",
                 action_url=f"/training/jobs/{job.pk}",
                 metadata={"job_id": str(job.pk), "attempts": ingest.attempts, "error": reason[:500]},
             )
