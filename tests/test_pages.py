@@ -666,3 +666,14 @@ def test_job_page_retrying_state_shows_the_last_error_not_a_stale_progress_bar(a
     assert "Last error: HTTP 503 from the cluster" in page
     assert "<progress" not in response.content.decode()
     assert 'data-autorefresh="5"' in response.content.decode()
+
+
+def test_job_list_pages_with_previous_and_next(alice, alice_client):
+    from pipeline import views
+
+    for i in range(views.JOBS_PER_PAGE + 1):
+        make_job(alice, external_job_id=f"sim-page-{i}")
+    first = alice_client.get("/training/jobs").content.decode()
+    assert "Page 1 of 2" in first and 'href="?page=2" rel="next"' in first
+    second = alice_client.get("/training/jobs?page=2").content.decode()
+    assert "Page 2 of 2" in second and 'href="?page=1" rel="prev"' in second
