@@ -24,12 +24,12 @@ from django.http import (
     HttpResponseForbidden,
 )
 from django.utils.cache import get_conditional_response
-from django.utils.http import content_disposition_header, http_date, parse_http_date_safe, quote_etag
+from django.utils.http import http_date, parse_http_date_safe, quote_etag
 from django.views.decorators.http import require_safe
 
 from artifacts.models import ArtifactFile
 from artifacts.signing import InvalidDownloadToken, read_token
-from artifacts.storage import artifact_storage
+from artifacts.storage import artifact_storage, content_disposition
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f/\\]")
@@ -182,7 +182,7 @@ def download_file(request: HttpRequest, token: str) -> HttpResponseBase:
     filename = safe_filename(signed.filename)
     if request.method == "HEAD":
         response: HttpResponseBase = HttpResponse(status=status, content_type=stored.content_type, headers=headers)
-        response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
+        response["Content-Disposition"] = content_disposition(filename)  # what FileResponse sends for GET
     else:
         try:
             handle = open(stored.path, "rb")  # noqa: SIM115 -- closed by the response

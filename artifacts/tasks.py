@@ -16,9 +16,9 @@ logger = logging.getLogger(__name__)
 @shared_task(name="artifacts.tasks.sweep_completed_jobs", ignore_result=True)
 def sweep_completed_jobs() -> int:
     """Beat's safety net: queue every completed job that still has no artifact and is due."""
-    queued = ingest_service.run_sweep(synchronous=False)
+    queued = ingest_service.queue_due_jobs()
     logger.info("sweep queued %s job(s)", queued)
-    return int(queued)  # type: ignore[arg-type]
+    return queued
 
 
 @shared_task(

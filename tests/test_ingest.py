@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from artifacts.models import ArtifactFile, ArtifactIngest, ModelArtifact
-from artifacts.services.ingest import awaiting_jobs, claim, ingest, retry_ingest, run_sweep
+from artifacts.services.ingest import awaiting_jobs, claim, ingest, queue_due_jobs, retry_ingest
 from pipeline.models import Notification, TrainingJob
 from tests.factories import add_history, make_dataset, make_job
 
@@ -456,13 +456,13 @@ def test_the_sweep_does_not_queue_a_job_again_while_its_message_is_pending(
     job = make_job(alice, external_job_id="ext-queued")
     enqueued.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        assert run_sweep(synchronous=False) == 1
+        assert queue_due_jobs() == 1
     assert ArtifactIngest.objects.get(job=job).enqueued_at is not None
     with django_capture_on_commit_callbacks(execute=True):
-        assert run_sweep(synchronous=False) == 0  # two minutes later: still on its way
+        assert queue_due_jobs() == 0  # two minutes later: still on its way
     ArtifactIngest.objects.filter(job=job).update(enqueued_at=timezone.now() - timedelta(hours=1))
     with django_capture_on_commit_callbacks(execute=True):
-        assert run_sweep(synchronous=False) == 1  # lost message: the safety net queues it again
+        assert queue_due_jobs() == 1  # lost message: the safety net queues it again
     assert len(enqueued) == 2
 
 
@@ -498,7 +498,7 @@ def test_sweep_queues_one_task_per_due_job(alice, enqueued, django_capture_on_co
     ArtifactIngest.objects.create(job=failed, state="failed")
     enqueued.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        assert run_sweep(synchronous=False) == 3
+        assert queue_due_jobs() == 3
     assert sorted(e["args"][0] for e in enqueued) == sorted(str(j.id) for j in due)
 
 

@@ -12,7 +12,7 @@ from django.db import connection
 from safetensors import safe_open
 
 from artifacts.models import ArtifactFile, ArtifactIngest, ModelArtifact
-from artifacts.services.ingest import ingest, run_sweep
+from artifacts.services.ingest import ingest, ingest_due_jobs
 from pipeline.models import Notification
 from pipeline.simulator.files import AdapterSpec
 from pipeline.simulator.server import SimulatorConfig, serve_in_thread
@@ -100,7 +100,7 @@ def test_concurrent_sweeps_on_postgres_give_one_artifact_and_one_notification_pe
     def sweep() -> None:
         try:
             barrier.wait(timeout=10)
-            outcomes.extend(run_sweep(synchronous=True))
+            outcomes.extend(ingest_due_jobs())
         except Exception as exc:  # surfaced by the assertion below
             outcomes.append(exc)
         finally:

@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from artifacts.cluster import ClusterClient, ClusterError, RemoteFile
 from artifacts.models import ArtifactFile, ArtifactIngest, ModelArtifact
+from artifacts.numbers import finite_number
 from artifacts.quality import calculate_quality_metrics
 from artifacts.storage import CHUNK_SIZE, artifact_storage
 from pipeline.models import Notification, TrainingJob
@@ -47,14 +48,6 @@ HEARTBEAT_SECONDS = 2.0
 RETRY_CAP_SECONDS = 3600
 READY_TITLE = "Model Ready for Download"
 FAILED_TITLE = "Model Delivery Failed"
-
-
-class IngestFailed(Exception):
-    """An attempt failed; ``permanent`` means retrying cannot help."""
-
-    def __init__(self, message: str, *, permanent: bool = False):
-        super().__init__(message)
-        self.permanent = permanent
 
 
 class LeaseLost(Exception):
@@ -177,7 +170,8 @@ class Lease:
         self.bytes_done = 0
         self._last = 0.0
 
-    def _mine(self) -> Any:
+    def row(self) -> Any:
+        """The ingest row, as a queryset that is empty once another worker holds the job."""
         return ArtifactIngest.objects.filter(pk=self.pk, lease_token=self.token, state=ArtifactIngest.State.RUNNING)
 
     def update(self, *, force: bool = False, **fields: Any) -> None:
@@ -187,7 +181,7 @@ class Lease:
         self._last = now
         fields.setdefault("bytes_done", self.bytes_done)
         fields["lease_expires_at"] = timezone.now() + timedelta(seconds=settings.ARTIFACT_LEASE_SECONDS)
-        if self._mine().update(**fields) != 1:
+        if self.row().update(**fields) != 1:
             raise LeaseLost(f"lease on ingest {self.pk} was taken over")
 
     def advance(self, count: int) -> None:
@@ -264,10 +258,6 @@ def _metrics_points(job: TrainingJob) -> list[Any]:
     return list(job.metrics_points.order_by("timestamp", "step").values("training_loss", "validation_loss"))
 
 
-def _as_number(value: Any) -> float | None:
-    return float(value) if value is not None else None
-
-
 def _artifact_fields(job: TrainingJob) -> dict[str, Any]:
     quality = calculate_quality_metrics(_metrics_points(job))
     current = job.current_metrics if isinstance(job.current_metrics, dict) else {}
@@ -283,7 +273,7 @@ def _artifact_fields(job: TrainingJob) -> dict[str, Any]:
             "total_steps": job.current_step,
             "final_loss": final_loss if isinstance(final_loss, int | float) else None,
             "training_duration_hours": job.duration_hours,
-            "total_cost": _as_number(job.final_cost),
+            "total_cost": finite_number(job.final_cost),
         },
         "configuration": {
             "preset_id": job.preset_id,
@@ -298,7 +288,7 @@ def _record(job: TrainingJob, artifact_id: uuid.UUID, stored: list[StoredFile], 
         locked = TrainingJob.objects.select_for_update().get(pk=job.pk)
         if locked.artifact_id is not None:
             raise LeaseLost(f"job {job.pk} already has artifact {locked.artifact_id}")
-        finished = lease._mine().update(
+        finished = lease.row().update(
             state=ArtifactIngest.State.SUCCEEDED,
             finished_at=timezone.now(),
             lease_expires_at=None,
@@ -404,7 +394,7 @@ def ingest(job: TrainingJob, *, client: ClusterClient | None = None) -> IngestRe
         return IngestResult(job_id, success=False, error="already being ingested or not due yet", skipped=True)
     lease = Lease(ingest_row, token)
     if TrainingJob.objects.filter(pk=job.pk, artifact__isnull=False).exists():
-        lease._mine().update(state=ArtifactIngest.State.SUCCEEDED, lease_token="", lease_expires_at=None)
+        lease.row().update(state=ArtifactIngest.State.SUCCEEDED, lease_token="", lease_expires_at=None)
         return IngestResult(job_id, success=False, error="job already has an artifact", skipped=True)
 
     log = f"job={job_id} external_job_id={job.external_job_id} attempt={ingest_row.attempts}"
@@ -432,9 +422,9 @@ def ingest(job: TrainingJob, *, client: ClusterClient | None = None) -> IngestRe
         )
         return _fail(job, lease, prefix, log, reason, permanent=True)
     except Exception as exc:  # every failure is recorded; nothing half-stored is left behind
-        if not isinstance(exc, ClusterError | IngestFailed):
+        if not isinstance(exc, ClusterError):
             logger.exception("ingest crashed %s", log)
-        permanent = isinstance(exc, ClusterError | IngestFailed) and exc.permanent
+        permanent = isinstance(exc, ClusterError) and exc.permanent
         return _fail(job, lease, prefix, log, str(exc) or type(exc).__name__, permanent=permanent)
     logger.info("ingest succeeded %s artifact=%s score=%s", log, artifact.id, artifact.quality_score)
     return IngestResult(job_id, success=True, artifact_id=str(artifact.id))
@@ -442,7 +432,7 @@ def ingest(job: TrainingJob, *, client: ClusterClient | None = None) -> IngestRe
 
 def _fail(job: TrainingJob, lease: Lease, prefix: str, log: str, reason: str, *, permanent: bool) -> IngestResult:
     """Remove what this attempt stored (only while the prefix is still ours), then record the failure."""
-    if lease._mine().exists():
+    if lease.row().exists():
         try:
             artifact_storage().clear_prefix(prefix)
         except Exception:  # best effort: the next attempt clears the prefix again before it starts
@@ -452,14 +442,15 @@ def _fail(job: TrainingJob, lease: Lease, prefix: str, log: str, reason: str, *,
     return IngestResult(str(job.pk), success=False, error=reason)
 
 
-def run_sweep(*, synchronous: bool) -> list[IngestResult] | int:
-    """Find due jobs; ingest them here (``synchronous``) or queue one task per job."""
-    job_ids = list(awaiting_jobs(skip_recently_queued=not synchronous).values_list("pk", flat=True))
-    if not synchronous:
-        for job_id in job_ids:
-            enqueue_ingest(job_id)
-        return len(job_ids)
-    results = []
-    for job in TrainingJob.objects.filter(pk__in=job_ids).select_related("dataset").order_by("completed_at"):
-        results.append(ingest(job))
-    return results
+def queue_due_jobs() -> int:
+    """Beat's sweep: queue one task per due job (those queued a moment ago are left to their message)."""
+    job_ids = list(awaiting_jobs(skip_recently_queued=True).values_list("pk", flat=True))
+    for job_id in job_ids:
+        enqueue_ingest(job_id)
+    return len(job_ids)
+
+
+def ingest_due_jobs() -> list[IngestResult]:
+    """One sweep in this process (``create_model_artifacts``): ingest every due job now."""
+    jobs = awaiting_jobs().select_related("dataset")
+    return [ingest(job) for job in jobs]

@@ -2,14 +2,14 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from artifacts.services.ingest import run_sweep
+from artifacts.services.ingest import ingest_due_jobs
 
 
 class Command(BaseCommand):
     help = "Run one artifact sweep now, in this process, and print the result as JSON."
 
     def handle(self, *args, **options):
-        results = run_sweep(synchronous=True)
+        results = ingest_due_jobs()
         attempted = [r for r in results if not r.skipped]
         self.stdout.write(
             json.dumps(
