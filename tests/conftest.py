@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.test import Client
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
 
@@ -53,6 +54,23 @@ def alice(django_user_model):
 @pytest.fixture
 def bob(django_user_model):
     return django_user_model.objects.create_user("bob", "bob@example.com", "bob-password-1")
+
+
+def logged_in(user) -> Client:
+    """A test client with a session for ``user`` (browser-style auth, CSRF checks off)."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def alice_client(alice) -> Client:
+    return logged_in(alice)
+
+
+@pytest.fixture
+def bob_client(bob) -> Client:
+    return logged_in(bob)
 
 
 @pytest.fixture

@@ -43,10 +43,8 @@ def model(alice):
 
 
 @pytest.fixture
-def owner(alice) -> Client:
-    client = Client()
-    client.force_login(alice)
-    return client
+def owner(alice_client) -> Client:
+    return alice_client
 
 
 def grant(client: Client, model, body=None, **extra):

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import ApiToken
+from tests.conftest import logged_in
 from tests.factories import add_file, make_artifact, make_dataset, make_job
 
 pytestmark = pytest.mark.django_db
@@ -26,12 +27,6 @@ def private_cache(settings):
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": uuid.uuid4().hex}
     }
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def aged(artifact, minutes: int):

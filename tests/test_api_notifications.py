@@ -10,15 +10,10 @@ from django.test import Client
 from django.utils import timezone
 
 from pipeline.models import Notification
+from tests.conftest import logged_in
 from tests.factories import make_notification
 
 pytestmark = pytest.mark.django_db
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def made(user, title: str, minutes_ago: int, read: bool = False) -> Notification:

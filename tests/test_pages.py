@@ -9,7 +9,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from artifacts.models import ArtifactIngest, DownloadGrant, ModelArtifact
@@ -17,20 +16,6 @@ from pipeline.models import MetricsPoint, Notification, TrainingJob
 from tests.factories import add_file, add_history, make_artifact, make_dataset, make_job
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def alice_client(alice) -> Client:
-    client = Client()
-    client.force_login(alice)
-    return client
-
-
-@pytest.fixture
-def bob_client(bob) -> Client:
-    client = Client()
-    client.force_login(bob)
-    return client
 
 
 def text(response) -> str:
