@@ -125,6 +125,15 @@ class NotificationQuerySet(models.QuerySet["Notification"]):
     def unread(self) -> NotificationQuerySet:
         return self.filter(read_at__isnull=True)
 
+    def inbox(self) -> NotificationQuerySet:
+        """Unread first, then newest."""
+        unread_first = models.Case(models.When(read_at__isnull=True, then=models.Value(0)), default=models.Value(1))
+        return self.order_by(unread_first, "-created_at", "-id")
+
+    def mark_read(self) -> int:
+        """Mark the unread ones read (already read ones keep their first read time); how many changed."""
+        return self.unread().update(read_at=timezone.now())
+
 
 class Notification(models.Model):
     class Priority(models.TextChoices):

@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -85,7 +84,7 @@ def job_retry_ingest(request: HttpRequest, pk: Any) -> HttpResponse:
 @login_required
 @require_GET
 def notification_list(request: HttpRequest) -> HttpResponse:
-    inbox = Notification.objects.for_user(request.user).order_by(F("read_at").asc(nulls_first=True), "-created_at")
+    inbox = Notification.objects.for_user(request.user).inbox()
     page = Paginator(inbox, NOTIFICATIONS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "pipeline/notifications.html", {"page": page, "notifications": page.object_list})
 
@@ -101,7 +100,7 @@ def _back(request: HttpRequest) -> HttpResponse:
 @require_POST
 def notification_read(request: HttpRequest, pk: Any) -> HttpResponse:
     note = get_object_or_404(Notification.objects.for_user(request.user), pk=pk)
-    Notification.objects.filter(pk=note.pk, read_at__isnull=True).update(read_at=timezone.now())
+    Notification.objects.filter(pk=note.pk).mark_read()
     return _back(request)
 
 
@@ -115,14 +114,14 @@ def notification_open(request: HttpRequest, pk: Any) -> HttpResponse:
     touches the user's own notification, and it can be repeated harmlessly.
     """
     note = get_object_or_404(Notification.objects.for_user(request.user), pk=pk)
-    Notification.objects.filter(pk=note.pk, read_at__isnull=True).update(read_at=timezone.now())
+    Notification.objects.filter(pk=note.pk).mark_read()
     return redirect(safe_action_url(note.action_url) or "pages:notifications")
 
 
 @login_required
 @require_POST
 def notification_read_all(request: HttpRequest) -> HttpResponse:
-    count = Notification.objects.for_user(request.user).unread().update(read_at=timezone.now())
+    count = Notification.objects.for_user(request.user).mark_read()
     if count:
         messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} as read.")
     return _back(request)

@@ -8,8 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db.models import Case, QuerySet, Value, When
-from django.utils import timezone
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema, inline_serializer
 from rest_framework import exceptions, generics, serializers
 from rest_framework.request import Request
@@ -24,12 +23,6 @@ from pipeline.models import Notification
 NOT_FOUND = "Notification not found"
 
 
-def inbox(user: Any) -> QuerySet[Notification]:
-    """Unread first, then newest."""
-    unread_first = Case(When(read_at__isnull=True, then=Value(0)), default=Value(1))
-    return Notification.objects.for_user(user).order_by(unread_first, "-created_at", "-id")
-
-
 def mark_read(user: Any, pk: str) -> Notification:
     try:
         notification_id = uuid.UUID(str(pk))
@@ -38,9 +31,8 @@ def mark_read(user: Any, pk: str) -> Notification:
     notification = Notification.objects.for_user(user).filter(pk=notification_id).first()
     if notification is None:
         raise exceptions.NotFound(NOT_FOUND)
-    if notification.read_at is None:
-        notification.read_at = timezone.now()
-        notification.save(update_fields=["read_at"])
+    if Notification.objects.filter(pk=notification.pk).mark_read():
+        notification.refresh_from_db(fields=["read_at"])
     return notification
 
 
@@ -56,7 +48,7 @@ class NotificationListView(EnvelopeMixin, generics.ListAPIView):
     pagination_class = NotificationPagination
 
     def get_queryset(self) -> QuerySet[Notification]:
-        return inbox(self.request.user)
+        return Notification.objects.for_user(self.request.user).inbox()
 
 
 @extend_schema(
@@ -106,5 +98,5 @@ class MarkAllReadView(EnvelopeMixin, APIView):
     """Returns how many were unread."""
 
     def post(self, request: Request) -> Response:
-        updated = Notification.objects.for_user(request.user).unread().update(read_at=timezone.now())
+        updated = Notification.objects.for_user(request.user).mark_read()
         return envelope({"marked_read": updated})
