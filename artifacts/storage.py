@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
+from functools import cached_property
 from io import RawIOBase
 from pathlib import Path
 from typing import Any
@@ -155,22 +156,25 @@ class S3ArtifactStorage(S3Storage):
     def clear_prefix(self, prefix: str) -> None:
         self.bucket.objects.filter(Prefix=self._normalize_name(clean_name(prefix.rstrip("/"))) + "/").delete()
 
+    @cached_property
+    def public_client(self) -> Any:
+        """A client for the address clients use: a presigned URL's signature covers the host."""
+        internal = self.connection.meta.client
+        return boto3.session.Session().client(
+            "s3",
+            endpoint_url=self.public_endpoint_url,
+            region_name=internal.meta.region_name,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            config=internal.meta.config,
+        )
+
     def signed_url(self, key: str, filename: str, ttl: int) -> str:
         parameters = {"ResponseContentDisposition": content_disposition(filename)}
         if not self.public_endpoint_url:
             return self.url(key, parameters=parameters, expire=ttl)
-        # Sign for the address clients use: the signature covers the host, so it must be signed there.
-        client = self.connection.meta.client
-        public = boto3.session.Session().client(
-            "s3",
-            endpoint_url=self.public_endpoint_url,
-            region_name=client.meta.region_name,
-            aws_access_key_id=self.access_key,
-            aws_secret_access_key=self.secret_key,
-            config=client.meta.config,
-        )
         return str(
-            public.generate_presigned_url(
+            self.public_client.generate_presigned_url(
                 "get_object",
                 Params={"Bucket": self.bucket_name, "Key": self._normalize_name(clean_name(key)), **parameters},
                 ExpiresIn=ttl,
