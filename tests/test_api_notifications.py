@@ -123,7 +123,7 @@ def test_mark_all_read_touches_only_mine(alice, bob):
         ("get", "/api/notifications"),
         ("get", "/api/notifications/unread-count"),
         ("post", "/api/notifications/read-all"),
-        ("post", f"/api/notifications/{uuid.uuid4()}/read"),
+        ("post", "/api/notifications/0b8e5f0c-7a51-4d36-9f2e-64c1d3a8b297/read"),
     ],
 )
 def test_anonymous_is_401(method, path):
