@@ -1,21 +1,33 @@
-"""Signed, expiring download URLs for files in local storage.
+"""Every download URL the project hands out is signed here, one function per storage backend.
 
-A token binds one storage key, the name the file downloads as, and an expiry time; it is signed
-with ``SECRET_KEY`` (Django's signing), so changing any part of it invalidates it.
+* Local storage: our own token for ``/downloads/<token>`` (served by ``artifacts.file_views``). A
+  token binds one storage key, the name the file downloads as, and an expiry time; it is signed
+  with ``SECRET_KEY`` (Django's signing), so changing any part of it invalidates it.
+* S3 / MinIO / Supabase's S3 endpoint: a presigned ``GET`` (:func:`s3_presigned_url`).
+* Supabase Storage: the Storage API's ``create_signed_url`` (:func:`supabase_signed_url`).
+
+Each backend's ``signed_url(key, filename, ttl)`` (``artifacts.storage``) calls its function here;
+callers go through the configured backend (``artifact_storage().signed_url(...)``), so a test can
+swap the backend. Every URL downloads as ``filename`` and stops working after ``ttl`` seconds.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from storages.utils import clean_name
+
+from artifacts.storage import content_disposition
 
 SALT = "artifacts.local-download"
 
 
+# --- Local storage: our own signed token ----------------------------------------------------------
 class InvalidDownloadToken(Exception):
     """The token was tampered with, is for another key, or has expired."""
 
@@ -46,3 +58,29 @@ def read_token(token: str) -> DownloadToken:
 def local_download_url(key: str, filename: str, ttl: int) -> str:
     path = reverse("artifact-file-download", kwargs={"token": make_token(key, filename, ttl)})
     return f"{settings.SITE_URL}{path}"
+
+
+# --- S3: presigned GET ----------------------------------------------------------------------------
+def s3_presigned_url(storage: Any, key: str, filename: str, ttl: int) -> str:
+    """Presigned by ``storage`` (an ``S3ArtifactStorage``), for the address clients use: the
+    signature covers the host, so a separate public endpoint gets its own signing client."""
+    parameters = {"ResponseContentDisposition": content_disposition(filename)}
+    if not storage.public_endpoint_url:
+        return str(storage.url(key, parameters=parameters, expire=ttl))
+    return str(
+        storage.public_client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": storage.bucket_name, "Key": storage._normalize_name(clean_name(key)), **parameters},
+            ExpiresIn=ttl,
+        )
+    )
+
+
+# --- Supabase Storage: create_signed_url ----------------------------------------------------------
+def supabase_signed_url(storage: Any, key: str, filename: str, ttl: int) -> str:
+    """Signed by Supabase for ``storage`` (a ``SupabaseArtifactStorage``); its errors propagate."""
+    result = storage.bucket.create_signed_url(key, ttl, {"download": filename})
+    url = result.get("signedURL") or result.get("signedUrl")
+    if not url:
+        raise RuntimeError(f"Supabase returned no signed URL for {key!r}")
+    return str(url)

@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from functools import cached_property
 from io import RawIOBase
 from pathlib import Path
@@ -57,6 +58,20 @@ def content_disposition(filename: str) -> str:
     from django.utils.http import content_disposition_header
 
     return content_disposition_header(as_attachment=True, filename=filename) or "attachment"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """One file in artifact storage: the name it downloads as, its key, byte size and SHA-256.
+
+    Ingest returns one for each file it stored; the local download endpoint serves one.
+    """
+
+    name: str
+    key: str
+    size: int
+    sha256: str
+    content_type: str = "application/octet-stream"
 
 
 @deconstructible
@@ -170,16 +185,9 @@ class S3ArtifactStorage(S3Storage):
         )
 
     def signed_url(self, key: str, filename: str, ttl: int) -> str:
-        parameters = {"ResponseContentDisposition": content_disposition(filename)}
-        if not self.public_endpoint_url:
-            return self.url(key, parameters=parameters, expire=ttl)
-        return str(
-            self.public_client.generate_presigned_url(
-                "get_object",
-                Params={"Bucket": self.bucket_name, "Key": self._normalize_name(clean_name(key)), **parameters},
-                ExpiresIn=ttl,
-            )
-        )
+        from artifacts.signing import s3_presigned_url
+
+        return s3_presigned_url(self, key, filename, ttl)
 
 
 @deconstructible
@@ -257,11 +265,9 @@ class SupabaseArtifactStorage(Storage):
         return self.signed_url(name or "", (name or "").rsplit("/", 1)[-1], 3600)
 
     def signed_url(self, key: str, filename: str, ttl: int) -> str:
-        result = self.bucket.create_signed_url(key, ttl, {"download": filename})
-        url = result.get("signedURL") or result.get("signedUrl")
-        if not url:
-            raise RuntimeError(f"Supabase returned no signed URL for {key!r}")
-        return str(url)
+        from artifacts.signing import supabase_signed_url
+
+        return supabase_signed_url(self, key, filename, ttl)
 
 
 def artifact_storage() -> Any:

@@ -26,7 +26,7 @@ from artifacts.charts import loss_chart
 from artifacts.models import ArtifactFile, ModelArtifact, ModelArtifactQuerySet
 from artifacts.numbers import finite_number, first_finite
 from artifacts.quality import CONVERGENCE_LABELS
-from artifacts.services.downloads import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
+from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
 from artifacts.storage import artifact_storage
 from pipeline.models import Dataset, MetricsPoint
 

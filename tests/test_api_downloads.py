@@ -204,7 +204,7 @@ def test_urls_come_from_the_configured_backend_with_the_ttl(owner, model, monkey
             calls.append((key, filename, ttl))
             return f"https://bucket.example/{key}?X-Amz-Expires={ttl}"
 
-    monkeypatch.setattr("artifacts.services.downloads.artifact_storage", PresigningBackend)
+    monkeypatch.setattr("artifacts.services.grants.artifact_storage", PresigningBackend)
     response = grant(owner, model, {"files": ["adapter_config.json"]})
 
     key = model.artifacts["adapter_config.json"]
@@ -231,9 +231,9 @@ def failing_backend(error: Exception):
     ids=["s3", "supabase"],
 )
 def test_a_signing_failure_is_a_500_in_the_envelope_and_records_nothing(owner, model, monkeypatch, caplog, error):
-    monkeypatch.setattr("artifacts.services.downloads.artifact_storage", failing_backend(error))
+    monkeypatch.setattr("artifacts.services.grants.artifact_storage", failing_backend(error))
 
-    with caplog.at_level("ERROR", logger="artifacts.services.downloads"):
+    with caplog.at_level("ERROR", logger="artifacts.services.grants"):
         response = grant(owner, model, {})
 
     assert response.status_code == 500

@@ -282,7 +282,7 @@ def test_download_form_when_storage_cannot_sign_goes_back_with_a_message(model, 
         def signed_url(self, key, filename, ttl):
             raise RuntimeError("Supabase answered 500")
 
-    monkeypatch.setattr("artifacts.services.downloads.artifact_storage", FailingBackend)
+    monkeypatch.setattr("artifacts.services.grants.artifact_storage", FailingBackend)
 
     response = alice_client.post(f"/models/{model.pk}/download", {"scope": "all"})
 

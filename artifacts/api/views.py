@@ -29,7 +29,7 @@ from artifacts.api.serializers import (
     ModelListQuerySerializer,
 )
 from artifacts.models import ModelArtifact
-from artifacts.services.downloads import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
+from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
 
 ERROR_RESPONSE = inline_serializer(
     "Error",

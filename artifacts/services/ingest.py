@@ -39,7 +39,7 @@ from artifacts.cluster import ClusterClient, ClusterError, RemoteFile
 from artifacts.models import ArtifactFile, ArtifactIngest, ModelArtifact
 from artifacts.numbers import finite_number
 from artifacts.quality import calculate_quality_metrics
-from artifacts.storage import CHUNK_SIZE, artifact_storage
+from artifacts.storage import CHUNK_SIZE, StoredFile, artifact_storage
 from pipeline.models import Notification, TrainingJob
 
 logger = logging.getLogger(__name__)
@@ -190,14 +190,6 @@ class Lease:
 
 
 # --- Transfer -----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class StoredFile:
-    name: str
-    key: str
-    size: int
-    sha256: str
-
-
 def _verified_chunks(
     remote: RemoteFile, response: Any, lease: Lease, digest: Any, counter: list[int]
 ) -> Iterator[bytes]:

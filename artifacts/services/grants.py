@@ -2,8 +2,9 @@
 
 The caller has already decided the user may see the artifact (``ModelArtifact.objects.visible_to``);
 this module only checks the requested names, signs one URL per file through the configured storage
-backend (S3 presigned, Supabase ``create_signed_url`` or our local signed endpoint), records a
-:class:`~artifacts.models.DownloadGrant` and bumps the artifact's download count.
+backend (``artifacts.signing``: S3 presigned, Supabase ``create_signed_url`` or our local signed
+endpoint), records a :class:`~artifacts.models.DownloadGrant` and bumps the artifact's download
+count.
 
 Every URL is signed before anything is recorded: when the backend fails (a botocore
 ``ClientError``, Supabase answering an error) the caller gets :class:`SigningFailed` and no grant

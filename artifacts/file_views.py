@@ -1,4 +1,4 @@
-"""The signed download endpoint for local storage: ``GET|HEAD /downloads/<token>``.
+"""Serves local-storage files behind signed URLs: ``GET|HEAD /downloads/<token>``.
 
 The token (``artifacts.signing``) is the only credential: it names one storage key, the name the
 file downloads as and an expiry, all signed. No session is needed, so ``curl`` and download
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import SuspiciousFileOperation
@@ -29,7 +28,7 @@ from django.views.decorators.http import require_safe
 
 from artifacts.models import ArtifactFile
 from artifacts.signing import InvalidDownloadToken, read_token
-from artifacts.storage import artifact_storage, content_disposition
+from artifacts.storage import StoredFile, artifact_storage, content_disposition
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f/\\]")
@@ -92,19 +91,15 @@ class FileSlice:
         self._handle.close()
 
 
-@dataclass(frozen=True)
-class StoredFile:
-    path: str
-    size: int
-    mtime: int
-    etag: str
-    content_type: str
+def _live_file(key: str) -> tuple[StoredFile, str, os.stat_result]:
+    """The file stored under ``key``, its path on disk and its ``stat``; 404 when it is gone.
 
-
-def _stored_file(key: str) -> StoredFile:
-    # Only files of live artifacts: a model deleted after the grant stops downloading.
+    Only files of live artifacts: a model deleted after the grant stops downloading.
+    """
     record = (
-        ArtifactFile.objects.filter(key=key, artifact__deleted_at__isnull=True).only("sha256", "content_type").first()
+        ArtifactFile.objects.filter(key=key, artifact__deleted_at__isnull=True)
+        .only("filename", "key", "sha256", "content_type")
+        .first()
     )
     if record is None:
         raise Http404("This file is no longer available.")
@@ -113,14 +108,14 @@ def _stored_file(key: str) -> StoredFile:
         stat = os.stat(path)
     except (NotImplementedError, SuspiciousFileOperation, OSError):
         raise Http404("This file is no longer available.") from None
-    etag = record.sha256 or f"{stat.st_size:x}-{stat.st_mtime_ns:x}"
-    return StoredFile(
-        path=path,
-        size=stat.st_size,
-        mtime=int(stat.st_mtime),
-        etag=quote_etag(etag),
+    stored = StoredFile(
+        name=record.filename,
+        key=key,
+        size=stat.st_size,  # what is on disk is what gets served
+        sha256=record.sha256,
         content_type=record.content_type or "application/octet-stream",
     )
+    return stored, path, stat
 
 
 def safe_filename(name: str) -> str:
@@ -128,7 +123,7 @@ def safe_filename(name: str) -> str:
     return cleaned or "download"
 
 
-def _range_applies(request: HttpRequest, stored: StoredFile) -> bool:
+def _range_applies(request: HttpRequest, etag: str, mtime: int) -> bool:
     """``If-Range``: resume only if the file is still the one the client started with.
 
     RFC 9110 §13.1.5 asks for a strong match: the exact ETag (a weak one never matches), or a
@@ -139,9 +134,9 @@ def _range_applies(request: HttpRequest, stored: StoredFile) -> bool:
     if not if_range:
         return True
     if if_range.startswith(('"', "W/")):
-        return if_range == stored.etag
+        return if_range == etag
     modified = parse_http_date_safe(if_range)
-    return modified is not None and modified == stored.mtime
+    return modified is not None and modified == mtime
 
 
 @require_safe
@@ -150,25 +145,25 @@ def download_file(request: HttpRequest, token: str) -> HttpResponseBase:
         signed = read_token(token)
     except InvalidDownloadToken as exc:
         return HttpResponseForbidden(f"{exc}\n", content_type="text/plain; charset=utf-8")
-    stored = _stored_file(signed.key)
+    stored, path, stat = _live_file(signed.key)
+    etag = quote_etag(stored.sha256 or f"{stat.st_size:x}-{stat.st_mtime_ns:x}")
+    mtime = int(stat.st_mtime)
 
     headers = {
-        "ETag": stored.etag,
-        "Last-Modified": http_date(stored.mtime),
+        "ETag": etag,
+        "Last-Modified": http_date(mtime),
         "Accept-Ranges": "bytes",
         "Cache-Control": "private, no-transform",
     }
     # 304 for If-None-Match / If-Modified-Since, 412 for failed If-Match / If-Unmodified-Since.
     unconditional = HttpResponse(headers=headers)
-    conditional = get_conditional_response(
-        request, etag=stored.etag, last_modified=stored.mtime, response=unconditional
-    )
+    conditional = get_conditional_response(request, etag=etag, last_modified=mtime, response=unconditional)
     if conditional is not None and conditional is not unconditional:
         return conditional
 
     first, last, status = 0, stored.size - 1, 200
     range_header = request.headers.get("Range")
-    if range_header and _range_applies(request, stored):
+    if range_header and _range_applies(request, etag, mtime):
         try:
             byte_range = parse_range(range_header, stored.size)
         except RangeNotSatisfiable:
@@ -185,7 +180,7 @@ def download_file(request: HttpRequest, token: str) -> HttpResponseBase:
         response["Content-Disposition"] = content_disposition(filename)  # what FileResponse sends for GET
     else:
         try:
-            handle = open(stored.path, "rb")  # noqa: SIM115 -- closed by the response
+            handle = open(path, "rb")  # noqa: SIM115 -- closed by the response
         except OSError:
             raise Http404("This file is no longer available.") from None
         response = FileResponse(
