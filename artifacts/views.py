@@ -28,11 +28,11 @@ from artifacts.numbers import finite_number, first_finite
 from artifacts.quality import CONVERGENCE_LABELS
 from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
 from artifacts.storage import artifact_storage
+from pipeline.lib.api.pagination import PAGE_SIZE
 from pipeline.models import Dataset, MetricsPoint
 
 logger = logging.getLogger(__name__)
 
-PAGE_SIZE = 12
 SORT_LABELS = {"created_at": "Most Recent", "quality": "Highest Quality"}  # names of ModelArtifactQuerySet.SORTS
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_CONFIG_MAX_BYTES = 64 * 1024

@@ -7,10 +7,10 @@ from typing import Any
 
 from rest_framework import serializers
 
-from artifacts.api.pagination import PageQuerySerializer
 from artifacts.models import ArtifactFile, ModelArtifact, ModelArtifactQuerySet
 from artifacts.numbers import json_safe
 from artifacts.quality import CONVERGENCE_LABELS
+from pipeline.lib.api.pagination import PageQuerySerializer
 from pipeline.models import Dataset, TrainingJob
 
 SORTS = tuple(ModelArtifactQuerySet.SORTS)

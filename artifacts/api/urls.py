@@ -1,12 +1,15 @@
-"""``/api/models…`` routes. The seed's paths have no trailing slash; one is accepted too (``(?:/)?``
-keeps it out of the OpenAPI paths)."""
+"""``/api/models…`` routes: ``api-model-list``, ``api-model-detail`` and ``api-model-download``.
 
-from django.urls import re_path
+The seed's paths have no trailing slash; one is accepted too (``(?:/)?`` keeps it out of the
+OpenAPI paths).
+"""
 
-from artifacts.api import views
+from rest_framework.routers import SimpleRouter
 
-urlpatterns = [
-    re_path(r"^models(?:/)?$", views.ModelListView.as_view(), name="api-model-list"),
-    re_path(r"^models/(?P<pk>[^/]+)(?:/)?$", views.ModelDetailView.as_view(), name="api-model-detail"),
-    re_path(r"^models/(?P<pk>[^/]+)/download(?:/)?$", views.ModelDownloadView.as_view(), name="api-model-download"),
-]
+from artifacts.api.views import ModelArtifactViewSet
+
+router = SimpleRouter()
+router.trailing_slash = "(?:/)?"
+router.register("models", ModelArtifactViewSet, basename="api-model")
+
+urlpatterns = router.urls

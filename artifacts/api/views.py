@@ -1,26 +1,26 @@
 """Models API (FR-5.3): list, detail and download grants, in the seed's envelopes.
 
-Every queryset starts from ``ModelArtifact.objects.visible_to(request.user)``: someone else's, a
-deleted or a missing model all answer the same 404, staff included.
+One read-only viewset. Its queryset, ``ModelArtifact.objects.visible_to(request.user)``, is the
+only scope: someone else's, a deleted or a missing model all answer the same 404, staff included.
+Errors are raised and shaped by the project's one exception handler (``pipeline.lib.api``).
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import exceptions, generics, serializers, status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import exceptions, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.throttling import ScopedRateThrottle
-from rest_framework.views import APIView
 
 from artifacts.api import schema  # noqa: F401 -- registers the bearer token scheme
-from artifacts.api.exceptions import MODEL_NOT_FOUND, EnvelopeMixin, envelope
-from artifacts.api.pagination import EnvelopePagination, validated_query
 from artifacts.api.serializers import (
     DownloadGrantSerializer,
     DownloadRequestSerializer,
@@ -28,110 +28,109 @@ from artifacts.api.serializers import (
     ModelArtifactSerializer,
     ModelListQuerySerializer,
 )
-from artifacts.models import ModelArtifact
+from artifacts.models import ModelArtifact, ModelArtifactQuerySet
 from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
+from pipeline.lib.api.envelope import ERROR_RESPONSE, envelope, envelope_of
+from pipeline.lib.api.exceptions import ApiError
+from pipeline.lib.api.pagination import EnvelopePagination, validated_query
 
-ERROR_RESPONSE = inline_serializer(
-    "Error",
-    {"error": serializers.CharField(), "details": serializers.JSONField(required=False)},
-)
-
-
-def envelope_of(serializer: Any, name: str) -> Any:
-    return inline_serializer(name, {"success": serializers.BooleanField(), "data": serializer})
-
-
-def visible_model_or_404(request: Request, pk: str, queryset: QuerySet[ModelArtifact] | None = None) -> ModelArtifact:
-    """The user's own live model, or the one 404 that does not tell whether it exists."""
-    try:
-        model_id = uuid.UUID(str(pk))
-    except ValueError:
-        raise exceptions.NotFound(MODEL_NOT_FOUND) from None
-    if queryset is None:
-        queryset = ModelArtifact.objects.visible_to(request.user)
-    model = queryset.filter(pk=model_id).first()
-    if model is None:
-        raise exceptions.NotFound(MODEL_NOT_FOUND)
-    return model
+MODEL_NOT_FOUND = "Model not found or access denied"
+MODEL_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 
 
 class ModelPagination(EnvelopePagination):
     results_key = "models"
 
 
-@extend_schema(
-    summary="List your models",
-    parameters=[ModelListQuerySerializer],
-    responses={200: ModelArtifactSerializer(many=True), 400: ERROR_RESPONSE, 401: ERROR_RESPONSE},
+@extend_schema_view(
+    list=extend_schema(
+        summary="List your models",
+        description="Newest first (or `sort=quality`: best score first), 12 per page by default.",
+        parameters=[ModelListQuerySerializer],
+        responses={200: ModelArtifactSerializer(many=True), 400: ERROR_RESPONSE, 401: ERROR_RESPONSE},
+    ),
+    retrieve=extend_schema(
+        summary="One of your models, with its dataset, job and files",
+        description="Someone else's, a deleted or a missing model all answer 404.",
+        parameters=[MODEL_ID],
+        responses={
+            200: envelope_of(ModelArtifactDetailSerializer(), "ModelDetailEnvelope"),
+            401: ERROR_RESPONSE,
+            404: ERROR_RESPONSE,
+        },
+    ),
 )
-class ModelListView(EnvelopeMixin, generics.ListAPIView):
-    """Newest first (or `sort=quality`: best score first), 12 per page by default."""
-
+class ModelArtifactViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ModelArtifactSerializer
     pagination_class = ModelPagination
+    lookup_value_regex = "[^/]+"  # any id reaches get_object, which answers the one 404
+    throttle_scope: str | None = None  # set per action
 
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        self.query = validated_query(ModelListQuerySerializer, request)
-        return super().list(request, *args, **kwargs)
+    def get_queryset(self) -> ModelArtifactQuerySet:
+        return ModelArtifact.objects.visible_to(self.request.user).select_related("dataset", "job")
 
-    def get_queryset(self) -> QuerySet[ModelArtifact]:
-        query = self.query
-        return (
-            ModelArtifact.objects.visible_to(self.request.user)
-            .browse(
-                sort=query["sort"],
-                dataset=query.get("dataset"),
-                min_score=query.get("min_score"),
-                convergence=query.get("convergence"),
-                q=query.get("q"),
-            )
-            .select_related("dataset", "job")
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        """The list's query parameters, validated here (a bad one is a 400 naming it); a single
+        model ignores them."""
+        if self.action != "list":
+            return queryset
+        query = validated_query(ModelListQuerySerializer, self.request)
+        return cast(ModelArtifactQuerySet, queryset).browse(
+            sort=query["sort"],
+            dataset=query.get("dataset"),
+            min_score=query.get("min_score"),
+            convergence=query.get("convergence"),
+            q=query.get("q"),
         )
 
+    def get_object(self) -> ModelArtifact:
+        try:
+            model_id = uuid.UUID(str(self.kwargs[self.lookup_field]))
+        except ValueError:
+            raise exceptions.NotFound(MODEL_NOT_FOUND) from None
+        queryset = self.filter_queryset(self.get_queryset())
+        if self.action == "retrieve":
+            queryset = queryset.prefetch_related("files")
+        model = queryset.filter(pk=model_id).first()
+        if model is None:
+            raise exceptions.NotFound(MODEL_NOT_FOUND)
+        self.check_object_permissions(self.request, model)
+        return model
 
-@extend_schema(
-    summary="One of your models, with its dataset, job and files",
-    parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
-    responses={
-        200: envelope_of(ModelArtifactDetailSerializer(), "ModelDetailEnvelope"),
-        401: ERROR_RESPONSE,
-        404: ERROR_RESPONSE,
-    },
-)
-class ModelDetailView(EnvelopeMixin, APIView):
-    """Someone else's, a deleted or a missing model all answer 404."""
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
+        if self.action == "retrieve":
+            return ModelArtifactDetailSerializer
+        return super().get_serializer_class()
 
-    def get(self, request: Request, pk: str) -> Response:
-        queryset = (
-            ModelArtifact.objects.visible_to(request.user).select_related("dataset", "job").prefetch_related("files")
-        )
-        model = visible_model_or_404(request, pk, queryset)
-        return envelope(ModelArtifactDetailSerializer(model, context={"request": request}).data)
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return envelope(self.get_serializer(self.get_object()).data)
 
-
-@extend_schema(
-    summary="Signed, expiring download URLs for a model's files",
-    parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
-    request=DownloadRequestSerializer,
-    responses={
-        200: envelope_of(DownloadGrantSerializer(), "DownloadGrantEnvelope"),
-        400: OpenApiResponse(ERROR_RESPONSE, description="Bad body or unknown file names"),
-        401: ERROR_RESPONSE,
-        404: ERROR_RESPONSE,
-        429: ERROR_RESPONSE,
-        500: OpenApiResponse(ERROR_RESPONSE, description="The storage backend could not sign the URLs"),
-    },
-)
-class ModelDownloadView(EnvelopeMixin, APIView):
-    """Body `{"files": [...]}` picks files; without it every file is signed. URLs need no other
-    credentials and expire after `SIGNED_URL_TTL` seconds. Each grant is recorded."""
-
-    serializer_class = DownloadRequestSerializer  # the browsable API's form
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "download_grant"
-
-    def post(self, request: Request, pk: str) -> Response:
-        model = visible_model_or_404(request, pk)
+    @extend_schema(
+        summary="Signed, expiring download URLs for a model's files",
+        description=(
+            'Body `{"files": [...]}` picks files; without it every file is signed. URLs need no other\n'
+            "credentials and expire after `SIGNED_URL_TTL` seconds. Each grant is recorded."
+        ),
+        parameters=[MODEL_ID],
+        request=DownloadRequestSerializer,
+        responses={
+            200: envelope_of(DownloadGrantSerializer(), "DownloadGrantEnvelope"),
+            400: OpenApiResponse(ERROR_RESPONSE, description="Bad body or unknown file names"),
+            401: ERROR_RESPONSE,
+            404: ERROR_RESPONSE,
+            429: ERROR_RESPONSE,
+            500: OpenApiResponse(ERROR_RESPONSE, description="The storage backend could not sign the URLs"),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        serializer_class=DownloadRequestSerializer,  # the browsable API's form
+        throttle_classes=[ScopedRateThrottle],
+        throttle_scope="download_grant",
+    )
+    def download(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        model = self.get_object()
         body = DownloadRequestSerializer(data=request.data if request.data is not None else {})
         body.is_valid(raise_exception=True)
         try:
@@ -139,16 +138,11 @@ class ModelDownloadView(EnvelopeMixin, APIView):
         except NoFilesAvailable:
             raise exceptions.NotFound("No artifact files available") from None
         except UnknownFiles as exc:
-            return Response(
-                {"error": str(exc), "details": {"unknown": exc.unknown, "available": exc.available}},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+            raise ApiError(str(exc), {"unknown": exc.unknown, "available": exc.available}) from None
         except SigningFailed as exc:
-            return Response(
-                {
-                    "error": "Failed to generate download URLs",
-                    "details": f"Storage could not sign {exc.filename}. Please try again in a moment.",
-                },
-                status=status.HTTP_500_INTERNAL_SERVER_ERROR,
-            )
+            raise ApiError(
+                "Failed to generate download URLs",
+                f"Storage could not sign {exc.filename}. Please try again in a moment.",
+                status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+            ) from None
         return envelope(DownloadGrantSerializer(grant).data)

@@ -15,9 +15,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from artifacts.api.exceptions import EnvelopeMixin, envelope
-from artifacts.api.pagination import EnvelopePagination
 from pipeline.api.serializers import NotificationSerializer
+from pipeline.lib.api.envelope import envelope, envelope_of
+from pipeline.lib.api.pagination import EnvelopePagination
 from pipeline.models import Notification
 
 NOT_FOUND = "Notification not found"
@@ -41,7 +41,7 @@ class NotificationPagination(EnvelopePagination):
 
 
 @extend_schema(summary="Your notifications, unread first")
-class NotificationListView(EnvelopeMixin, generics.ListAPIView):
+class NotificationListView(generics.ListAPIView):
     """Unread first, then newest; paginated like the models list."""
 
     serializer_class = NotificationSerializer
@@ -53,15 +53,11 @@ class NotificationListView(EnvelopeMixin, generics.ListAPIView):
 
 @extend_schema(
     summary="How many of your notifications are unread",
-    responses=inline_serializer(
-        "UnreadCountEnvelope",
-        {
-            "success": serializers.BooleanField(),
-            "data": inline_serializer("UnreadCount", {"unread": serializers.IntegerField()}),
-        },
+    responses=envelope_of(
+        inline_serializer("UnreadCount", {"unread": serializers.IntegerField()}), "UnreadCountEnvelope"
     ),
 )
-class UnreadCountView(EnvelopeMixin, APIView):
+class UnreadCountView(APIView):
     """The number behind the bell."""
 
     def get(self, request: Request) -> Response:
@@ -72,11 +68,9 @@ class UnreadCountView(EnvelopeMixin, APIView):
     summary="Mark one of your notifications read",
     request=None,
     parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
-    responses=inline_serializer(
-        "NotificationEnvelope", {"success": serializers.BooleanField(), "data": NotificationSerializer()}
-    ),
+    responses=envelope_of(NotificationSerializer(), "NotificationEnvelope"),
 )
-class MarkReadView(EnvelopeMixin, APIView):
+class MarkReadView(APIView):
     """Idempotent: marking a read notification again keeps its first `read_at`."""
 
     def post(self, request: Request, pk: str) -> Response:
@@ -86,15 +80,11 @@ class MarkReadView(EnvelopeMixin, APIView):
 @extend_schema(
     summary="Mark all your notifications read",
     request=None,
-    responses=inline_serializer(
-        "MarkAllReadEnvelope",
-        {
-            "success": serializers.BooleanField(),
-            "data": inline_serializer("MarkAllRead", {"marked_read": serializers.IntegerField()}),
-        },
+    responses=envelope_of(
+        inline_serializer("MarkAllRead", {"marked_read": serializers.IntegerField()}), "MarkAllReadEnvelope"
     ),
 )
-class MarkAllReadView(EnvelopeMixin, APIView):
+class MarkAllReadView(APIView):
     """Returns how many were unread."""
 
     def post(self, request: Request) -> Response:

@@ -2,7 +2,8 @@
 
 ``{"success": true, "data": {"<items>": [...], "pagination": {"page", "limit", "total",
 "totalPages"}}}``. A page past the last one is an empty list with the real totals, not a 404, so
-a client paging until the list is empty never sees an error.
+a client paging until the list is empty never sees an error. ``PAGE_SIZE`` is the one page size of
+the project: the API's default ``limit`` and the pages' fixed size.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-DEFAULT_LIMIT = 12
+PAGE_SIZE = 12
 MAX_LIMIT = 100
 
 
 class PageQuerySerializer(serializers.Serializer):
     page = serializers.IntegerField(required=False, default=1, min_value=1)
-    limit = serializers.IntegerField(required=False, default=DEFAULT_LIMIT, min_value=1, max_value=MAX_LIMIT)
+    limit = serializers.IntegerField(required=False, default=PAGE_SIZE, min_value=1, max_value=MAX_LIMIT)
 
 
 def validated_query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
@@ -32,7 +33,7 @@ def validated_query(serializer_class: type[serializers.Serializer], request: Req
 
 
 class EnvelopePagination(BasePagination):
-    """Uses ``view.query`` (validated page/limit) when the view validated them with its filters.
+    """Validates ``page`` and ``limit`` itself (a bad one is a 400 naming it).
 
     Subclasses name the list: ``results_key = "models"``.
     """
@@ -40,7 +41,7 @@ class EnvelopePagination(BasePagination):
     results_key = "results"
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any]:
-        params = getattr(view, "query", None) or validated_query(PageQuerySerializer, request)
+        params = validated_query(PageQuerySerializer, request)
         self.page: int = params["page"]
         self.limit: int = params["limit"]
         self.total: int = queryset.count()
@@ -79,7 +80,7 @@ class EnvelopePagination(BasePagination):
                             "type": "object",
                             "properties": {
                                 "page": {"type": "integer", "example": 1},
-                                "limit": {"type": "integer", "example": DEFAULT_LIMIT},
+                                "limit": {"type": "integer", "example": PAGE_SIZE},
                                 "total": {"type": "integer", "example": 30},
                                 "totalPages": {"type": "integer", "example": 3},
                             },
@@ -103,6 +104,6 @@ class EnvelopePagination(BasePagination):
                 "in": "query",
                 "required": False,
                 "description": "Items per page.",
-                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": PAGE_SIZE},
             },
         ]

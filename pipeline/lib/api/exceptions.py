@@ -1,22 +1,30 @@
-"""The seed's API envelopes: ``{"success": true, "data": ...}`` and ``{"error": ..., "details": ...}``.
+"""The one DRF exception handler (``REST_FRAMEWORK["EXCEPTION_HANDLER"]``): every API error, raised
+anywhere (authentication, permissions, CSRF, throttling, validation, 404, a view's own
+:class:`ApiError`), reaches the client as the seed's ``{"error": ..., "details": ...}``.
 
-Every API view mixes in :class:`EnvelopeMixin`, so errors raised anywhere in DRF (authentication,
-permissions, CSRF, throttling, validation, 404) reach the client in the seed's error shape.
+Views raise; they never build an error response themselves.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import exceptions
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-MODEL_NOT_FOUND = "Model not found or access denied"
 
+class ApiError(exceptions.APIException):
+    """An error whose message and details the client gets exactly as given.
 
-def envelope(data: Any, status: int = 200) -> Response:
-    return Response({"success": True, "data": data}, status=status)
+    ``raise ApiError("Unknown file name(s): x", {"unknown": ["x"]})`` answers
+    ``400 {"error": "Unknown file name(s): x", "details": {"unknown": ["x"]}}``.
+    """
+
+    def __init__(self, message: str, details: Any = None, status_code: int = status.HTTP_400_BAD_REQUEST):
+        super().__init__(message)
+        self.status_code = status_code
+        self.details = details
 
 
 def _first_message(errors: Any) -> str:
@@ -50,15 +58,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     else:
         detail = response.data.get("detail") if isinstance(response.data, dict) else response.data
         body = {"error": str(detail)}
+        if isinstance(exc, ApiError) and exc.details is not None:
+            body["details"] = exc.details
         wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
         if wait is not None:
             body["details"] = {"retry_after_seconds": int(wait)}
     response.data = body
     return response
-
-
-class EnvelopeMixin:
-    """Answer errors in the seed's envelope (without changing other apps' DRF views)."""
-
-    def get_exception_handler(self) -> Any:
-        return api_exception_handler
