@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -23,6 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from artifacts.charts import loss_chart
+from artifacts.filters import ModelFilters
 from artifacts.models import ArtifactFile, ModelArtifact, ModelArtifactQuerySet
 from artifacts.numbers import finite_number, first_finite
 from artifacts.quality import CONVERGENCE_LABELS
@@ -42,47 +41,6 @@ HF_REPO_ID = re.compile(r"[A-Za-z0-9][\w.\-]*(?:/[\w.\-]+)?", re.ASCII)
 HF_REPO_ID_MAX_LENGTH = 96
 
 
-@dataclass(frozen=True)
-class ListFilters:
-    sort: str = "created_at"
-    dataset: str = ""
-    min_stars: int = 0
-    convergence: str = ""
-
-    @classmethod
-    def from_query(cls, query: Any, dataset_ids: set[str]) -> ListFilters:
-        """Read GET parameters; unknown values fall back to "no filter" rather than an error page."""
-        sort = query.get("sort", "created_at")
-        dataset = query.get("dataset", "")
-        convergence = query.get("convergence", "")
-        try:
-            min_stars = int(query.get("min_stars") or 0)
-        except ValueError:
-            min_stars = 0
-        return cls(
-            sort=sort if sort in ModelArtifactQuerySet.SORTS else "created_at",
-            dataset=dataset if dataset in dataset_ids else "",
-            min_stars=min_stars if 1 <= min_stars <= 5 else 0,
-            convergence=convergence if convergence in CONVERGENCE_LABELS else "",
-        )
-
-    @property
-    def active(self) -> bool:
-        return bool(self.dataset or self.min_stars or self.convergence)
-
-    def query_string(self, page: int | None = None) -> str:
-        params: dict[str, Any] = {"sort": self.sort}
-        if self.dataset:
-            params["dataset"] = self.dataset
-        if self.min_stars:
-            params["min_stars"] = self.min_stars
-        if self.convergence:
-            params["convergence"] = self.convergence
-        if page and page > 1:
-            params["page"] = page
-        return urlencode(params)
-
-
 @login_required
 @require_GET
 def model_list(request: HttpRequest) -> HttpResponse:
@@ -90,14 +48,9 @@ def model_list(request: HttpRequest) -> HttpResponse:
     datasets = list(
         Dataset.objects.filter(model_artifacts__in=visible).distinct().order_by("name").values("id", "name")
     )
-    filters = ListFilters.from_query(request.GET, {str(d["id"]) for d in datasets})
+    filters = ModelFilters.from_page_query(request.GET, {str(d["id"]) for d in datasets})
 
-    models = visible.browse(
-        sort=filters.sort,
-        dataset=filters.dataset,
-        min_score=filters.min_stars,
-        convergence=filters.convergence,
-    ).select_related("dataset", "job")
+    models = filters.apply(visible).select_related("dataset", "job")
 
     page = Paginator(models, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {

@@ -104,9 +104,9 @@ def test_filters_by_dataset_stars_and_convergence(alice, bob, alice_client):
     artifact(bob, "Bob model", dataset=strangers)
 
     assert sorted(card_names(alice_client.get(f"/models?dataset={legal.pk}"))) == ["Legal great", "Legal poor"]
-    assert sorted(card_names(alice_client.get("/models?min_stars=4"))) == ["Code good", "Legal great"]
+    assert sorted(card_names(alice_client.get("/models?min_score=4"))) == ["Code good", "Legal great"]
     assert card_names(alice_client.get("/models?convergence=poor")) == ["Legal poor"]
-    response = alice_client.get(f"/models?dataset={legal.pk}&min_stars=3")
+    response = alice_client.get(f"/models?dataset={legal.pk}&min_score=3")
     assert card_names(response) == ["Legal great"]
     assert "3 models total" in text(response) and "1 matches these filters" in text(response)
     # Only the user's own datasets are offered, and a stranger's dataset id filters nothing.
@@ -117,7 +117,7 @@ def test_filters_by_dataset_stars_and_convergence(alice, bob, alice_client):
 
 def test_filtered_list_with_no_match_offers_to_clear_filters(alice, alice_client):
     artifact(alice, "Only", score=2)
-    page = text(alice_client.get("/models?min_stars=5"))
+    page = text(alice_client.get("/models?min_score=5"))
     assert "No models match these filters" in page
     assert "No models yet" not in page
 

@@ -7,28 +7,17 @@ from typing import Any
 
 from rest_framework import serializers
 
-from artifacts.models import ArtifactFile, ModelArtifact, ModelArtifactQuerySet
+from artifacts.filters import ModelListFilter
+from artifacts.models import ArtifactFile, ModelArtifact
 from artifacts.numbers import json_safe
-from artifacts.quality import CONVERGENCE_LABELS
 from pipeline.lib.api.pagination import PageQuerySerializer
 from pipeline.models import Dataset, TrainingJob
 
-SORTS = tuple(ModelArtifactQuerySet.SORTS)
-
 
 # --- Input ----------------------------------------------------------------------------------------
-class ModelListQuerySerializer(PageQuerySerializer):
-    sort = serializers.ChoiceField(choices=SORTS, required=False, default="created_at")
-    dataset = serializers.UUIDField(required=False, help_text="Only models trained on this dataset.")
-    min_score = serializers.IntegerField(
-        required=False, min_value=1, max_value=5, help_text="Only models scoring at least this (1–5)."
-    )
-    convergence = serializers.ChoiceField(
-        choices=CONVERGENCE_LABELS, required=False, help_text="Only models with this convergence label."
-    )
-    q = serializers.CharField(
-        required=False, allow_blank=True, max_length=200, help_text="Name contains (case-insensitive)."
-    )
+class ModelListQuerySerializer(PageQuerySerializer, ModelListFilter):
+    """The list's query: paging plus the filters the page shares (validated together, so a 400
+    names every bad parameter at once)."""
 
 
 class DownloadRequestSerializer(serializers.Serializer):

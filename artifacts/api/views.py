@@ -28,6 +28,7 @@ from artifacts.api.serializers import (
     ModelArtifactSerializer,
     ModelListQuerySerializer,
 )
+from artifacts.filters import ModelFilters
 from artifacts.models import ModelArtifact, ModelArtifactQuerySet
 from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
 from pipeline.lib.api.envelope import ERROR_RESPONSE, envelope, envelope_of
@@ -75,13 +76,7 @@ class ModelArtifactViewSet(viewsets.ReadOnlyModelViewSet):
         if self.action != "list":
             return queryset
         query = validated_query(ModelListQuerySerializer, self.request)
-        return cast(ModelArtifactQuerySet, queryset).browse(
-            sort=query["sort"],
-            dataset=query.get("dataset"),
-            min_score=query.get("min_score"),
-            convergence=query.get("convergence"),
-            q=query.get("q"),
-        )
+        return ModelFilters.from_validated(query).apply(cast(ModelArtifactQuerySet, queryset))
 
     def get_object(self) -> ModelArtifact:
         try:

@@ -1,0 +1,112 @@
+"""The models list's filters, defined once for the page (``/models``) and the API (``/api/models``).
+
+Both read the same parameters with the same rules: ``sort``, ``dataset``, ``min_score``,
+``convergence`` and ``q``. They differ only in what a bad value does: the API answers 400 naming
+the parameter (:class:`ModelListFilter` validated with ``raise_exception``), the page ignores it and
+shows the list unfiltered by it (:meth:`ModelFilters.from_page_query`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import QueryDict
+from rest_framework import serializers
+
+from artifacts.models import ModelArtifactQuerySet
+from artifacts.quality import CONVERGENCE_LABELS
+
+SORTS = tuple(ModelArtifactQuerySet.SORTS)
+DEFAULT_SORT = "created_at"
+MIN_SCORE, MAX_SCORE = 1, 5
+MAX_SEARCH_LENGTH = 200
+
+
+class ModelListFilter(serializers.Serializer):
+    sort = serializers.ChoiceField(choices=SORTS, required=False, default=DEFAULT_SORT)
+    dataset = serializers.UUIDField(required=False, help_text="Only models trained on this dataset.")
+    min_score = serializers.IntegerField(
+        required=False,
+        min_value=MIN_SCORE,
+        max_value=MAX_SCORE,
+        help_text="Only models scoring at least this (1–5).",
+    )
+    convergence = serializers.ChoiceField(
+        choices=CONVERGENCE_LABELS, required=False, help_text="Only models with this convergence label."
+    )
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=MAX_SEARCH_LENGTH,
+        help_text="Name contains (case-insensitive).",
+    )
+
+
+@dataclass(frozen=True)
+class ModelFilters:
+    """Validated filter values; empty values filter nothing."""
+
+    sort: str = DEFAULT_SORT
+    dataset: str = ""
+    min_score: int = 0
+    convergence: str = ""
+    q: str = ""
+
+    @classmethod
+    def from_validated(cls, data: Mapping[str, Any]) -> ModelFilters:
+        """From :class:`ModelListFilter`'s (or a subclass's) ``validated_data``."""
+        dataset = data.get("dataset")
+        return cls(
+            sort=data.get("sort") or DEFAULT_SORT,
+            dataset=str(dataset) if dataset else "",
+            min_score=data.get("min_score") or 0,
+            convergence=data.get("convergence") or "",
+            q=data.get("q") or "",
+        )
+
+    @classmethod
+    def from_page_query(cls, query: QueryDict, dataset_ids: Collection[str]) -> ModelFilters:
+        """The page's reading: a bad value, or a dataset not in ``dataset_ids``, filters nothing."""
+        serializer = ModelListFilter(data=query)
+        if not serializer.is_valid():
+            valid = query.copy()  # a QueryDict, so an empty value still means "not given"
+            for name in serializer.errors:
+                valid.pop(name, None)
+            serializer = ModelListFilter(data=valid)
+            serializer.is_valid(raise_exception=True)  # every field is checked on its own: now valid
+        filters = cls.from_validated(serializer.validated_data)
+        if filters.dataset and filters.dataset not in dataset_ids:
+            filters = replace(filters, dataset="")
+        return filters
+
+    @property
+    def active(self) -> bool:
+        """Whether anything narrows the list (sorting does not)."""
+        return bool(self.dataset or self.min_score or self.convergence or self.q)
+
+    def apply(self, queryset: ModelArtifactQuerySet) -> ModelArtifactQuerySet:
+        return queryset.browse(
+            sort=self.sort,
+            dataset=self.dataset,
+            min_score=self.min_score,
+            convergence=self.convergence,
+            q=self.q,
+        )
+
+    def query_string(self, page: int | None = None) -> str:
+        """These filters (and ``page`` past the first) as a URL query, for links that keep them."""
+        params: dict[str, Any] = {"sort": self.sort}
+        if self.dataset:
+            params["dataset"] = self.dataset
+        if self.min_score:
+            params["min_score"] = self.min_score
+        if self.convergence:
+            params["convergence"] = self.convergence
+        if self.q:
+            params["q"] = self.q
+        if page and page > 1:
+            params["page"] = page
+        return urlencode(params)
