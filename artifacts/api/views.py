@@ -33,7 +33,7 @@ from artifacts.models import ModelArtifact, ModelArtifactQuerySet
 from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
 from pipeline.lib.api.envelope import ERROR_RESPONSE, envelope, envelope_of
 from pipeline.lib.api.exceptions import ApiError
-from pipeline.lib.api.pagination import EnvelopePagination, validated_query
+from pipeline.lib.api.pagination import PAGE_SIZE, EnvelopePagination, validated_query
 
 MODEL_NOT_FOUND = "Model not found or access denied"
 MODEL_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
@@ -46,7 +46,7 @@ class ModelPagination(EnvelopePagination):
 @extend_schema_view(
     list=extend_schema(
         summary="List your models",
-        description="Newest first (or `sort=quality`: best score first), 12 per page by default.",
+        description=f"Newest first (or `sort=quality`: best score first), {PAGE_SIZE} per page by default.",
         parameters=[ModelListQuerySerializer],
         responses={200: ModelArtifactSerializer(many=True), 400: ERROR_RESPONSE, 401: ERROR_RESPONSE},
     ),
