@@ -76,7 +76,8 @@ class ModelFilters:
             for name in serializer.errors:
                 valid.pop(name, None)
             serializer = ModelListFilter(data=valid)
-            serializer.is_valid(raise_exception=True)  # every field is checked on its own: now valid
+            if not serializer.is_valid():  # each field is checked on its own, so this is not expected
+                return cls()
         filters = cls.from_validated(serializer.validated_data)
         if filters.dataset and filters.dataset not in dataset_ids:
             filters = replace(filters, dataset="")

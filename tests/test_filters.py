@@ -49,6 +49,9 @@ def test_the_page_reads_every_filter_with_the_api_names():
         "min_score=6",
         "min_score=high",
         "min_score=",
+        "min_score=99999999999999999999999",
+        "q=a%00b",
+        "dataset=%00",
         "convergence=great",
         "dataset=not-a-uuid",
         "dataset=0b8e5f0c-7a51-4d36-9f2e-64c1d3a8b297",  # a valid id, but not one of the user's datasets
