@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from artifacts.numbers import finite_number
+from pipeline.lib.numbers import finite_number
 
 LOG_SCALE_RATIO = 100.0
 MAX_DRAWN_POINTS = 500

@@ -24,10 +24,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from artifacts.charts import loss_chart
 from artifacts.models import ArtifactFile, ModelArtifact, ModelArtifactQuerySet
-from artifacts.numbers import finite_number, first_finite
 from artifacts.quality import CONVERGENCE_LABELS
 from artifacts.services.downloads import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
 from artifacts.storage import artifact_storage
+from pipeline.lib.numbers import finite_number, first_finite
 from pipeline.models import Dataset, MetricsPoint
 
 logger = logging.getLogger(__name__)

@@ -37,9 +37,9 @@ from django.utils import timezone
 
 from artifacts.cluster import ClusterClient, ClusterError, RemoteFile
 from artifacts.models import ArtifactFile, ArtifactIngest, ModelArtifact
-from artifacts.numbers import finite_number
 from artifacts.quality import calculate_quality_metrics
 from artifacts.storage import CHUNK_SIZE, artifact_storage
+from pipeline.lib.numbers import finite_number
 from pipeline.models import Notification, TrainingJob
 
 logger = logging.getLogger(__name__)

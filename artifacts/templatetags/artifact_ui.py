@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from artifacts.numbers import as_number
+from pipeline.lib.numbers import as_number
 
 register = template.Library()
 
