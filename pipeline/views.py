@@ -13,11 +13,11 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from artifacts.charts import loss_chart
 from artifacts.models import ArtifactIngest, ModelArtifact
 from artifacts.services.ingest import retry_ingest
 from artifacts.templatetags.artifact_ui import safe_action_url
 from artifacts.views import configuration_rows
+from pipeline.lib.charts import loss_chart
 from pipeline.models import MetricsPoint, Notification, TrainingJob
 
 JOBS_PER_PAGE = 20
