@@ -15,10 +15,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from artifacts.models import ArtifactIngest, ModelArtifact
 from artifacts.services.ingest import retry_ingest
-from artifacts.templatetags.artifact_ui import safe_action_url
 from artifacts.views import configuration_rows
 from pipeline.lib.charts import loss_chart
 from pipeline.models import MetricsPoint, Notification, TrainingJob
+from pipeline.templatetags.ui import safe_action_url
 
 JOBS_PER_PAGE = 20
 NOTIFICATIONS_PER_PAGE = 25
