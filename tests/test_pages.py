@@ -654,7 +654,7 @@ def test_job_page_retrying_state_shows_the_last_error_not_a_stale_progress_bar(a
 
 
 def test_job_list_pages_with_previous_and_next(alice, alice_client):
-    from pipeline import views
+    from artifacts import job_views as views
 
     for i in range(views.JOBS_PER_PAGE + 1):
         make_job(alice, external_job_id=f"sim-page-{i}")
