@@ -17,8 +17,6 @@ import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 CHUNK_ELEMENTS = 1024 * 1024  # float32 values per write: 4 MiB
 
 _locks: dict[str, threading.Lock] = {}
@@ -85,6 +83,8 @@ def safetensors_header(spec: AdapterSpec) -> bytes:
 
 
 def write_safetensors(path: Path, spec: AdapterSpec, seed: int) -> None:
+    import numpy as np  # the "demo" extra: only generating files needs it, not the site
+
     rng = np.random.default_rng(seed)
     with path.open("wb") as out:
         out.write(safetensors_header(spec))
