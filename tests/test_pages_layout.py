@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from tests.factories import make_job
 from tests.pages import text
 
 pytestmark = pytest.mark.django_db
@@ -34,3 +37,15 @@ def test_404_page_with_debug_off(settings, alice_client):
     assert "Page not found" in page and "Go to your models" in page
     assert 'href="/training/jobs"' in response.content.decode()  # the normal layout, signed in
     assert alice_client.get("/no/such/page").status_code == 404
+
+
+def test_navigation_marks_the_current_section(alice, alice_client):
+    def current(url: str) -> list[str]:
+        html = alice_client.get(url).content.decode()
+        return re.findall(r'class="nav__link"[^>]*aria-current="page">(\w+)<', html)
+
+    job = make_job(alice)
+    assert current("/models") == ["Models"]
+    assert current("/training/jobs") == ["Jobs"]
+    assert current(f"/training/jobs/{job.pk}") == ["Jobs"]
+    assert current("/notifications") == []
