@@ -398,6 +398,15 @@ def _still_improving(f: _Facts, overfitting: Check | None) -> Check:
     if overfitting is not None and overfitting["status"] != "pass":
         return _check("still_improving", "pass", "More epochs would not help: validation loss is already rising.")
     drop, since = _tail_drop(f.levels)
+    h = f.history
+    if drop >= STILL_IMPROVING_DROP and overfitting is not None and h.val[-1] > min(h.val):
+        best_step = h.val_steps[h.val.index(min(h.val))]
+        return _check(
+            "still_improving",
+            "pass",
+            f"The training loss was still falling, but validation loss has not improved since step "
+            f"{best_step:,}: more epochs would likely not help.",
+        )
     if drop >= STILL_IMPROVING_DROP:
         return _check(
             "still_improving",
@@ -408,8 +417,8 @@ def _still_improving(f: _Facts, overfitting: Check | None) -> Check:
     return _check(
         "still_improving",
         "pass",
-        f"The training loss had levelled off by the end (it changed {-drop:+.1%} over the last "
-        f"{TAIL_FRACTION:.0%} of the run).",
+        f"The training loss had levelled off by the end: it changed {-drop:+.1%} over the last "
+        f"{TAIL_FRACTION:.0%} of the run, short of the {STILL_IMPROVING_DROP:.0%} fall that would suggest more epochs.",
     )
 
 

@@ -326,6 +326,18 @@ def test_still_improving_warns_when_the_loss_is_still_falling():
     assert health_severity(result) == "warn"
 
 
+def test_falling_training_loss_with_stalled_validation_does_not_ask_for_more_epochs():
+    train = curve(100, rate=2.0)
+    val = [None] * 100
+    for i, v in {19: 1.5, 39: 1.2, 59: 1.1, 79: 1.12, 99: 1.13}.items():  # within 5%: not overfitting
+        val[i] = v
+    result = training_health(points(train, val))
+    assert check(result, "overfitting")["status"] == "pass"
+    improving = check(result, "still_improving")
+    assert improving["status"] == "pass"
+    assert "validation loss has not improved since step 590" in improving["message"]
+
+
 def test_plateau_warns_when_most_of_the_run_was_flat():
     train = curve(100, rate=40.0)  # converged within the first ~15% of the run
     result = training_health(points(train, with_val(train)))
