@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypedDict
 
-from artifacts.health import read_history
+from artifacts.loss_history import read_history
 
 
 class ConfigRow(TypedDict):

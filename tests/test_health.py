@@ -15,14 +15,13 @@ from artifacts import health as h
 from artifacts.health import (
     MIN_TRAINING_POINTS,
     MIN_VALIDATION_POINTS,
-    SMOOTHING_WEIGHT,
     download_warning,
     health_severity,
     improvement_is_good,
     rating_caveat,
-    smooth,
     training_health,
 )
+from artifacts.loss_history import SMOOTHING_WEIGHT, smooth
 from artifacts.quality import calculate_quality_metrics
 from pipeline.demo_data import JOBS, load_demo_data, loss_history
 from pipeline.models import MetricsPoint, TrainingJob
