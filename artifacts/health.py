@@ -533,3 +533,20 @@ def download_warning(health: Mapping[str, Any]) -> str | None:
         return None
     reason = str(_checks(health)["diverged"].get("message", "Training diverged."))
     return f"{reason} Test it before relying on it."
+
+
+class HeadlineFacts(TypedDict):
+    severity: Status
+    improvement_is_good: bool
+    rating_caveat: str | None
+    download_warning: str | None
+
+
+def headline_facts(health: Mapping[str, Any], quality_metrics: Mapping[str, Any]) -> HeadlineFacts:
+    """Everything a card or detail header needs to stay consistent with the checks, in one dict."""
+    return {
+        "severity": health_severity(health),
+        "improvement_is_good": improvement_is_good(health, quality_metrics),
+        "rating_caveat": rating_caveat(health, quality_metrics),
+        "download_warning": download_warning(health),
+    }

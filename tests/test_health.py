@@ -16,6 +16,7 @@ from artifacts.health import (
     MIN_TRAINING_POINTS,
     MIN_VALIDATION_POINTS,
     download_warning,
+    headline_facts,
     health_severity,
     improvement_is_good,
     rating_caveat,
@@ -545,3 +546,35 @@ def test_helpers_tolerate_malformed_health():
 def test_severity_is_the_worst_status():
     assert health_severity({"checks": [{"code": "a", "status": "warn"}, {"code": "b", "status": "pass"}]}) == "warn"
     assert health_severity({"checks": [{"code": "a", "status": "warn"}, {"code": "b", "status": "fail"}]}) == "fail"
+
+
+def test_headline_facts_bundle_the_helpers():
+    data = demo_points("diverged")
+    result, quality = training_health(data), calculate_quality_metrics(data)
+    facts = headline_facts(result, quality)
+    assert facts == {
+        "severity": "fail",
+        "improvement_is_good": False,
+        "rating_caveat": rating_caveat(result, quality),
+        "download_warning": download_warning(result),
+    }
+    assert facts["download_warning"] is not None
+    healthy_facts = headline_facts(
+        training_health(healthy()), {"loss_improvement": 80.0, "convergence_quality": "good"}
+    )
+    assert healthy_facts == {
+        "severity": "pass",
+        "improvement_is_good": True,
+        "rating_caveat": None,
+        "download_warning": None,
+    }
+
+
+@pytest.mark.parametrize("shift", [-3.0, -2.5, 0.0])
+def test_zero_and_negative_losses_never_crash(shift):
+    train = [x + shift for x in curve(60)]  # some objectives go below zero
+    val = [x + 0.1 if x is not None else None for x in with_val(train)]
+    result = training_health(points(train, val))
+    assert_json_safe(result)
+    assert check(result, "diverged")["status"] in {"pass", "warn"}
+    assert_json_safe(training_health(points([0.0] * 30, [0.0] * 30)))
