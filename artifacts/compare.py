@@ -1,4 +1,4 @@
-"""Side-by-side comparison data: configuration rows with a "differs" flag, and loss curves.
+"""Side-by-side comparison data: configuration and health rows with a "differs" flag, loss curves.
 
 Plain data for ``GET /api/models/compare`` and the compare page (DESIGN §12); the page draws the
 curves (the SVG geometry lives with the chart code) and offers an "only differences" toggle over
@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypedDict
 
-from artifacts.loss_history import read_history
+from artifacts.loss_history import read_history, smooth
 
 
 class ConfigRow(TypedDict):
@@ -27,6 +27,7 @@ class Curve(TypedDict):
     steps: list[int]
     epochs: list[float | None]
     training: list[float | None]  # None: a non-finite training loss (a gap in the line)
+    smoothed_training: list[float | None]  # the debiased EMA of the training loss, same gaps
     validation: list[float | None]  # None: no validation measured at that step
 
 
@@ -127,12 +128,14 @@ def curves(histories: Mapping[str, Iterable[Any]] | Sequence[tuple[str, Iterable
         for step in history.steps:  # steps whose training loss was non-finite: a gap
             table.setdefault(step, [None, None])
         steps = sorted(table)
+        smoothed = dict(zip(history.train_steps, smooth(history.train), strict=True))
         series.append(
             {
                 "id": str(model_id),
                 "steps": steps,
                 "epochs": [history.epochs.get(step) for step in steps],
                 "training": [table[step][0] for step in steps],
+                "smoothed_training": [smoothed.get(step) for step in steps],
                 "validation": [table[step][1] for step in steps],
             }
         )
@@ -151,3 +154,32 @@ def curves(histories: Mapping[str, Iterable[Any]] | Sequence[tuple[str, Iterable
         "epoch_range": epoch_range,
         "loss_range": loss_range,
     }
+
+
+class CheckRow(TypedDict):
+    code: str
+    statuses: list[str | None]  # one per model; None where the check was not judged for it
+    messages: list[str | None]
+    differs: bool
+
+
+CHECK_ORDER = ("diverged", "few_points", "no_validation", "overfitting", "still_improving", "plateau", "loss_spikes")
+
+
+def check_rows(healths: Sequence[Mapping[str, Any] | None]) -> list[CheckRow]:
+    """One row per training health check across the models, in the checks' own order (codes
+    this module does not know follow in first-seen order); ``differs`` when the statuses differ."""
+    per_model: list[dict[str, Mapping[str, Any]]] = []
+    for health in healths:
+        checks = health.get("checks") if isinstance(health, Mapping) else None
+        found = checks if isinstance(checks, list) else []
+        per_model.append({c["code"]: c for c in found if isinstance(c, Mapping) and isinstance(c.get("code"), str)})
+    codes = dict.fromkeys(code for code in CHECK_ORDER if any(code in m for m in per_model))
+    for model in per_model:
+        codes.update(dict.fromkeys(model))
+    rows: list[CheckRow] = []
+    for code in codes:
+        statuses = [model[code].get("status") if code in model else None for model in per_model]
+        messages = [model[code].get("message") if code in model else None for model in per_model]
+        rows.append({"code": code, "statuses": statuses, "messages": messages, "differs": len(set(statuses)) > 1})
+    return rows

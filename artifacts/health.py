@@ -269,8 +269,8 @@ def _overfitting(f: _Facts) -> Check:
     return _check(
         "overfitting",
         "pass",
-        f"Validation loss reached its lowest, {_fmt(best)}, at step {best_step:,} and did not keep rising "
-        f"more than {OVERFIT_MIN_RISE:.0%} above it while training loss fell.",
+        f"Validation loss reached its lowest, {_fmt(best)}, at step {best_step:,}; the later evaluations show "
+        f"no overfitting (a sustained rise of more than {OVERFIT_MIN_RISE:.0%} while training loss falls).",
     )
 
 

@@ -6,7 +6,9 @@ import json
 import math
 from types import SimpleNamespace
 
-from artifacts.compare import config_rows, curves
+from artifacts.compare import check_rows, config_rows, curves
+from artifacts.health import training_health
+from artifacts.loss_history import smooth
 from pipeline.demo_data import JOBS, loss_history
 
 
@@ -118,6 +120,7 @@ def test_curves_sort_dedupe_and_read_objects():
         "steps": [10, 20],
         "epochs": [0.1, 0.2],
         "training": [2.0, 0.9],
+        "smoothed_training": smooth([2.0, 0.9]),
         "validation": [None, 1.1],
     }
 
@@ -126,3 +129,26 @@ def test_empty_histories():
     assert curves({}) == {"series": [], "step_range": None, "epoch_range": None, "loss_range": None}
     data = curves({"x": []})
     assert data["series"][0]["steps"] == [] and data["loss_range"] is None
+
+
+def test_smoothed_training_follows_the_training_gaps():
+    series = curves([("d", demo("diverged"))])["series"][0]
+    finite = [x for x in series["training"] if x is not None]
+    assert [x for x in series["smoothed_training"] if x is not None] == smooth(finite)
+    assert [x is None for x in series["smoothed_training"]] == [x is None for x in series["training"]]
+
+
+def test_check_rows_line_up_health_across_models():
+    healths = [training_health(demo("good")), training_health(demo("overfitting")), training_health(demo("diverged"))]
+    rows = {row["code"]: row for row in check_rows(healths)}
+    assert list(rows)[:3] == ["diverged", "few_points", "no_validation"]
+    assert rows["overfitting"]["statuses"] == ["pass", "warn", None]  # not judged on a diverged run
+    assert rows["overfitting"]["differs"] is True
+    assert rows["diverged"]["statuses"] == ["pass", "pass", "fail"]
+    assert rows["few_points"] == {
+        "code": "few_points",
+        "statuses": ["pass", "pass", "pass"],
+        "messages": [h["checks"][1]["message"] for h in healths],
+        "differs": False,
+    }
+    assert check_rows([None, {"checks": "junk"}]) == []
