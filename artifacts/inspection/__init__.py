@@ -1,0 +1,6 @@
+"""Adapter inspection: know what the cluster produced before anyone downloads it (DESIGN §10)."""
+
+from artifacts.inspection.inspector import AdapterInspector, inspect_files, inspect_storage
+from artifacts.inspection.safetensors_stream import SafetensorsStream
+
+__all__ = ["AdapterInspector", "SafetensorsStream", "inspect_files", "inspect_storage"]
