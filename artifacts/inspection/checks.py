@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from artifacts.inspection.findings import Finding, examples, plural
+from artifacts.inspection.findings import Finding, are, examples, have, plural
 from artifacts.inspection.peft import AdapterConfig, TensorLayout, expected_rank, is_targeted, tensor_rank
 from artifacts.inspection.safetensors_stream import SafetensorsStream
 
@@ -53,7 +53,7 @@ def tensor_findings(config: AdapterConfig | None, stream: SafetensorsStream, lay
         findings.append(
             Finding(
                 "nonfinite_values",
-                f"{plural(total, 'value')} are NaN or infinite in {plural(len(nonfinite), 'tensor')} "
+                f"{plural(total, 'value')} {are(total)} NaN or infinite in {plural(len(nonfinite), 'tensor')} "
                 f"({examples([t.name for t in nonfinite])}).",
             )
         )
@@ -62,7 +62,7 @@ def tensor_findings(config: AdapterConfig | None, stream: SafetensorsStream, lay
         findings.append(
             Finding(
                 "missing_lora_pair",
-                f"{plural(len(unpaired), 'module')} have a lora_A without its lora_B or the reverse "
+                f"{plural(len(unpaired), 'module')} {have(len(unpaired))} a lora_A without its lora_B or the reverse "
                 f"({examples(unpaired)}).",
             )
         )
@@ -80,7 +80,10 @@ def tensor_findings(config: AdapterConfig | None, stream: SafetensorsStream, lay
             )
         elif zero:
             findings.append(
-                Finding("partly_zero_lora_b", f"{plural(len(zero), 'lora_B tensor')} are all zeros ({examples(zero)}).")
+                Finding(
+                    "partly_zero_lora_b",
+                    f"{plural(len(zero), 'lora_B tensor')} {are(len(zero))} all zeros ({examples(zero)}).",
+                )
             )
     return findings
 
@@ -100,7 +103,8 @@ def _rank_findings(config: AdapterConfig | None, layout: TensorLayout) -> list[F
     return [
         Finding(
             "rank_mismatch",
-            f"{plural(len(wrong), 'module')} have LoRA shapes that disagree with the rank: {examples(wrong, 2)}.",
+            f"{plural(len(wrong), 'module')} {have(len(wrong))} LoRA shapes that disagree with the rank: "
+            f"{examples(wrong, 2)}.",
         )
     ]
 
@@ -118,7 +122,7 @@ def _target_findings(config: AdapterConfig | None, layout: TensorLayout) -> list
     return [
         Finding(
             "module_not_targeted",
-            f"{plural(len(outside), 'LoRA module')} are not in target_modules ({examples(outside)}).",
+            f"{plural(len(outside), 'LoRA module')} {are(len(outside))} not in target_modules ({examples(outside)}).",
         )
     ]
 
@@ -154,6 +158,16 @@ def _job_value(hyperparameters: Mapping[str, Any], *keys: str) -> Any:
     return None
 
 
+def _same_model(job_base: str, adapter_base: str) -> bool:
+    """Equal ids, or a local copy whose folder has the hub model's name (the local-path finding says the rest)."""
+    job, adapter = job_base.strip().lower(), adapter_base.strip().lower()
+    if job == adapter:
+        return True
+    if looks_local(adapter_base):
+        return re.split(r"[\\/]", adapter.rstrip("/\\"))[-1] == job.split("/")[-1]
+    return False
+
+
 def job_findings(config: AdapterConfig | None, hyperparameters: Mapping[str, Any] | None) -> list[Finding]:
     """Compare rank, alpha and base model with what the job was asked to train."""
     if config is None or not hyperparameters:
@@ -166,7 +180,7 @@ def job_findings(config: AdapterConfig | None, hyperparameters: Mapping[str, Any
     if isinstance(alpha, int | float) and config.lora_alpha is not None and alpha != config.lora_alpha:
         differences.append(f"lora_alpha {config.lora_alpha} (job: {alpha})")
     base = _job_value(hyperparameters, "base_model", "base_model_name_or_path", "model_name", "model")
-    if isinstance(base, str) and config.base_model and base.strip().lower() != config.base_model.strip().lower():
+    if isinstance(base, str) and config.base_model and not _same_model(base, config.base_model):
         differences.append(f"base model {config.base_model} (job: {base})")
     if not differences:
         return []

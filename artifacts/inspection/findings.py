@@ -61,6 +61,14 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
+def are(count: int) -> str:
+    return "is" if count == 1 else "are"
+
+
+def have(count: int) -> str:
+    return "has" if count == 1 else "have"
+
+
 def examples(names: list[str], limit: int = 3) -> str:
     """``a, b, c and 4 more`` for messages that must stay one readable sentence."""
     shown = ", ".join(names[:limit])
