@@ -236,3 +236,17 @@ def test_messages_are_grammatical_for_one_module():
     tensors = {k: v for k, v in lora_tensors(layers=1, modules=("q_proj",)).items() if "lora_B" not in k}
     message = finding(inspect(adapter(tensors=tensors), JOB), "missing_lora_pair")["message"]
     assert message.startswith("1 module has a lora_A")
+
+
+def test_starting_a_file_again_discards_the_failed_transfer():
+    files = adapter()
+    weights = files["adapter_model.safetensors"]
+    inspector = AdapterInspector()
+    inspector.start_file("adapter_model.safetensors", len(weights))
+    inspector.feed("adapter_model.safetensors", weights[:1000])  # connection cut here, retried from zero
+    for name, data in files.items():
+        inspector.start_file(name, len(data))
+        inspector.feed(name, data)
+        inspector.end_file(name, len(data))
+    report = inspector.report(JOB)
+    assert report["verdict"] == "ok" and report["adapter"]["size"] == len(weights)

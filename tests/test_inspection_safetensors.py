@@ -132,6 +132,7 @@ HOSTILE = {
     "ends inside the header": raw_safetensors(good_header(), bytes(24))[:40],
     "ends inside the length": b"\x10\x00\x00",
     "empty file": b"",
+    "millions of tiny items": struct.pack("<Q", 4_000_005) + b'{"a":[' + b"0," * 1_999_998 + b"0]}",
 }
 
 
@@ -160,6 +161,7 @@ EXPECTED = {
     "ends inside the header": "ends inside its header",
     "ends inside the length": "shorter than the 8-byte header length",
     "empty file": "0 bytes",
+    "millions of tiny items": "more than 1,000,000 items",
 }
 
 

@@ -43,9 +43,13 @@ class AdapterInspector:
         self._config_too_large = False
 
     def start_file(self, name: str, expected_size: int | None = None) -> None:
-        self.sizes.setdefault(name, 0)
-        if name == SAFETENSORS_NAME and self._stream is None:
+        """Begin (or begin again, after a failed transfer) the file ``name``; feed its bytes once each, in order."""
+        self.sizes[name] = 0
+        if name == SAFETENSORS_NAME:
             self._stream = SafetensorsStream(expected_size if isinstance(expected_size, int) else None)
+        elif name == CONFIG_NAME:
+            self._config_bytes = bytearray()
+            self._config_too_large = False
 
     def feed(self, name: str, chunk: bytes | bytearray | memoryview) -> None:
         if name not in self.sizes:

@@ -23,6 +23,10 @@ from dataclasses import dataclass
 
 MAX_HEADER_SIZE = 100_000_000  # safetensors/src/tensor.rs MAX_HEADER_SIZE
 MAX_DIMENSIONS = 64
+# Parsing turns every JSON item into a Python object several times its text size; a header of
+# tiny items ("0,0,0,...") would cost gigabytes. Real adapters list a few thousand tensors at
+# most (about five items each), so a million items is generous and keeps parsing bounded.
+MAX_HEADER_ITEMS = 1_000_000
 MAX_ERRORS = 5
 
 # Bits per element of every dtype safetensors knows (safetensors/src/tensor.rs ``Dtype``).
@@ -193,6 +197,9 @@ class SafetensorsStream:
         if not raw.startswith(b"{"):
             self._fail("The header does not start with '{', so it is not a JSON object.")
             return
+        if raw.count(b",") > MAX_HEADER_ITEMS:
+            self._fail(f"The header lists more than {MAX_HEADER_ITEMS:,} items, far more than any adapter has.")
+            return
         try:
             parsed = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
         except _Duplicate as error:
@@ -282,7 +289,7 @@ class SafetensorsStream:
     def _scan_tensor(self, tensor: TensorInfo, piece: memoryview) -> None:
         data = piece.tobytes()
         tensor.scanned += len(data)
-        if tensor.all_zero and data.count(0) != len(data):
+        if tensor.all_zero and (any(data[:64]) or data.count(0) != len(data)):
             tensor.all_zero = False
         rule = NONFINITE_RULES.get(tensor.dtype)
         if rule is None:
