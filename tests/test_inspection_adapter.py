@@ -250,3 +250,20 @@ def test_starting_a_file_again_discards_the_failed_transfer():
         inspector.end_file(name, len(data))
     report = inspector.report(JOB)
     assert report["verdict"] == "ok" and report["adapter"]["size"] == len(weights)
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"r": [], "lora_alpha": {}, "target_modules": {"q_proj": 1}},
+        {"r": 8, "lora_alpha": 16, "target_modules": "((((", "rank_pattern": "q_proj"},
+        {"r": 8, "lora_alpha": 16, "target_modules": [1, None], "modules_to_save": "lm_head", "use_dora": "yes"},
+        {"r": True, "lora_alpha": float("nan"), "target_modules": ["q_proj"], "alpha_pattern": [1]},
+        {"r": 8, "lora_alpha": 16, "target_modules": ["q_proj", "v_proj"], "rank_pattern": {"(a+)+$": 4, "[": 2}},
+        {"r": 8, "lora_alpha": 16, "target_modules": ["q_proj", "v_proj"], "base_model_name_or_path": 42},
+    ],
+)
+def test_odd_config_values_never_crash_the_report(odd):
+    report = inspect(adapter(cfg={**config(), **odd}), JOB)
+    assert report["verdict"] in {"ok", "warnings", "unusable"}
+    json.dumps(report, allow_nan=False)

@@ -201,3 +201,17 @@ def test_header_reports_json_padding_as_valid():
     header = json.dumps(good_header()).encode() + b"    "
     data = struct.pack("<Q", len(header)) + header + bytes(24)
     assert stream_of(data, 5).valid
+
+
+def test_random_corruption_never_raises():
+    rng = np.random.default_rng(7)
+    original = bytearray(mixed_file())
+    for _ in range(300):
+        data = bytearray(original)
+        for _ in range(int(rng.integers(1, 6))):
+            position = int(rng.integers(0, len(data)))
+            data[position] = int(rng.integers(0, 256))
+        if rng.random() < 0.3:
+            data = data[: int(rng.integers(0, len(data)))]
+        stream = stream_of(bytes(data), int(rng.integers(1, 300)))
+        assert stream.valid or stream.errors

@@ -147,7 +147,14 @@ def model_card(
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _summary(base_model, dataset_name, rank, alpha, summary, inspection) -> str:
+def _summary(
+    base_model: Any,
+    dataset_name: str | None,
+    rank: Any,
+    alpha: Any,
+    summary: Mapping[str, Any],
+    inspection: Mapping[str, Any] | None,
+) -> str:
     parts = ["A LoRA adapter"]
     if rank:
         parts.append(f"(r={rank}" + (f", alpha={alpha})" if alpha is not None else ")"))
@@ -166,7 +173,7 @@ def _summary(base_model, dataset_name, rank, alpha, summary, inspection) -> str:
     return sentence
 
 
-def _configuration(configuration, hyper, facts) -> list[str]:
+def _configuration(configuration: Mapping[str, Any], hyper: Mapping[str, Any], facts: Mapping[str, Any]) -> list[str]:
     rows: list[tuple[str, Any]] = [(key, value) for key, value in hyper.items()]
     if configuration.get("preset_id"):
         rows.insert(0, ("preset", configuration["preset_id"]))
@@ -180,7 +187,7 @@ def _configuration(configuration, hyper, facts) -> list[str]:
     return ["## Hyperparameters and configuration", "", *_table(("Setting", "Value"), rows), ""]
 
 
-def _results(quality, summary) -> list[str]:
+def _results(quality: Mapping[str, Any], summary: Mapping[str, Any]) -> list[str]:
     labels = {
         "overall_score": "Score (1-5)",
         "convergence_quality": "Convergence",
@@ -197,7 +204,7 @@ def _results(quality, summary) -> list[str]:
     return ["## Training results", "", *_table(("Metric", "Value"), rows), ""]
 
 
-def _health(health) -> list[str]:
+def _health(health: Mapping[str, Any] | None) -> list[str]:
     lines = ["## Training health", ""]
     if not isinstance(health, Mapping):
         return [*lines, "No training health report is available for this run.", ""]
@@ -212,7 +219,7 @@ def _health(health) -> list[str]:
     return lines
 
 
-def _inspection(inspection) -> list[str]:
+def _inspection(inspection: Mapping[str, Any] | None) -> list[str]:
     lines = ["## Inspection", ""]
     if not isinstance(inspection, Mapping):
         return [*lines, "This adapter has not been inspected.", ""]
@@ -240,7 +247,7 @@ def _inspection(inspection) -> list[str]:
     return lines
 
 
-def _files(files) -> list[str]:
+def _files(files: Iterable[Mapping[str, Any]] | None) -> list[str]:
     rows = [(f.get("filename"), _size(f.get("size")), f.get("sha256")) for f in files or [] if isinstance(f, Mapping)]
     if not rows:
         return []
@@ -254,7 +261,7 @@ def _files(files) -> list[str]:
     ]
 
 
-def _how_to_load(base_model, folder, task_type) -> list[str]:
+def _how_to_load(base_model: Any, folder: str, task_type: Any) -> list[str]:
     auto = AUTO_CLASSES.get(str(task_type or "CAUSAL_LM").upper(), "AutoModelForCausalLM")
     code = "\n".join(
         [

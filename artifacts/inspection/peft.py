@@ -13,6 +13,7 @@ L624-640), which is why these checks run at ingest.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,7 +68,9 @@ class AdapterConfig:
     @property
     def lora_alpha(self) -> float | None:
         value = self.raw.get("lora_alpha")
-        return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            return None  # NaN would also make the report invalid JSON for PostgreSQL
+        return value
 
     @property
     def target_modules(self) -> list[str] | str | None:
@@ -86,7 +89,9 @@ class AdapterConfig:
     @property
     def alpha_pattern(self) -> dict[str, float]:
         value = self.raw.get("alpha_pattern")
-        return {k: v for k, v in value.items() if isinstance(v, int | float)} if isinstance(value, dict) else {}
+        if not isinstance(value, dict):
+            return {}
+        return {k: v for k, v in value.items() if isinstance(v, int | float) and math.isfinite(v)}
 
     @property
     def use_dora(self) -> bool:

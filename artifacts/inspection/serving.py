@@ -71,10 +71,12 @@ def readiness(
     }
 
 
-def _peft(blockers, config, base, notes, folder) -> dict[str, object]:
+def _peft(
+    blockers: list[str], config: AdapterConfig | None, base: str | None, notes: list[str], folder: str
+) -> dict[str, object]:
     if blockers:
         return _state(False, blockers, None)
-    auto = AUTO_CLASSES.get((config.task_type or "CAUSAL_LM").upper(), "AutoModelForCausalLM")
+    auto = AUTO_CLASSES.get(((config.task_type if config else None) or "CAUSAL_LM").upper(), "AutoModelForCausalLM")
     code = (
         f"from transformers import {auto}; from peft import PeftModel; "
         f"base = {auto}.from_pretrained({json.dumps(base)}); "
@@ -83,7 +85,15 @@ def _peft(blockers, config, base, notes, folder) -> dict[str, object]:
     return _state(True, list(notes), f"python -c {shlex.quote(code)}" if base else None)
 
 
-def _vllm(blockers, config, layout, base, notes, folder, adapter_name) -> dict[str, object]:
+def _vllm(
+    blockers: list[str],
+    config: AdapterConfig | None,
+    layout: TensorLayout | None,
+    base: str | None,
+    notes: list[str],
+    folder: str,
+    adapter_name: str,
+) -> dict[str, object]:
     reasons = list(blockers)
     dora = config is not None and config.use_dora or (layout is not None and layout.has_magnitude)
     if dora:
@@ -109,7 +119,9 @@ def _vllm(blockers, config, layout, base, notes, folder, adapter_name) -> dict[s
     return _state(True, notes, command)
 
 
-def _lorax(blockers, base, notes, folder, adapter_name) -> dict[str, object]:
+def _lorax(
+    blockers: list[str], base: str | None, notes: list[str], folder: str, adapter_name: str
+) -> dict[str, object]:
     if blockers:
         return _state(False, blockers, None)
     mount = f"/data/adapters/{adapter_name}"
@@ -130,7 +142,14 @@ def _lorax(blockers, base, notes, folder, adapter_name) -> dict[str, object]:
     return _state(True, notes, command)
 
 
-def _llama_cpp(blockers, layout, base, notes, folder, adapter_name) -> dict[str, object]:
+def _llama_cpp(
+    blockers: list[str],
+    layout: TensorLayout | None,
+    base: str | None,
+    notes: list[str],
+    folder: str,
+    adapter_name: str,
+) -> dict[str, object]:
     reasons = list(blockers)
     if layout is not None:
         refused = [t.name for t in layout.full_tensors if "norm" not in t.name]
