@@ -267,3 +267,9 @@ def test_odd_config_values_never_crash_the_report(odd):
     report = inspect(adapter(cfg={**config(), **odd}), JOB)
     assert report["verdict"] in {"ok", "warnings", "unusable"}
     json.dumps(report, allow_nan=False)
+
+
+def test_safetensors_wins_over_a_pickle_beside_it_which_is_still_mentioned():
+    report = inspect({**adapter(), "adapter_model.bin": b"\x80\x02}."}, JOB)
+    assert report["verdict"] == "ok" and report["adapter"]["format"] == "safetensors"
+    assert "adapter_model.bin" in finding(report, "pickle_files")["message"]

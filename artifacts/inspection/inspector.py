@@ -121,7 +121,9 @@ class AdapterInspector:
             )
         findings += extras_findings(config, layout)
         findings += job_findings(config, job_hyperparameters)
-        pickles = sorted(n for n in self.sizes if n != PICKLE_NAME and n.lower().endswith(PICKLE_SUFFIXES))
+        pickles = sorted(
+            n for n in self.sizes if (n != PICKLE_NAME or fmt == "safetensors") and n.lower().endswith(PICKLE_SUFFIXES)
+        )
         if pickles:
             findings.append(Finding("pickle_files", f"{', '.join(pickles)} are pickle files: never load them blindly."))
 
