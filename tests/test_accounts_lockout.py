@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 LOGIN = "/accounts/login/"
 ADMIN_LOGIN = "/admin/login/?next=/admin/"
 LIMIT = django_settings.LOGIN_FAILURE_LIMIT
-LOCKED = "Too many failed log-in attempts"
+LOCKED = "Too many failed logins"
 
 
 @pytest.fixture(autouse=True)
@@ -160,3 +160,14 @@ def test_an_ipv6_client_counts_as_its_whole_slash_64():
     assert first == client_address(FakeRequest("2001:db8:1:2:ffff:ffff:ffff:fffe")) == "2001:db8:1:2::"
     assert client_address(FakeRequest("2001:db8:1:3::1")) != first
     assert client_address(FakeRequest("::ffff:192.0.2.7")) == "192.0.2.7"
+
+
+def test_a_failed_attempt_is_recorded_without_the_password_tried(alice):
+    from axes.models import AccessAttempt
+
+    fail(1, "alice", "10.8.0.1")
+    Client().post(LOGIN, {"username": "alice", "password": "alice-password-2"}, REMOTE_ADDR="10.8.0.1")
+
+    attempt_row = AccessAttempt.objects.get(username="alice", ip_address="10.8.0.1")
+    assert attempt_row.failures_since_start == 2
+    assert "alice-password" not in attempt_row.post_data and "wrong-password" not in attempt_row.post_data
