@@ -17,14 +17,14 @@ from accounts.models import ApiToken
 @login_required
 @require_http_methods(["GET", "POST"])
 def token_list(request: HttpRequest) -> HttpResponse:
-    form = TokenCreateForm(request.POST or None)
+    form = TokenCreateForm(request.POST or None, user=request.user)
     created = raw = None
     status = 200
     if request.method == "POST":
         if form.is_valid():
             # Rendered here rather than after a redirect, so the raw token is never stored anywhere.
             created, raw = ApiToken.objects.issue(request.user, name=form.cleaned_data["name"])  # type: ignore[arg-type]
-            form = TokenCreateForm()
+            form = TokenCreateForm(user=request.user)
             status = 201
         else:
             status = 400

@@ -156,6 +156,20 @@ def test_good_names_are_kept_as_typed_and_escaped_on_the_page(alice, alice_clien
     assert "<b>bold</b>" not in response.content.decode()
 
 
+def test_one_account_cannot_pile_up_tokens(alice, alice_client):
+    from accounts.forms import MAX_ACTIVE_TOKENS
+
+    for n in range(MAX_ACTIVE_TOKENS):
+        ApiToken.objects.issue(alice, name=f"t{n}")
+    refused = create(alice_client, "one too many")
+    assert refused.status_code == 400
+    assert "the most allowed" in refused.content.decode()
+    assert ApiToken.objects.filter(user=alice).count() == MAX_ACTIVE_TOKENS
+
+    ApiToken.objects.filter(user=alice).first().revoke()
+    assert create(alice_client, "one too many").status_code == 201
+
+
 def test_the_page_only_takes_get_and_post(alice_client):
     assert alice_client.put(PAGE).status_code == 405
 
