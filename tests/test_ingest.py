@@ -14,7 +14,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from artifacts.models import ArtifactFile, ArtifactIngest, ModelArtifact
-from artifacts.services.ingest import awaiting_jobs, claim, ingest, queue_due_jobs, retry_ingest
+from artifacts.services.ingest import awaiting_jobs, ingest, queue_due_jobs, retry_ingest
+from artifacts.tasks import ingest_job
 from pipeline.models import Notification, TrainingJob
 from tests.factories import add_history, make_dataset, make_job
 
@@ -161,7 +162,7 @@ def test_one_missing_file_leaves_no_artifact_and_no_stored_file(job, artifact_ro
 def test_failed_attempt_queues_a_delayed_retry_after_commit(job, enqueued, django_capture_on_commit_callbacks):
     responses.add(responses.GET, f"{API}/training/artifacts/ext-1", status=404)
     with django_capture_on_commit_callbacks(execute=True):
-        ingest(job)
+        ingest_job(str(job.id))
     assert len(enqueued) == 1
     assert enqueued[0]["args"] == [str(job.id)]
     assert 60 <= enqueued[0]["options"]["countdown"] <= 75
@@ -365,7 +366,7 @@ def test_admin_retry_action(client, charlie, job, enqueued):
 @pytest.mark.django_db
 @responses.activate
 def test_a_live_lease_blocks_a_second_worker_and_an_expired_one_does_not(job):
-    assert claim(job, "worker-a") is not None  # worker A claims, then "dies" mid-transfer
+    assert ArtifactIngest.objects.claim(job, "worker-a") is not None  # worker A claims, then "dies" mid-transfer
     serve(responses)
     assert ingest(job).skipped  # lease still valid: worker B stays away
     ArtifactIngest.objects.filter(job=job).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
@@ -404,7 +405,7 @@ def test_a_worker_whose_lease_was_taken_over_stands_down_and_leaves_the_prefix_t
 @pytest.mark.django_db
 @responses.activate
 def test_leftovers_of_a_killed_worker_are_cleared_by_the_next_attempt(job, alice, artifact_root):
-    claimed = claim(job, "killed-worker")
+    claimed = ArtifactIngest.objects.claim(job, "killed-worker")
     prefix = artifact_root / str(alice.id) / str(claimed.artifact_id)
     prefix.mkdir(parents=True)
     (prefix / "adapter_model.safetensors").write_bytes(b"half a file")
@@ -424,14 +425,14 @@ def test_leftovers_of_a_killed_worker_are_cleared_by_the_next_attempt(job, alice
 def test_hitting_the_task_time_limit_fails_with_a_readable_reason(job, artifact_root, monkeypatch):
     from celery.exceptions import SoftTimeLimitExceeded
 
-    from artifacts.services import ingest as ingest_module
+    from artifacts.services.ingest import service
 
     def too_slow(*args, **kwargs):
         raise SoftTimeLimitExceeded()
 
     serve(responses)
-    monkeypatch.setattr(ingest_module, "_record", too_slow)
-    result = ingest(job)
+    monkeypatch.setattr(service, "record_artifact", too_slow)
+    result = ingest_job(str(job.id))
     assert "task time limit" in result.error and "CELERY_TASK_SOFT_TIME_LIMIT" in result.error
     row = ArtifactIngest.objects.get(job=job)
     assert row.state == "failed"  # the same limit would stop every retry: say so at once
@@ -473,7 +474,7 @@ def test_retry_countdown_stays_under_the_task_time_limit(job, enqueued, settings
     settings.CELERY_TASK_TIME_LIMIT = 600
     responses.add(responses.GET, f"{API}/training/artifacts/ext-1", status=500)
     with django_capture_on_commit_callbacks(execute=True):
-        ingest(job)
+        ingest_job(str(job.id))
     assert enqueued[-1]["options"]["countdown"] == 600
     assert ArtifactIngest.objects.get(job=job).next_attempt_at > timezone.now() + timedelta(seconds=3000)
 
