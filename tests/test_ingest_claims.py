@@ -112,3 +112,36 @@ def test_jobs_not_awaiting_an_artifact_are_left_alone(alice):
         assert ingest(job).skipped
     assert len(responses.calls) == 0
     assert list(awaiting_jobs()) == []
+
+
+@pytest.mark.django_db
+def test_only_one_of_two_claims_wins_and_only_the_holder_can_move_the_record(job):
+    first = ArtifactIngest.objects.claim(job, "worker-a")
+    assert first is not None and ArtifactIngest.objects.claim(job, "worker-b") is None
+    ArtifactIngest.objects.filter(job=job).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    second = ArtifactIngest.objects.claim(job, "worker-b")  # A's lease lapsed: B takes the job over
+    assert second is not None and second.attempts == 2
+
+    # Every transition of the stale holder is refused and changes nothing.
+    assert not first.renew(bytes_done=10)
+    assert not first.succeed()
+    assert not first.schedule_retry("late", delay=60)
+    assert not first.fail("late")
+    row = ArtifactIngest.objects.get(job=job)
+    assert (row.state, row.lease_token, row.bytes_done, row.last_error) == ("running", "worker-b", 0, "")
+
+    assert second.renew(bytes_done=10) and second.schedule_retry("HTTP 503", delay=60)
+    row.refresh_from_db()
+    assert (row.state, row.lease_token, row.last_error) == ("retrying", "", "HTTP 503")
+    assert row.next_attempt_at > timezone.now() + timedelta(seconds=55)
+    assert ArtifactIngest.objects.claim(job, "worker-c") is None  # not due yet
+
+
+@pytest.mark.django_db
+def test_only_a_failed_record_is_reset(job):
+    row = ArtifactIngest.objects.create(job=job, state="running", attempts=2, lease_token="worker-a")
+    assert not ArtifactIngest.objects.reset_failed(job)
+    ArtifactIngest.objects.filter(pk=row.pk).update(state="failed")
+    assert ArtifactIngest.objects.reset_failed(job)
+    row.refresh_from_db()
+    assert (row.state, row.attempts, row.lease_token) == ("pending", 0, "")
