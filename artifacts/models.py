@@ -66,6 +66,7 @@ class ModelArtifact(models.Model):
         "pipeline.Dataset", on_delete=models.SET_NULL, null=True, blank=True, related_name="model_artifacts"
     )
     name = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="")
     version = models.CharField(max_length=32, default="1.0.0")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.STORED)
     quality_metrics = models.JSONField(default=dict, blank=True)
@@ -73,6 +74,9 @@ class ModelArtifact(models.Model):
     training_summary = models.JSONField(default=dict, blank=True)
     configuration = models.JSONField(default=dict, blank=True)
     artifacts = models.JSONField(default=dict, blank=True, help_text="filename → storage key")
+    # What the files are (DESIGN §10) and how the run went (DESIGN §11); null until computed.
+    inspection = models.JSONField(null=True, blank=True)
+    training_health = models.JSONField(null=True, blank=True)
     download_count = models.PositiveIntegerField(default=0)
     deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
