@@ -1,17 +1,28 @@
-"""Model pages (namespace ``models``) and the signed file downloads of local storage (the JSON API
-lives under ``artifacts/api``)."""
+"""Model and training job pages, and the signed file downloads of local storage (the JSON API
+lives under ``artifacts/api``).
+
+Two URL namespaces: ``models:`` for the model pages and ``jobs:`` for the job pages; the file
+download is ``artifact-file-download``.
+"""
 
 from django.urls import include, path
 
-from artifacts import file_views, views
+from artifacts import file_views, job_views, views
 
-model_pages = [
+model_patterns = [
     path("models", views.model_list, name="list"),
     path("models/<uuid:pk>", views.model_detail, name="detail"),
     path("models/<uuid:pk>/download", views.model_download, name="download"),
 ]
 
+job_patterns = [
+    path("training/jobs", job_views.job_list, name="job-list"),
+    path("training/jobs/<uuid:pk>", job_views.job_detail, name="job-detail"),
+    path("training/jobs/<uuid:pk>/retry", job_views.job_retry_ingest, name="job-retry"),
+]
+
 urlpatterns = [
-    path("", include((model_pages, "models"))),
+    path("", include((model_patterns, "models"))),
+    path("", include((job_patterns, "jobs"))),
     path("downloads/<str:token>", file_views.download_file, name="artifact-file-download"),
 ]

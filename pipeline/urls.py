@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("account/", include("accounts.token_urls")),
     path("", include("artifacts.urls")),
     path("", include("pipeline.page_urls")),
 ]

@@ -9,8 +9,8 @@ from rest_framework import serializers
 
 from artifacts.filters import ModelListFilter
 from artifacts.models import ArtifactFile, ModelArtifact
-from artifacts.numbers import json_safe
 from pipeline.lib.api.pagination import PageQuerySerializer
+from pipeline.lib.numbers import json_safe
 from pipeline.models import Dataset, TrainingJob
 
 
