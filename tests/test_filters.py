@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import pytest
 from django.http import QueryDict
 
@@ -68,16 +65,3 @@ def test_no_filters_is_the_default_list():
     assert filters == ModelFilters()
     assert not filters.active
     assert filters.query_string() == "sort=created_at"
-
-
-def test_shared_api_code_does_not_import_the_artifacts_app():
-    """``pipeline.lib`` and the notifications API are below ``artifacts``: imports go one way only."""
-    root = Path(__file__).resolve().parent.parent
-    offenders = []
-    for source in [*root.glob("pipeline/lib/**/*.py"), *root.glob("pipeline/api/**/*.py")]:
-        for node in ast.walk(ast.parse(source.read_text())):
-            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
-            if isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            offenders += [f"{source.relative_to(root)}: {name}" for name in names if name.split(".")[0] == "artifacts"]
-    assert offenders == []
