@@ -27,8 +27,8 @@ from django.utils.http import http_date, parse_http_date_safe, quote_etag
 from django.views.decorators.http import require_safe
 
 from artifacts.models import ArtifactFile
-from artifacts.signing import InvalidDownloadToken, read_token
-from artifacts.storage import StoredFile, artifact_storage, content_disposition
+from artifacts.signing import InvalidDownloadToken, content_disposition, read_token
+from artifacts.storage import StoredFile, artifact_storage
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f/\\]")

@@ -20,11 +20,15 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from storages.utils import clean_name
 
-from artifacts.storage import content_disposition
-
 SALT = "artifacts.local-download"
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment; filename=…`` (RFC 6266, with ``filename*`` for non-ASCII names) for every backend."""
+    return content_disposition_header(as_attachment=True, filename=filename) or "attachment"
 
 
 # --- Local storage: our own signed token ----------------------------------------------------------

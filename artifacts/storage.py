@@ -29,6 +29,8 @@ from django.utils.deconstruct import deconstructible
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
+from artifacts import signing
+
 CHUNK_SIZE = 1024 * 1024
 
 
@@ -56,12 +58,6 @@ class ChunkReader(RawIOBase):
         target[:size] = self._buffer[:size]
         self._buffer = self._buffer[size:]
         return size
-
-
-def content_disposition(filename: str) -> str:
-    from django.utils.http import content_disposition_header
-
-    return content_disposition_header(as_attachment=True, filename=filename) or "attachment"
 
 
 @dataclass(frozen=True)
@@ -125,9 +121,7 @@ class LocalArtifactStorage(FileSystemStorage):
         self._tidy_parents(folder.parent)
 
     def signed_url(self, key: str, filename: str, ttl: int) -> str:
-        from artifacts.signing import local_download_url
-
-        return local_download_url(key, filename, ttl)
+        return signing.local_download_url(key, filename, ttl)
 
 
 def _closing_db_connection_off_thread(chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -189,9 +183,7 @@ class S3ArtifactStorage(S3Storage):
         )
 
     def signed_url(self, key: str, filename: str, ttl: int) -> str:
-        from artifacts.signing import s3_presigned_url
-
-        return s3_presigned_url(self, key, filename, ttl)
+        return signing.s3_presigned_url(self, key, filename, ttl)
 
 
 @deconstructible
@@ -269,9 +261,7 @@ class SupabaseArtifactStorage(Storage):
         return self.signed_url(name or "", (name or "").rsplit("/", 1)[-1], 3600)
 
     def signed_url(self, key: str, filename: str, ttl: int) -> str:
-        from artifacts.signing import supabase_signed_url
-
-        return supabase_signed_url(self, key, filename, ttl)
+        return signing.supabase_signed_url(self, key, filename, ttl)
 
 
 def artifact_storage() -> Any:
