@@ -142,6 +142,8 @@ class Downloader:
                             self.outcome.failures.append(f"{remote.name}: {exc}")
                         except OSError as exc:
                             self.outcome.failures.append(f"{remote.name}: {exc.strerror or exc}")
+                        except Exception as exc:  # one file's surprise must not hide the others' results
+                            self.outcome.failures.append(f"{remote.name}: unexpected error: {exc!r}")
                         else:
                             self.outcome.downloaded.append(remote.name)
                 except KeyboardInterrupt:

@@ -12,14 +12,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from pipeline_client import retry  # installed by `make setup` (pip install -e ./client)
+from pipeline_client.cli import cli
 
 from accounts.models import ApiToken
 from tests.client.proxy import CuttingProxy
 from tests.factories import add_file, make_artifact
-
-pipeline_client = pytest.importorskip("pipeline_client", reason="the client is not installed: pip install -e ./client")
-from pipeline_client import retry  # noqa: E402
-from pipeline_client.cli import cli  # noqa: E402
 
 WEIGHTS = random.Random(20260101).randbytes(3 * 1024 * 1024 + 123)  # ~3 MiB, every run the same
 CONFIG = b'{"r": 16, "lora_alpha": 32, "target_modules": ["q_proj", "v_proj"]}\n'
