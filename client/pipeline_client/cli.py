@@ -153,7 +153,7 @@ def show_model(model_id: str, as_json: bool) -> None:
 @click.option("--workers", type=click.IntRange(1, 16), default=4, show_default=True, help="Files fetched at once.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def download(model_id: str, directory: Path | None, files: tuple[str, ...], workers: int, quiet: bool) -> None:
-    """Download a model's files into DIRECTORY (default: a folder named after the model).
+    """Download a model's files into DIRECTORY (default: a folder named after the model and its id).
 
     Partial files are kept as NAME.part and resumed by the next run; every file is checked against
     the server's sha256 before it takes its name. SHA256SUMS and the model card are written beside

@@ -55,9 +55,11 @@ class Outcome:
 
 
 def folder_name(model: dict[str, Any]) -> str:
-    """A folder named after the model: its name made safe for any file system, else its id."""
+    """A folder named after the model, made safe for any file system, plus the start of its id
+    (two runs of one dataset on one day share a name; their files must not land together)."""
+    model_id = str(model.get("id") or "model")
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", str(model.get("name") or "")).strip("-.")
-    return name[:100] or str(model.get("id"))
+    return f"{name[:100]}-{model_id[:8]}" if name else model_id
 
 
 def remote_files(model: dict[str, Any], wanted: tuple[str, ...]) -> list[RemoteFile]:

@@ -48,7 +48,8 @@ def test_download_defaults_to_a_folder_named_after_the_model(env_login, server, 
     result = run("download", str(model.id), "--files", "adapter_config.json")
 
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "Support-bot-v1-final" / "adapter_config.json").read_bytes() == FILES["adapter_config.json"]
+    folder = tmp_path / f"Support-bot-v1-final-{str(model.id)[:8]}"
+    assert (folder / "adapter_config.json").read_bytes() == FILES["adapter_config.json"]
 
 
 def test_files_subset_downloads_only_those_and_lists_only_them(env_login, server, model, tmp_path):
