@@ -66,7 +66,8 @@ def remote_files(model: dict[str, Any], wanted: tuple[str, ...]) -> list[RemoteF
     files = {}
     for item in model.get("files") or []:
         try:
-            files[str(item["filename"])] = RemoteFile(str(item["filename"]), int(item["size"]), str(item["sha256"]))
+            name = str(item["filename"])
+            files[name] = RemoteFile(name, int(item["size"]), str(item["sha256"] or "").lower())
         except (KeyError, TypeError, ValueError):
             raise ClientError("the server's file list is malformed") from None
     if not files:
@@ -195,6 +196,9 @@ class Downloader:
     # --- SHA256SUMS and model card --------------------------------------------------------------
     def _write_sums(self, good: dict[str, str], selected: set[str]) -> None:
         if not good:
+            return
+        if SUMS_NAME in selected:
+            self.outcome.notes.append(f"the model has its own {SUMS_NAME}; not replacing it with ours")
             return
         try:
             server_sums = self.api.sha256sums(self.model_id)

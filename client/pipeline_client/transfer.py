@@ -4,6 +4,11 @@ The signed URLs are the only credential a download needs, so they are fetched wi
 carries no API token (they may point at S3 or Supabase). A dropped connection resumes from the
 bytes already on disk; an expired or refused link is re-minted through the API
 (:class:`UrlBook`) and the transfer goes on from where it stopped.
+
+``If-Range`` carries the ``ETag`` the server sent earlier in this run, else the file's sha256 as a
+strong ETag (what the local signed endpoint uses). A server that does not recognise it sends the
+whole file (200) and the transfer starts over; either way the finished file is checked against the
+API's sha256 before it takes its name.
 """
 
 from __future__ import annotations
