@@ -135,10 +135,13 @@ class Transfer:
     def run(self) -> str:
         self._load_part()
         failures = 0
-        renewals = 0
+        renewals = 0  # refused links in a row: a long download may outlive several links
+        progress_mark = self.offset
         while self.offset < self.remote.size:
             if self.stop.is_set():
                 raise DownloadFailed(f"{self.remote.name}: interrupted")
+            if self.offset > progress_mark:
+                renewals, progress_mark = 0, self.offset
             url, generation = self.book.url(self.remote.name)
             headers = {"Accept-Encoding": "identity"}  # byte ranges of the file itself
             if self.offset:
@@ -158,7 +161,7 @@ class Transfer:
                         continue
                     self._start(response)
                     self._receive(response)
-                if self.offset < self.remote.size and self.offset == before:
+                if self.offset == before and self.offset < self.remote.size:
                     raise _Retryable("the server sent no data")
             except (httpx.TransportError, _Retryable) as exc:
                 failures = 1 if self.offset > before else failures + 1

@@ -153,3 +153,31 @@ def test_server_sums_that_contradict_the_file_list_are_refused():
     assert sums_for(None, wanted) == wanted
     with pytest.raises(ClientError, match="disagree about a.bin"):
         sums_for(f"{'f' * 64} *a.bin\n", wanted)
+
+
+def test_a_long_download_may_outlive_more_links_than_the_renewal_limit(tmp_path):
+    """Each link serves one slice and then expires; refusals only count when no bytes came between."""
+    slices = 6
+    step = len(BODY) // slices + 1
+
+    def handler(request):
+        version = int(request.url.params["v"])
+        start = int(request.headers.get("Range", "bytes=0-")[6:-1])
+        if start >= version * step:  # this link has served its slice: it has expired
+            return httpx.Response(403, text="This download link has expired.")
+        end = min(start + step, len(BODY))
+        data = BODY[start:end]
+        response = streamed(206 if start else 200, data, **{"Content-Range": f"bytes {start}-{len(BODY) - 1}/*"})
+        if end < len(BODY):  # the connection drops after the slice
+            response = httpx.Response(response.status_code, headers=response.headers, content=_then_drop(data))
+        return response
+
+    job, book = transfer(tmp_path, handler)
+
+    assert job.run() == REMOTE.sha256
+    assert book.grants == slices
+
+
+def _then_drop(data: bytes):
+    yield data
+    raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
