@@ -79,9 +79,12 @@ def save(login: Login) -> Path:
 
 def resolve() -> Login:
     """The login to use: the environment first, then the saved file."""
-    saved = read_saved()
-    url = os.environ.get(URL_ENV) or saved.get("url")
-    token = os.environ.get(TOKEN_ENV) or saved.get("token")
+    url, token = os.environ.get(URL_ENV), os.environ.get(TOKEN_ENV)
+    if not (url and token):
+        saved = read_saved()
+        url, token = url or saved.get("url"), token or saved.get("token")
+        if saved and loose_permissions(config_path()):
+            click.echo(f"warning: {config_path()} is readable by others; run `chmod 600` on it", err=True)
     if not url or not token:
         raise ClientError(f"not logged in: run `pipeline login --url URL` (or set {URL_ENV} and {TOKEN_ENV})")
     return Login(url=normalise_url(url), token=token.strip())

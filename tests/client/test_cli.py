@@ -32,6 +32,17 @@ def test_login_checks_the_token_and_saves_it_for_the_owner_only(server, token, c
     assert str(path) in result.stdout
 
 
+def test_a_saved_login_readable_by_others_is_used_with_a_warning(server, token, config_home, alice):
+    assert run("login", "--url", server, "--token", token).exit_code == 0
+    path = config_home / "pipeline" / "config.json"
+    path.chmod(0o644)
+
+    result = run("models", "list")
+
+    assert result.exit_code == 0, result.output
+    assert f"warning: {path} is readable by others" in result.stderr
+
+
 def test_login_prompts_for_the_token_without_echoing_it(server, token, config_home):
     result = run("login", "--url", server, input=token + "\n")
 
