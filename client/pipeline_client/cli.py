@@ -82,7 +82,11 @@ def plain_http_to_remote(url: str) -> bool:
 )
 @click.option("--token", help="An API token; prompted for (hidden) when omitted.")
 def login(url: str, token: str | None) -> None:
-    """Check an API token against the server and save it (readable by you only)."""
+    """Check an API token against the server and save it (readable by you only).
+
+    Create a token on the site's API tokens page (URL/account/tokens), or ask an operator to run
+    `python manage.py create_api_token USERNAME`.
+    """
     url = config.normalise_url(url)
     if not token:
         click.echo(config.TOKEN_HELP.format(url=url), err=True)
