@@ -30,10 +30,11 @@ demo: setup
 	$(MANAGE) seed_demo
 	$(MANAGE) run_demo
 
+# The suite runs on every CPU core (pytest-xdist); each test owns its database, ports and files.
 test: setup lint
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto $(PYTEST_ARGS)
 
 lint: setup
 	$(PY) -m ruff check .

@@ -17,7 +17,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     readonly_fields = ("prefix", "hashed", "created_at", "last_used_at")
     actions = ["revoke"]
 
-    def has_add_permission(self, request):  # tokens are shown once: issue them with the command
+    def has_add_permission(self, request):  # tokens are shown once: users issue theirs on /account/tokens
         return False
 
     @admin.action(description="Revoke selected tokens")

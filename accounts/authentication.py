@@ -10,6 +10,9 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from accounts.models import ApiToken
+from accounts.throttling import BadTokenCounter
+
+TOO_MANY_BAD_TOKENS = "Too many invalid API tokens from this address."
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -19,6 +22,23 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
+        counter = BadTokenCounter(request)
+        wait = counter.retry_after()
+        if wait is not None:
+            raise exceptions.Throttled(wait=wait, detail=TOO_MANY_BAD_TOKENS)
+        try:
+            token = self._token(header)
+        except exceptions.AuthenticationFailed:
+            wait = counter.record_failure()
+            if wait is not None:
+                raise exceptions.Throttled(wait=wait, detail=TOO_MANY_BAD_TOKENS) from None
+            raise
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
+
+    def _token(self, header: list[bytes]) -> ApiToken:
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Invalid Authorization header: expected 'Bearer <token>'.")
         try:
@@ -28,10 +48,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         token = ApiToken.objects.authenticate(raw)
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
-        now = timezone.now()
-        if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        return token.user, token
+        return token
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword

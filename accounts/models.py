@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -25,7 +27,17 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def validate_printable(value: str) -> None:
+    """No control or invisible formatting characters (newlines, NUL, bidi overrides) in a label."""
+    if any(unicodedata.category(char) in {"Cc", "Cf", "Cs"} for char in value):
+        raise ValidationError("Use printable characters only (no line breaks or control characters).")
+
+
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def active_for(self, user: User) -> ApiTokenQuerySet:
+        """The tokens ``user`` may see and revoke: their own, not yet revoked."""
+        return self.filter(user=user, revoked_at__isnull=True)
+
     def issue(self, user: User, name: str = "") -> tuple[ApiToken, str]:
         """Create a token; the raw value is returned once and never stored."""
         raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -45,7 +57,7 @@ class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
 
 class ApiToken(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=100, blank=True, default="")
+    name = models.CharField(max_length=100, blank=True, default="", validators=[validate_printable])
     prefix = models.CharField(max_length=16, db_index=True, help_text="First characters, to tell tokens apart")
     hashed = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the token")
     created_at = models.DateTimeField(default=timezone.now)
@@ -60,3 +72,8 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+    def revoke(self) -> bool:
+        """Stop the token working now; False when it already had been revoked."""
+        updated = ApiToken.objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        return updated == 1

@@ -1,10 +1,33 @@
 """The one module that talks to the GPU cluster (DESIGN §5).
 
 Everything the cluster returns is untrusted: the listing's JSON shape, every file name, every
-URL, every size and checksum. Requests always carry connect and read timeouts; transient
-failures (connection errors, timeouts, 5xx, 429) are retried a few times with capped,
-jittered backoff honouring ``Retry-After``; any other 4xx is permanent. The bearer key is sent
-only to the cluster API's own origin, never to a presigned URL on another host.
+URL, every size and checksum. Requests always carry connect and read timeouts. The bearer key is
+sent only to the cluster API's own origin, never to a presigned URL on another host.
+
+Every failure is a ``ClusterError`` whose class says what a retry can fix:
+
+============== ====================================================== ===============================
+class          raised for                                             what a retry does
+============== ====================================================== ===============================
+``RetryNow``   connection errors and timeouts; HTTP 5xx, 408, 425,    retried at once inside the
+               429; a body cut short mid-transfer                     attempt (capped, jittered
+                                                                      backoff; ``Retry-After``
+                                                                      honoured), then handled as
+                                                                      ``RetryLater``
+``RetryLater`` HTTP 404 on the listing or a file (not published yet); the attempt ends and the job is
+               an empty listing; HTTP 401/403 from a file host other  due again after the ingest's
+               than the API (an expired presigned link: the next      backoff, up to
+               attempt asks for fresh links); too many redirects;     ``ARTIFACT_MAX_ATTEMPTS``
+               any other request failure                              attempts
+``NeverRetry`` HTTP 401/403 from the cluster API's host ("the cluster the ingest fails at once and the
+               refused our key"); any other 4xx; bad file names;      owner is told why
+               non-http(s) URLs; a listing that is not JSON or has
+               the wrong shape; a Content-Length or body length other
+               than advertised; a checksum mismatch
+============== ====================================================== ===============================
+
+Storage refusing a key or a size (``artifacts.storage.StorageRefused``) is a never-retry case too;
+the ingest service treats it so.
 """
 
 from __future__ import annotations
@@ -28,20 +51,26 @@ logger = logging.getLogger(__name__)
 
 MAX_FILENAME_BYTES = 255
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
-TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
+RETRY_NOW_STATUS = {408, 425, 429}
+REFUSED_KEY_STATUS = {401, 403}
 
 
 class ClusterError(Exception):
-    """A failure talking to the cluster or in what it returned.
+    """A failure talking to the cluster or in what it returned; the subclass says what a retry can fix."""
 
-    ``transient`` errors may succeed if tried again; ``permanent`` ones are bad input that
-    retrying cannot fix (a traversal file name, a non-HTTP URL, a listing of the wrong shape).
-    """
+    response: requests.Response | None = None
 
-    def __init__(self, message: str, *, transient: bool = False, permanent: bool = False):
-        super().__init__(message)
-        self.transient = transient
-        self.permanent = permanent
+
+class RetryNow(ClusterError):
+    """A passing fault (the network, an overloaded server): trying again in a moment may succeed."""
+
+
+class RetryLater(ClusterError):
+    """The cluster is not ready (files not published yet, an expired link): a later attempt may succeed."""
+
+
+class NeverRetry(ClusterError):
+    """Bad input or a refusal that no retry can fix."""
 
 
 @dataclass(frozen=True)
@@ -66,45 +95,45 @@ class ArtifactListing:
 def validate_filename(name: object) -> str:
     """Accept a plain file name; reject anything that could escape ``{user}/{artifact}/``."""
     if not isinstance(name, str):
-        raise ClusterError(f"File name {name!r} is not a string", permanent=True)
+        raise NeverRetry(f"File name {name!r} is not a string")
     shown = name.encode("unicode_escape").decode()[:80]
     if name in ("", ".", ".."):
-        raise ClusterError(f"Invalid file name {shown!r}: empty or a directory reference", permanent=True)
+        raise NeverRetry(f"Invalid file name {shown!r}: empty or a directory reference")
     if "/" in name or "\\" in name:
-        raise ClusterError(f"Invalid file name {shown!r}: contains a path separator", permanent=True)
+        raise NeverRetry(f"Invalid file name {shown!r}: contains a path separator")
     # Category C: control, format (e.g. U+202E right-to-left override), surrogate, private, unassigned.
     if any(unicodedata.category(ch).startswith("C") or ch in "\u2028\u2029" for ch in name):
-        raise ClusterError(f"Invalid file name {shown!r}: contains a control character", permanent=True)
+        raise NeverRetry(f"Invalid file name {shown!r}: contains a control character")
     if not name.strip():
-        raise ClusterError(f"Invalid file name {shown!r}: blank", permanent=True)
+        raise NeverRetry(f"Invalid file name {shown!r}: blank")
     if len(name.encode("utf-8")) > MAX_FILENAME_BYTES:
-        raise ClusterError(f"Invalid file name {shown!r}…: longer than {MAX_FILENAME_BYTES} bytes", permanent=True)
+        raise NeverRetry(f"Invalid file name {shown!r}…: longer than {MAX_FILENAME_BYTES} bytes")
     return name
 
 
 def validate_url(name: str, url: object) -> str:
     if not isinstance(url, str):
-        raise ClusterError(f"Download URL of {name!r} is not a string", permanent=True)
+        raise NeverRetry(f"Download URL of {name!r} is not a string")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ClusterError(f"Download URL of {name!r} is not an http(s) URL", permanent=True)
+        raise NeverRetry(f"Download URL of {name!r} is not an http(s) URL")
     return url
 
 
 def parse_listing(body: Any) -> ArtifactListing:
     if not isinstance(body, dict):
-        raise ClusterError("GPU cluster returned a listing that is not a JSON object", permanent=True)
+        raise NeverRetry("GPU cluster returned a listing that is not a JSON object")
     urls = body.get("download_urls")
     if urls is None or urls == {}:
-        raise ClusterError("No artifact files available from GPU cluster")
+        raise RetryLater("No artifact files available from GPU cluster")
     if not isinstance(urls, dict):
-        raise ClusterError("GPU cluster listing: download_urls is not an object", permanent=True)
+        raise NeverRetry("GPU cluster listing: download_urls is not an object")
     metadata = body.get("model_metadata") or {}
     if not isinstance(metadata, dict):
-        raise ClusterError("GPU cluster listing: model_metadata is not an object", permanent=True)
+        raise NeverRetry("GPU cluster listing: model_metadata is not an object")
     described = metadata.get("files") or {}
     if not isinstance(described, dict):
-        raise ClusterError("GPU cluster listing: model_metadata.files is not an object", permanent=True)
+        raise NeverRetry("GPU cluster listing: model_metadata.files is not an object")
 
     files = []
     for raw_name, raw_url in urls.items():
@@ -112,13 +141,13 @@ def parse_listing(body: Any) -> ArtifactListing:
         url = validate_url(name, raw_url)
         info = described.get(name) or {}
         if not isinstance(info, dict):
-            raise ClusterError(f"GPU cluster listing: metadata of {name!r} is not an object", permanent=True)
+            raise NeverRetry(f"GPU cluster listing: metadata of {name!r} is not an object")
         size, sha = info.get("size"), info.get("sha256")
         if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
-            raise ClusterError(f"GPU cluster listing: size of {name!r} is not a non-negative integer", permanent=True)
+            raise NeverRetry(f"GPU cluster listing: size of {name!r} is not a non-negative integer")
         if sha is not None:
             if not isinstance(sha, str) or not SHA256_HEX.match(sha.lower()):
-                raise ClusterError(f"GPU cluster listing: sha256 of {name!r} is not 64 hex digits", permanent=True)
+                raise NeverRetry(f"GPU cluster listing: sha256 of {name!r} is not 64 hex digits")
             sha = sha.lower()
         files.append(RemoteFile(name=name, url=url, size=size, sha256=sha))
     return ArtifactListing(files=files, metadata={k: v for k, v in metadata.items() if k != "files"})
@@ -142,6 +171,25 @@ def _retry_after_seconds(response: requests.Response) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return None
+
+
+def _status_error(response: requests.Response, url: str, *, api_host: bool) -> ClusterError:
+    """The error class for an HTTP error status, by what a retry can fix (see the module's table)."""
+    status = response.status_code
+    message = f"GPU cluster answered HTTP {status} for {urlsplit(url).path}"
+    error: ClusterError
+    if status >= 500 or status in RETRY_NOW_STATUS:
+        error = RetryNow(message)
+    elif status == 404:
+        error = RetryLater(f"{message}: not published yet")
+    elif status in REFUSED_KEY_STATUS and api_host:
+        error = NeverRetry(f"{message}: the cluster refused our key (check GPU_CLUSTER_API_KEY)")
+    elif status in REFUSED_KEY_STATUS:
+        error = RetryLater(f"{message}: the download link was refused, probably expired")
+    else:
+        error = NeverRetry(message)
+    error.response = response
+    return error
 
 
 class ClusterClient:
@@ -175,14 +223,14 @@ class ClusterClient:
         return min(self.backoff_cap, hinted if hinted is not None else backoff)
 
     def with_retries(self, what: str, call: Callable[[], Any]) -> Any:
-        """Run ``call``; retry transient ClusterErrors a few times, re-raise the last one."""
+        """Run ``call``; retry ``RetryNow`` errors a few times, then hand the last one on as ``RetryLater``."""
         for attempt in range(self.retries + 1):
             try:
                 return call()
-            except ClusterError as exc:
-                if not exc.transient or attempt == self.retries:
-                    raise
-                delay = self._delay(attempt, getattr(exc, "response", None))
+            except RetryNow as exc:
+                if attempt == self.retries:
+                    raise RetryLater(str(exc)) from exc
+                delay = self._delay(attempt, exc.response)
                 logger.warning("cluster %s failed (%s); retry %d in %.1fs", what, exc, attempt + 1, delay)
                 self.sleep(delay)
         raise AssertionError("unreachable")
@@ -193,32 +241,27 @@ class ClusterClient:
         return {}
 
     def _request(self, url: str, *, stream: bool = False, redirects: int = 0) -> requests.Response:
+        headers = self._headers_for(url)
         try:
             response = self.session.get(
-                url, headers=self._headers_for(url), timeout=self.timeout, stream=stream, allow_redirects=False
+                url, headers=headers, timeout=self.timeout, stream=stream, allow_redirects=False
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise ClusterError(f"cannot reach {urlsplit(url).netloc}: {type(exc).__name__}", transient=True) from exc
+            raise RetryNow(f"cannot reach {urlsplit(url).netloc}: {type(exc).__name__}") from exc
         except requests.RequestException as exc:
-            raise ClusterError(f"request to {urlsplit(url).netloc} failed: {exc}") from exc
+            raise RetryLater(f"request to {urlsplit(url).netloc} failed: {exc}") from exc
         if response.is_redirect:
             # Follow by hand so the Authorization header is re-decided for the new origin.
             location = response.headers.get("Location", "")
             response.close()
             if redirects >= 5:
-                raise ClusterError(f"too many redirects from {urlsplit(url).netloc}")
+                raise RetryLater(f"too many redirects from {urlsplit(url).netloc}")
             target = requests.compat.urljoin(url, location)
             validate_url("redirect", target)
             return self._request(target, stream=stream, redirects=redirects + 1)
         if response.status_code >= 400:
-            status = response.status_code
             response.close()
-            error = ClusterError(
-                f"GPU cluster answered HTTP {status} for {urlsplit(url).path}",
-                transient=status in TRANSIENT_STATUS or status >= 500,
-            )
-            error.response = response  # type: ignore[attr-defined]
-            raise error
+            raise _status_error(response, url, api_host=_origin(url) == _origin(self.base_url))
         return response
 
     # --- API -----------------------------------------------------------------------------------
@@ -230,7 +273,7 @@ class ClusterClient:
             try:
                 return response.json()
             except ValueError:
-                raise ClusterError("GPU cluster returned a listing that is not JSON", permanent=True) from None
+                raise NeverRetry("GPU cluster returned a listing that is not JSON") from None
 
         return parse_listing(self.with_retries("listing", fetch))
 

@@ -9,8 +9,8 @@ from django.db.models.signals import post_delete, post_init, post_save
 from django.dispatch import receiver
 
 from artifacts.models import ModelArtifact
-from artifacts.services.ingest import enqueue_ingest
 from artifacts.storage import artifact_storage
+from artifacts.tasks import enqueue_ingest
 from pipeline.models import TrainingJob
 
 logger = logging.getLogger(__name__)

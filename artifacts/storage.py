@@ -31,6 +31,10 @@ from storages.utils import clean_name
 CHUNK_SIZE = 1024 * 1024
 
 
+class StorageRefused(Exception):
+    """The storage backend refused an object for good (its key or its size): retrying cannot fix it."""
+
+
 class ChunkReader(RawIOBase):
     """A read-only, non-seekable file over an iterator of byte chunks (for boto3's streaming upload)."""
 

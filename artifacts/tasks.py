@@ -1,16 +1,63 @@
-"""Celery wrappers: take a primary key, re-read the row, call the service."""
+"""Celery wrappers: take a primary key, re-read the row, call the service, act on its outcome.
+
+Every Celery call of the artifacts app is here: the services ask for an ingest through the
+``ingest_requested`` signal and return an ``IngestOutcome``; this module queues the tasks.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.db import transaction
+from django.dispatch import receiver
 
+from artifacts.models import ArtifactIngest
 from artifacts.services import ingest as ingest_service
 from pipeline.models import TrainingJob
 
 logger = logging.getLogger(__name__)
+
+
+def enqueue_ingest(job_id: Any, *, countdown: float | None = None) -> None:
+    """Queue the ingest of one job once the current transaction commits."""
+
+    def send() -> None:
+        if countdown:
+            ingest_job.apply_async(args=[str(job_id)], countdown=countdown)
+        else:
+            ingest_job.delay(str(job_id))
+        ArtifactIngest.objects.mark_enqueued(job_id)
+
+    transaction.on_commit(send)
+
+
+@receiver(ingest_service.ingest_requested, dispatch_uid="artifacts.tasks.enqueue_requested_ingest")
+def enqueue_requested_ingest(sender: Any, job_id: Any, **kwargs: Any) -> None:
+    enqueue_ingest(job_id)
+
+
+def follow_up(outcome: ingest_service.IngestOutcome) -> None:
+    """Queue the retry an outcome asks for.
+
+    A message held back longer than the broker's visibility timeout would be delivered twice, so
+    the countdown stays under the task time limit; past it the sweep picks the job up when due.
+    """
+    if outcome.outcome is ingest_service.Outcome.RETRY and outcome.retry_in is not None:
+        enqueue_ingest(outcome.job_id, countdown=min(outcome.retry_in, settings.CELERY_TASK_TIME_LIMIT))
+
+
+def time_limit() -> ingest_service.TimeLimit:
+    return ingest_service.TimeLimit(
+        errors=(SoftTimeLimitExceeded,),
+        reason=(
+            f"the transfer took longer than the {settings.CELERY_TASK_SOFT_TIME_LIMIT} s task time limit; "
+            "raise CELERY_TASK_SOFT_TIME_LIMIT and CELERY_TASK_TIME_LIMIT for adapters this large"
+        ),
+    )
 
 
 @shared_task(name="artifacts.tasks.sweep_completed_jobs", ignore_result=True)
@@ -28,9 +75,16 @@ def sweep_completed_jobs() -> int:
     soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
     time_limit=settings.CELERY_TASK_TIME_LIMIT,
 )
-def ingest_job(job_id: str) -> None:
+def ingest_job(job_id: str) -> ingest_service.IngestOutcome | None:
+    """Run one attempt and queue its retry; the outcome is returned for in-process callers."""
     job = TrainingJob.objects.select_related("dataset").filter(pk=job_id).first()
     if job is None:
         logger.info("ingest of job %s skipped: the job no longer exists", job_id)
-        return
-    ingest_service.ingest(job)
+        return None
+    try:
+        outcome = ingest_service.ingest(job, time_limit=time_limit())
+    except SoftTimeLimitExceeded:  # outside the transfer (claiming, recording a failure): the lease lapses
+        logger.warning("ingest of job %s hit the time limit; the sweep takes it up again", job_id)
+        return None
+    follow_up(outcome)
+    return outcome

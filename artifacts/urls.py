@@ -1,13 +1,25 @@
-"""Model pages (the JSON API lives under ``artifacts/api``)."""
+"""Model and training job pages (the JSON API lives under ``artifacts/api``).
 
-from django.urls import path
+Two URL namespaces: ``models:`` for the model pages and ``jobs:`` for the job pages.
+"""
 
-from artifacts import views
+from django.urls import include, path
 
-app_name = "models"
+from artifacts import job_views, views
 
-urlpatterns = [
+model_patterns = [
     path("models", views.model_list, name="list"),
     path("models/<uuid:pk>", views.model_detail, name="detail"),
     path("models/<uuid:pk>/download", views.model_download, name="download"),
+]
+
+job_patterns = [
+    path("training/jobs", job_views.job_list, name="job-list"),
+    path("training/jobs/<uuid:pk>", job_views.job_detail, name="job-detail"),
+    path("training/jobs/<uuid:pk>/retry", job_views.job_retry_ingest, name="job-retry"),
+]
+
+urlpatterns = [
+    path("", include((model_patterns, "models"))),
+    path("", include((job_patterns, "jobs"))),
 ]

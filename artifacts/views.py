@@ -22,12 +22,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from artifacts.charts import loss_chart
 from artifacts.models import ArtifactFile, ModelArtifact, ModelArtifactQuerySet
-from artifacts.numbers import finite_number, first_finite
 from artifacts.quality import CONVERGENCE_LABELS
 from artifacts.services.downloads import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
 from artifacts.storage import artifact_storage
+from pipeline.lib.charts import loss_chart
+from pipeline.lib.numbers import finite_number, first_finite
 from pipeline.models import Dataset, MetricsPoint
 
 logger = logging.getLogger(__name__)

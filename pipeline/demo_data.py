@@ -1,6 +1,9 @@
 """Demo data: one user, three datasets, completed jobs of every quality, two running jobs.
 
 Ids are derived from stable names (uuid5), so loading twice finds everything already there.
+Each job's hyperparameters (rank, alpha, target modules, base model, dtype) are also what the
+cluster simulator trains for it (``simulator_specs``), so the files it serves tell the truth about
+the job; the jobs named after adapter faults get the broken files their names promise.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from pipeline.models import Dataset, MetricsPoint, TrainingJob
+from pipeline.simulator.files import AdapterSpec
 
 NAMESPACE = uuid.UUID("7c0d7a36-5a4b-4f55-9a0e-3c1f1d0f5e21")
 DEMO_USERNAME = "demo"
@@ -42,6 +46,28 @@ class DemoJob:
     diverge: bool = False
     status: str = TrainingJob.Status.COMPLETED
     external: str | None = None
+    targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    dtype: str = "BF16"
+    alpha: int | None = None  # default: twice the rank
+    dropout: float = 0.05
+
+    @property
+    def external_job_id(self) -> str:
+        return self.external or f"sim-demo-{self.slug}"
+
+    @property
+    def hyperparameters(self) -> dict[str, object]:
+        return {
+            "learning_rate": 2e-4 if self.preset != "aggressive" else 3e-3,
+            "batch_size": 8 if self.rank <= 16 else 4,
+            "epochs": 3,
+            "rank": self.rank,
+            "lora_alpha": self.alpha if self.alpha is not None else self.rank * 2,
+            "lora_dropout": self.dropout,
+            "base_model": BASE_MODELS[self.dataset],
+            "target_modules": list(self.targets),
+            "dtype": self.dtype,
+        }
 
 
 DATASETS = {
@@ -50,15 +76,58 @@ DATASETS = {
     "code": ("Python Code Review Pairs", 18_900, 9_120_000),
 }
 
+BASE_MODELS = {
+    "support": "mistralai/Mistral-7B-v0.1",
+    "legal": "meta-llama/Llama-3.1-8B",
+    "code": "Qwen/Qwen2.5-7B",
+}
+ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
+ALL_LINEAR = (*ATTENTION, "gate_proj", "up_proj", "down_proj")
+
 JOBS = [
-    DemoJob("excellent", "support", 2.45, 0.32, 0.08, 3.2, "48.60", preset="quality", rank=32, days_ago=0.5),
+    DemoJob(
+        "excellent",
+        "support",
+        2.45,
+        0.32,
+        0.08,
+        3.2,
+        "48.60",
+        preset="quality",
+        rank=32,
+        days_ago=0.5,
+        targets=ALL_LINEAR,
+    ),
     DemoJob("good", "legal", 2.20, 0.78, 0.15, 2.1, "29.40", days_ago=1.5),
-    DemoJob("fair", "code", 2.55, 1.62, 0.20, 1.4, "18.75", preset="fast", rank=8, days_ago=2.5),
+    DemoJob(
+        "fair",
+        "code",
+        2.55,
+        1.62,
+        0.20,
+        1.4,
+        "18.75",
+        preset="fast",
+        rank=8,
+        days_ago=2.5,
+        targets=("q_proj", "v_proj"),
+    ),
     DemoJob("overfitting", "support", 2.30, 0.28, 0.95, 4.0, "61.20", preset="quality", rank=64, days_ago=3.5),
     DemoJob("poor", "legal", 2.60, 2.31, 0.10, 0.9, "12.10", preset="fast", rank=8, days_ago=4.5),
-    DemoJob("no-validation", "code", 2.10, 0.44, None, 2.6, "35.00", days_ago=5.5),
+    DemoJob("no-validation", "code", 2.10, 0.44, None, 2.6, "35.00", days_ago=5.5, dtype="F16"),
     DemoJob("diverged", "support", 2.40, 2.0, 0.3, 1.1, "15.90", preset="aggressive", days_ago=6.5, diverge=True),
-    DemoJob("good-code", "code", 1.95, 0.62, 0.22, 2.8, "38.20", rank=32, days_ago=7.5),
+    DemoJob("good-code", "code", 1.95, 0.62, 0.22, 2.8, "38.20", rank=32, days_ago=7.5, dtype="F32", alpha=32),
+    # Adapter faults: the loss curves look fine, the files do not (inspection catches each one).
+    DemoJob("untrained", "support", 2.30, 2.28, 0.05, 0.6, "8.40", days_ago=8.5, targets=("q_proj", "v_proj")),
+    DemoJob(
+        "nan-weights", "code", 2.20, 0.90, 0.15, 1.6, "21.10", preset="aggressive", days_ago=9.5, dtype="F16", rank=32
+    ),
+    DemoJob("rank-mismatch", "legal", 2.25, 0.81, 0.12, 2.0, "27.80", rank=8, days_ago=10.5, dropout=0.1),
+    DemoJob("short-header", "support", 2.35, 0.70, 0.14, 2.2, "30.50", days_ago=11.5, dtype="F32", dropout=0.0),
+    DemoJob("lm-head", "code", 2.15, 0.58, 0.18, 3.1, "44.00", preset="quality", rank=64, days_ago=12.5),
+    DemoJob("dora", "legal", 2.28, 0.66, 0.16, 2.7, "37.30", rank=16, alpha=16, days_ago=13.5),
+    DemoJob("pickle-only", "support", 2.40, 0.75, 0.20, 1.8, "24.90", rank=8, days_ago=14.5),
+    DemoJob("no-weights", "code", 2.05, 0.69, 0.17, 1.5, "19.60", rank=4, days_ago=15.5, targets=ATTENTION[:2]),
     DemoJob(
         "broken-files",
         "legal",
@@ -69,10 +138,29 @@ JOBS = [
         "26.30",
         days_ago=0.2,
         external="sim-demo-broken-missing-file",
+        dropout=0.1,
     ),
-    DemoJob("running-a", "support", 2.4, 1.1, 0.1, 0, "0", status=TrainingJob.Status.RUNNING, days_ago=0.1),
-    DemoJob("running-b", "code", 2.2, 1.4, 0.1, 0, "0", status=TrainingJob.Status.RUNNING, days_ago=0.05),
+    DemoJob(
+        "running-a",
+        "support",
+        2.4,
+        1.1,
+        0.1,
+        0,
+        "0",
+        status=TrainingJob.Status.RUNNING,
+        days_ago=0.1,
+        targets=ALL_LINEAR,
+    ),
+    DemoJob(
+        "running-b", "code", 2.2, 1.4, 0.1, 0, "0", status=TrainingJob.Status.RUNNING, days_ago=0.05, rank=8, alpha=8
+    ),
 ]
+
+
+def simulator_specs(**overrides: object) -> dict[str, AdapterSpec]:
+    """What the cluster trained for each demo job, keyed by its external job id."""
+    return {job.external_job_id: AdapterSpec.from_hyperparameters(job.hyperparameters, **overrides) for job in JOBS}
 
 
 def loss_history(job: DemoJob, steps: int = 40) -> list[tuple[int, float, float | None]]:
@@ -134,19 +222,12 @@ def load_demo_data() -> dict[str, int]:
                 "dataset": datasets[spec.dataset],
                 "status": spec.status,
                 "preset_id": spec.preset,
-                "hyperparameters": {
-                    "learning_rate": 2e-4 if spec.preset != "aggressive" else 3e-3,
-                    "batch_size": 8 if spec.rank <= 16 else 4,
-                    "epochs": 3,
-                    "rank": spec.rank,
-                    "lora_alpha": spec.rank * 2,
-                    "lora_dropout": 0.05,
-                },
+                "hyperparameters": spec.hyperparameters,
                 "gpu_config": {
                     "type": "A100-80GB" if spec.rank >= 32 else "L40S",
                     "count": 2 if spec.rank >= 32 else 1,
                 },
-                "external_job_id": spec.external or f"sim-demo-{spec.slug}",
+                "external_job_id": spec.external_job_id,
                 "current_epoch": 1 if running else 3,
                 "current_step": last_step,
                 "current_metrics": {

@@ -1,4 +1,4 @@
-"""Pages of the pipeline app: training jobs and the notification inbox."""
+"""Pages of the pipeline app: the notification inbox (job pages are routed from ``artifacts.urls``)."""
 
 from django.urls import path
 
@@ -7,9 +7,6 @@ from pipeline import views
 app_name = "pages"
 
 urlpatterns = [
-    path("training/jobs", views.job_list, name="job-list"),
-    path("training/jobs/<uuid:pk>", views.job_detail, name="job-detail"),
-    path("training/jobs/<uuid:pk>/retry", views.job_retry_ingest, name="job-retry"),
     path("notifications", views.notification_list, name="notifications"),
     path("notifications/read-all", views.notification_read_all, name="notifications-read-all"),
     path("notifications/<uuid:pk>/read", views.notification_read, name="notification-read"),

@@ -7,6 +7,7 @@ on the local disk, all under ``var/``.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "accounts",
     "pipeline",
     "artifacts",
@@ -54,6 +56,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the 429 page
 ]
 
 ROOT_URLCONF = "pipeline.urls"
@@ -99,6 +102,10 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # --- Auth, sessions, security ---------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out credentials before checking them
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -252,7 +259,30 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "download_grant": env_str("DOWNLOAD_GRANT_RATE", "60/min"),
     },
+    # Client addresses come from REMOTE_ADDR, or from X-Forwarded-For as set by this many proxies
+    # of ours; never from a header the client alone controls.
+    "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0, minimum=0),
 }
+
+# --- Guessing is slow: failed logins and bad API tokens --------------------------------------------
+# Logins (the login page and the admin's) go through django-axes: LOGIN_FAILURE_LIMIT failures for
+# one username, or from one client address, lock that username / address out for
+# LOGIN_COOLOFF_MINUTES. Attempts are kept in the database, so every web process sees them.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_COOLOFF_MINUTES = env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own, not the pair
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "accounts.throttling.LoginAttemptHandler"
+AXES_LOCKOUT_CALLABLE = "accounts.throttling.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_address"
+AXES_HTTP_RESPONSE_CODE = 429
+# Bad bearer tokens are counted per client address in the cache (CACHE_URL shares it between
+# processes): API_TOKEN_FAILURE_LIMIT within API_TOKEN_COOLOFF_MINUTES blocks that address's
+# token attempts for API_TOKEN_COOLOFF_MINUTES.
+API_TOKEN_FAILURE_LIMIT = env_int("API_TOKEN_FAILURE_LIMIT", 10, minimum=1)
+API_TOKEN_COOLOFF_MINUTES = env_int("API_TOKEN_COOLOFF_MINUTES", 15, minimum=1)
 SPECTACULAR_SETTINGS = {
     "TITLE": "PIPELINE Model Artifacts API",
     "DESCRIPTION": "Browse, judge and download fine-tuned LoRA adapters.",

@@ -18,6 +18,7 @@ urlpatterns = [
     path("downloads/<str:token>", download_file, name="artifact-file-download"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("account/", include("accounts.token_urls")),
     path("", include("artifacts.urls")),
     path("", include("pipeline.page_urls")),
 ]

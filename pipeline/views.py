@@ -1,4 +1,8 @@
-"""Pages for training jobs (with their artifact state) and the notification inbox."""
+"""The notification inbox: list, mark read, follow a notification's link.
+
+The bell in the navigation bar (unread count and newest notifications) is filled in by
+``pipeline.context_processors.notifications``.
+"""
 
 from __future__ import annotations
 
@@ -9,76 +13,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from artifacts.charts import loss_chart
-from artifacts.models import ArtifactIngest, ModelArtifact
-from artifacts.services.ingest import retry_ingest
-from artifacts.templatetags.artifact_ui import safe_action_url
-from artifacts.views import configuration_rows
-from pipeline.models import MetricsPoint, Notification, TrainingJob
+from pipeline.models import Notification
+from pipeline.templatetags.ui import safe_action_url
 
-JOBS_PER_PAGE = 20
 NOTIFICATIONS_PER_PAGE = 25
-
-
-def artifact_state(job: TrainingJob) -> dict[str, Any]:
-    """What happened to the job's files: waiting, ingesting, ready or failed."""
-    artifact = ModelArtifact.objects.visible_to(job.user).filter(job=job).first()
-    if artifact is not None:
-        return {"state": "ready", "artifact": artifact}
-    ingest = ArtifactIngest.objects.filter(job=job).first()
-    if job.status != TrainingJob.Status.COMPLETED:
-        return {"state": "training", "ingest": ingest}
-    if ingest is None or ingest.state == ArtifactIngest.State.PENDING:
-        return {"state": "waiting", "ingest": ingest}
-    if ingest.state in (ArtifactIngest.State.RUNNING, ArtifactIngest.State.RETRYING):
-        return {"state": "ingesting", "ingest": ingest}
-    if ingest.state == ArtifactIngest.State.FAILED:
-        return {"state": "failed", "ingest": ingest}
-    return {"state": "removed", "ingest": ingest}  # stored once, since deleted
-
-
-@login_required
-@require_GET
-def job_list(request: HttpRequest) -> HttpResponse:
-    jobs = (
-        TrainingJob.objects.visible_to(request.user)
-        .select_related("dataset", "artifact", "ingest")
-        .order_by("-created_at")
-    )
-    page = Paginator(jobs, JOBS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "pipeline/job_list.html", {"page": page, "jobs": page.object_list})
-
-
-@login_required
-@require_GET
-def job_detail(request: HttpRequest, pk: Any) -> HttpResponse:
-    job = get_object_or_404(TrainingJob.objects.visible_to(request.user).select_related("dataset"), pk=pk)
-    points = MetricsPoint.objects.filter(job=job).only("step", "training_loss", "validation_loss")
-    context = {
-        "job": job,
-        "configuration": configuration_rows(
-            {"preset_id": job.preset_id, "hyperparameters": job.hyperparameters, "gpu_config": job.gpu_config}
-        ),
-        "chart": loss_chart(points),
-        "now": timezone.now(),
-        **artifact_state(job),
-    }
-    return render(request, "pipeline/job_detail.html", context)
-
-
-@login_required
-@require_POST
-def job_retry_ingest(request: HttpRequest, pk: Any) -> HttpResponse:
-    job = get_object_or_404(TrainingJob.objects.visible_to(request.user), pk=pk)
-    if retry_ingest(job):
-        messages.success(request, "Retry scheduled: the model files will be fetched again shortly.")
-    else:
-        messages.error(request, "This job cannot be retried right now.")
-    return redirect("pages:job-detail", pk=job.pk)
 
 
 @login_required

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,15 @@ def artifact_root(settings, tmp_path: Path) -> Path:
     settings.STORAGES = storages
     settings.SITE_URL = "http://testserver"
     return root
+
+
+@pytest.fixture(autouse=True)
+def private_cache(settings) -> None:
+    """Every test gets its own empty cache: throttle counters and cached adapter configs never leak
+    in from another test, another xdist worker or an earlier run's ``var/cache``."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": uuid.uuid4().hex}
+    }
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import uuid
 from pathlib import Path
 
 import boto3
@@ -16,7 +17,7 @@ from artifacts.services.ingest import ingest, ingest_due_jobs
 from pipeline.models import Notification
 from pipeline.simulator.files import AdapterSpec
 from pipeline.simulator.server import SimulatorConfig, serve_in_thread
-from tests.conftest import free_port, needs_service, on_postgres
+from tests.conftest import needs_service, on_postgres
 from tests.factories import add_history, make_dataset, make_job
 
 KEY = "e2e-cluster-key"
@@ -126,12 +127,12 @@ def test_concurrent_sweeps_on_postgres_give_one_artifact_and_one_notification_pe
 def s3_storage(settings):
     from moto.server import ThreadedMotoServer
 
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)  # a port no other test holds
     server.start()
-    endpoint = f"http://127.0.0.1:{port}"
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
     credentials = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "region_name": "us-east-1"}
-    bucket = f"lora-models-{port}"  # moto keeps its state per process: one bucket per test
+    bucket = f"lora-models-{uuid.uuid4().hex[:12]}"  # moto keeps its state per process: one bucket per test
     boto3.client("s3", endpoint_url=endpoint, **credentials).create_bucket(Bucket=bucket)
     settings.STORAGES = {
         **settings.STORAGES,

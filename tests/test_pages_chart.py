@@ -1,15 +1,27 @@
-"""The server-side loss chart: gaps for missing/NaN points, a lone point, log scale, axes."""
+"""The server-side loss chart: gaps for missing/NaN points, a lone point, log scale, axes.
+
+``pipeline.lib.charts`` computes the geometry; ``partials/loss_chart.html`` draws it. The tests read
+the SVG the page would show for the wide layout.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from types import SimpleNamespace
 
-from artifacts.charts import MAX_DRAWN_POINTS, evenly_spaced, format_tick, linear_ticks, loss_chart, thin
+from django.template.loader import render_to_string
+
+from pipeline.lib.charts import MAX_DRAWN_POINTS, Plot, evenly_spaced, format_tick, linear_ticks, loss_chart, thin
 
 
 def points(rows):
     return [SimpleNamespace(step=s, training_loss=t, validation_loss=v) for s, t, v in rows]
+
+
+def render_plot(plot: Plot | None) -> str:
+    """The chart's SVG as the page renders it (nothing when there is no plot)."""
+    return render_to_string("partials/loss_chart.html", {"plot": plot}).strip()
 
 
 def test_nan_and_null_training_loss_break_the_line():
@@ -25,7 +37,7 @@ def test_nan_and_null_training_loss_break_the_line():
             ]
         )
     )
-    svg = str(chart.wide)
+    svg = render_plot(chart.wide)
     assert svg.count('<polyline class="chart__line chart__line--train"') == 2
     attributes = re.findall(r'="([^"]*)"', svg)
     assert not [a for a in attributes if "nan" in a.lower() or "inf" in a.lower()]
@@ -35,7 +47,7 @@ def test_nan_and_null_training_loss_break_the_line():
 
 def test_sparse_validation_is_connected_and_dotted():
     chart = loss_chart(points([(0, 2.0, 2.1), (10, 1.5, None), (20, 1.2, 1.3), (30, 1.0, None), (40, 0.9, 1.0)]))
-    svg = str(chart.wide)
+    svg = render_plot(chart.wide)
     assert svg.count('<polyline class="chart__line chart__line--val"') == 1
     assert svg.count('<circle class="chart__dot chart__line--val"') == 3
     assert chart.rows[1] == (10, 1.5, None)
@@ -43,7 +55,7 @@ def test_sparse_validation_is_connected_and_dotted():
 
 def test_a_single_point_is_drawn_as_a_dot():
     chart = loss_chart(points([(100, 0.8, None)]))
-    svg = str(chart.wide)
+    svg = render_plot(chart.wide)
     assert "<polyline" not in svg
     assert svg.count('<circle class="chart__dot chart__line--train"') == 1
     assert "over 1 point;" in chart.description
@@ -51,13 +63,13 @@ def test_a_single_point_is_drawn_as_a_dot():
 
 def test_no_points_means_no_chart():
     chart = loss_chart([])
-    assert not chart.has_data and str(chart.wide) == ""
+    assert not chart.has_data and render_plot(chart.wide) == ""
     assert not loss_chart(points([(0, None, None)])).has_data
 
 
 def test_axes_have_round_tick_labels_titles_and_accessible_names():
     chart = loss_chart(points([(0, 2.45, None), (500, 1.1, 1.2), (975, 0.32, 0.4)]), chart_id="x")
-    svg = str(chart.wide)
+    svg = render_plot(chart.wide)
     ticks = re.findall(r'class="chart__tick"[^>]*>([^<]+)<', svg)
     assert {"0", "1.0", "2.0", "500", "1,000"} <= set(ticks)
     assert 'aria-labelledby="x-wide-title x-wide-desc"' in svg
@@ -69,9 +81,9 @@ def test_axes_have_round_tick_labels_titles_and_accessible_names():
 def test_a_blown_up_run_switches_to_a_log_axis():
     chart = loss_chart(points([(0, 2.0, None), (10, 1.5, None), (20, 3000.0, None), (30, 2_500_000.0, None)]))
     assert chart.log_scale
-    ticks = re.findall(r'class="chart__tick"[^>]*>([^<]+)<', str(chart.wide))
+    ticks = re.findall(r'class="chart__tick"[^>]*>([^<]+)<', render_plot(chart.wide))
     assert "1k" in ticks and "1M" in ticks
-    assert "Loss (log scale)" in str(chart.wide)
+    assert "Loss (log scale)" in render_plot(chart.wide)
 
 
 def test_tick_helpers():
@@ -90,7 +102,7 @@ def test_a_long_run_is_thinned_but_keeps_its_ends_spike_and_gap():
     rows[7000] = (7000, float("nan"), None)  # a break in the line
     rows[-1] = (9999, 0.25, None)  # the final loss
     chart = loss_chart(points(rows))
-    svg = str(chart.wide)
+    svg = render_plot(chart.wide)
 
     lines = polyline_points(svg, "chart__line--train")
     assert len(lines) == 2  # broken once, at the NaN
@@ -123,7 +135,7 @@ def test_a_run_of_nan_steps_draws_one_tick_per_pixel_not_one_per_step():
     chart = loss_chart(points(rows))
     assert len(chart.nonfinite_steps) == 8000
     assert "not finite (NaN or infinite) at 8,000 steps, first at step 2,000" in chart.description
-    ticks = str(chart.wide).count('<line class="chart__nonfinite"')
+    ticks = render_plot(chart.wide).count('<line class="chart__nonfinite"')
     assert 1 < ticks <= 960
 
 
@@ -143,3 +155,14 @@ def test_evenly_spaced():
     assert evenly_spaced(list(range(10)), 4) == [0, 3, 6, 9]
     assert evenly_spaced(list(range(3)), 4) == [0, 1, 2]
     assert evenly_spaced(list(range(101)), 2) == [0, 100]
+
+
+def test_the_svg_escapes_its_text():
+    chart = loss_chart(points([(0, 2.0, None), (10, 1.0, None)]))
+    assert chart.wide is not None
+    plot = dataclasses.replace(chart.wide, title='<script>alert("x")</script>')
+
+    svg = render_plot(plot)
+
+    assert "<script>" not in svg
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in svg

@@ -9,8 +9,8 @@ from rest_framework import serializers
 
 from artifacts.api.pagination import PageQuerySerializer
 from artifacts.models import ArtifactFile, ModelArtifact, ModelArtifactQuerySet
-from artifacts.numbers import json_safe
 from artifacts.quality import CONVERGENCE_LABELS
+from pipeline.lib.numbers import json_safe
 from pipeline.models import Dataset, TrainingJob
 
 SORTS = tuple(ModelArtifactQuerySet.SORTS)

@@ -1,4 +1,8 @@
-"""Template helpers for the model pages: stars, convergence badges, numbers and the bell."""
+"""Template helpers only the model pages use: stars and convergence badges.
+
+Formatting numbers, money and links shared with the other pages lives in ``pipeline``'s ``ui``
+library.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,9 @@ from typing import Any
 
 from django import template
 
-from artifacts.numbers import as_number
+from pipeline.lib.numbers import as_number
 
 register = template.Library()
-
-DASH = "—"
 
 CONVERGENCE_TONES = {
     "excellent": "success",
@@ -24,58 +26,6 @@ CONVERGENCE_TONES = {
 
 
 @register.filter
-def or_dash(value: Any) -> Any:
-    """The value itself, or an em dash when it is missing (None, empty string, empty container)."""
-    if value is None or value == "" or value == [] or value == {}:
-        return DASH
-    return value
-
-
-@register.filter
-def decimal(value: Any, places: int = 2) -> str:
-    """Fixed decimals; an em dash for missing values, "NaN"/"∞" for non-finite ones."""
-    number = as_number(value)
-    if number is None:
-        return DASH
-    if math.isnan(number):
-        return "NaN"
-    if math.isinf(number):
-        return "∞" if number > 0 else "-∞"
-    return f"{number:.{int(places)}f}"
-
-
-@register.filter
-def money(value: Any) -> str:
-    number = as_number(value)
-    if number is None or not math.isfinite(number):
-        return DASH
-    return f"${number:,.2f}"
-
-
-@register.filter
-def number_plain(value: Any) -> str:
-    """Hyperparameters as people write them: 0.0002, 8, 3e-05 → 3e-05."""
-    number = as_number(value)
-    if number is None:
-        return DASH if value in (None, "") else str(value)
-    if number.is_integer() and abs(number) < 1e15:
-        return f"{int(number):,}"
-    return format(number, "g")
-
-
-@register.filter
-def compact_count(value: Any) -> str:
-    """12 480 → 12.5K, 9 120 000 → 9.1M."""
-    number = as_number(value)
-    if number is None or not math.isfinite(number):
-        return DASH
-    for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(number) >= threshold:
-            return f"{number / threshold:.1f}{suffix}"
-    return f"{int(number):,}"
-
-
-@register.filter
 def convergence_tone(label: Any) -> str:
     return CONVERGENCE_TONES.get(str(label or "").lower(), "neutral")
 
@@ -85,39 +35,3 @@ def stars(score: Any, size: str = "sm") -> dict[str, Any]:
     number = as_number(score)
     value = 0 if number is None or not math.isfinite(number) else max(0, min(5, round(number)))
     return {"filled": range(value), "empty": range(5 - value), "value": value, "size": size}
-
-
-@register.simple_tag(takes_context=True)
-def latest_notifications(context: template.Context, limit: int = 5) -> list[Any]:
-    """The newest notifications of the signed-in user for the bell dropdown (one query)."""
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return []
-    from pipeline.models import Notification
-
-    return list(Notification.objects.for_user(user).order_by("-created_at")[: int(limit)])
-
-
-@register.filter
-def safe_action_url(url: Any) -> str:
-    """A notification's link only when it stays on this site (relative); otherwise nothing."""
-    from django.utils.http import url_has_allowed_host_and_scheme
-
-    text = str(url or "").strip()
-    if text and url_has_allowed_host_and_scheme(text, allowed_hosts=None) and text.startswith("/"):
-        return text
-    return ""
-
-
-@register.filter
-def ago(moment: Any) -> str:
-    """ "just now" for the last minute, else Django's timesince ("3 hours ago")."""
-    from django.utils import timezone
-    from django.utils.timesince import timesince
-
-    if moment is None:
-        return DASH
-    if (timezone.now() - moment).total_seconds() < 60:
-        return "just now"
-    return f"{timesince(moment, depth=1)} ago"

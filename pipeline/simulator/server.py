@@ -10,7 +10,8 @@ requests answered 503), and behaviours picked by words in the external job id:
 ``not-ready`` (404 listing), ``empty`` (no files), ``badjson`` (HTML instead of JSON),
 ``missing-file`` (one file 404s), ``corrupt`` (bytes differ from the advertised sha256),
 ``truncated`` (body shorter than Content-Length), ``flaky`` (each file 503s twice, then works),
-``traversal`` (a ``../`` file name).
+``traversal`` (a ``../`` file name). Adapter faults (an untrained or NaN adapter, a cut header...)
+are words too; ``files.py`` lists them.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from pipeline.simulator.files import AdapterSpec, Manifest, generate
+from pipeline.simulator.files import AdapterSpec, Manifest, generate, spec_for_job
 
 logger = logging.getLogger("pipeline.simulator")
 
@@ -43,6 +44,7 @@ class SimulatorConfig:
     api_key: str
     cache_root: Path
     spec: AdapterSpec = field(default_factory=AdapterSpec)
+    jobs: dict[str, AdapterSpec] = field(default_factory=dict)  # per-job adapters; others get ``spec``
     latency: float = 0.0
     error_rate: float = 0.0
     seed: int | None = None
@@ -75,8 +77,12 @@ class SimulatorServer(ThreadingHTTPServer):
         message = f"{job_id}/{filename}/{expires}".encode()
         return hmac.new(self.config.api_key.encode() or b"-", message, hashlib.sha256).hexdigest()
 
+    def spec_for(self, job_id: str) -> AdapterSpec:
+        """The adapter this job trained: its registered spec (or the default) plus any fault in its id."""
+        return spec_for_job(job_id, self.config.jobs.get(job_id, self.config.spec))
+
     def manifest(self, job_id: str) -> Manifest:
-        return generate(self.config.cache_root, job_id, self.config.spec)
+        return generate(self.config.cache_root, job_id, self.spec_for(job_id))
 
 
 class SimulatorHandler(BaseHTTPRequestHandler):
@@ -157,7 +163,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             )
             for name in names
         }
-        spec = self.server.config.spec
+        spec = self.server.spec_for(job_id)
         self._json(
             200,
             {

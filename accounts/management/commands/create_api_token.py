@@ -1,4 +1,5 @@
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import ApiToken
@@ -17,6 +18,10 @@ class Command(BaseCommand):
             user = User.objects.get(username=options["username"])
         except User.DoesNotExist:
             raise CommandError(f"No user named {options['username']!r}.") from None
+        try:
+            ApiToken._meta.get_field("name").clean(options["name"], None)
+        except ValidationError as exc:
+            raise CommandError(f"--name: {' '.join(exc.messages)}") from None
         token, raw = ApiToken.objects.issue(user, name=options["name"])
         self.stderr.write(f"Created token {token.prefix}… for {user.username}. It is shown only now:")
         self.stdout.write(raw)

@@ -3,6 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from pipeline.demo_data import simulator_specs
 from pipeline.simulator.files import AdapterSpec
 from pipeline.simulator.server import SimulatorConfig, SimulatorServer
 
@@ -19,6 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("--rank", type=int, default=16)
         parser.add_argument("--latency", type=float, default=0.0, help="Seconds to wait before every answer.")
         parser.add_argument("--error-rate", type=float, default=0.0, help="Share of requests answered 503 (0-1).")
+        parser.add_argument(
+            "--no-demo-jobs",
+            action="store_true",
+            help="Serve every job the default adapter instead of what each demo job's hyperparameters ask for.",
+        )
 
     def handle(self, *args, **options):
         if not 0 <= options["error_rate"] <= 1:
@@ -28,10 +34,12 @@ class Command(BaseCommand):
         api_key = options["api_key"] if options["api_key"] is not None else settings.GPU_CLUSTER_API_KEY
         if not api_key:
             raise CommandError("Set GPU_CLUSTER_API_KEY (or pass --api-key): the simulator checks the bearer key.")
+        adapter_bytes = int(options["adapter_mb"] * 1024 * 1024)
         config = SimulatorConfig(
             api_key=api_key,
             cache_root=Path(options["cache_dir"]),
-            spec=AdapterSpec(rank=options["rank"], adapter_bytes=int(options["adapter_mb"] * 1024 * 1024)),
+            spec=AdapterSpec(rank=options["rank"], adapter_bytes=adapter_bytes),
+            jobs={} if options["no_demo_jobs"] else simulator_specs(adapter_bytes=adapter_bytes),
             latency=options["latency"],
             error_rate=options["error_rate"],
         )

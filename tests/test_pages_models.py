@@ -1,4 +1,4 @@
-"""Server-rendered pages: models list and detail, job page, notifications, 404 — content and isolation."""
+"""Model pages: the list (cards, sort, filters, pagination) and the detail page with its downloads."""
 
 from __future__ import annotations
 
@@ -6,23 +6,16 @@ import html as html_lib
 import json
 import re
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
-from artifacts.models import ArtifactIngest, DownloadGrant, ModelArtifact
-from pipeline.models import MetricsPoint, Notification, TrainingJob
+from artifacts.models import DownloadGrant, ModelArtifact
+from pipeline.models import MetricsPoint
 from tests.factories import add_file, add_history, make_artifact, make_dataset, make_job
+from tests.pages import text
 
 pytestmark = pytest.mark.django_db
-
-
-def text(response) -> str:
-    """Visible text of a page with tags stripped and whitespace collapsed."""
-    html = response.content.decode()
-    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
 
 
 def card_names(response) -> list[str]:
@@ -47,13 +40,6 @@ def artifact(user, name: str, score: int = 4, age_days: float = 0, dataset=None,
 
 
 # --- Models list ---------------------------------------------------------------------------------
-
-
-def test_anonymous_visitor_is_sent_to_login(client):
-    for url in ["/models", "/training/jobs", "/notifications"]:
-        response = client.get(url)
-        assert response.status_code == 302
-        assert response["Location"].startswith("/accounts/login/?next=")
 
 
 def test_list_shows_cards_with_stars_dataset_badge_date_and_cost(alice, alice_client):
@@ -386,279 +372,3 @@ def test_a_ten_thousand_point_run_keeps_the_page_small_and_draws_the_last_point(
         assert "<tr><td>10</td>" in html and "<tr><td>100000</td>" in html
         # The description still speaks about the whole run.
         assert "to 0.0002 at step 100,000 over 10,000 points" in html
-
-
-# --- Job page ------------------------------------------------------------------------------------
-
-
-def test_job_page_shows_status_timestamps_configuration_and_chart(alice, alice_client):
-    job = make_job(alice, dataset=make_dataset(alice, name="Legal"), hyperparameters={"learning_rate": 0.0001})
-    add_history(job, [(1.5, 1.6), (0.9, 1.0)])
-    response = alice_client.get(f"/training/jobs/{job.pk}")
-    assert response.status_code == 200
-    page = text(response)
-    assert "Completed" in page and "Dataset: Legal" in page
-    assert "Learning Rate 0.0001" in page and "Batch Size —" in page
-    assert "Started" in page and job.started_at.strftime("%b") in page
-    assert "chart__svg" in response.content.decode()
-    assert "Waiting to fetch the model files" in page
-
-
-def test_job_page_artifact_states(alice, alice_client):
-    job = make_job(alice)
-    ingest = ArtifactIngest.objects.create(
-        job=job,
-        state=ArtifactIngest.State.RUNNING,
-        bytes_done=5 * 1024 * 1024,
-        bytes_total=20 * 1024 * 1024,
-        current_file="adapter_model.safetensors",
-        attempts=1,
-    )
-    response = alice_client.get(f"/training/jobs/{job.pk}")
-    html = response.content.decode()
-    assert '<progress id="ingest-progress" max="20971520" value="5242880">' in html
-    assert "5.0 MB of 20.0 MB (25%)" in text(response)
-
-    ArtifactIngest.objects.filter(pk=ingest.pk).update(
-        state=ArtifactIngest.State.FAILED, attempts=5, last_error="checksum mismatch for adapter_model.safetensors"
-    )
-    page = text(alice_client.get(f"/training/jobs/{job.pk}"))
-    assert "Reason: checksum mismatch for adapter_model.safetensors" in page
-    assert "Retry" in page
-
-    model = make_artifact(alice, job=job)
-    ArtifactIngest.objects.filter(pk=ingest.pk).update(state=ArtifactIngest.State.SUCCEEDED)
-    response = alice_client.get(f"/training/jobs/{job.pk}")
-    assert f'href="/models/{model.pk}"' in response.content.decode()
-    assert "Ready." in text(response)
-
-
-def test_retry_button_resets_a_failed_ingest(alice, alice_client, django_capture_on_commit_callbacks):
-    job = make_job(alice)
-    ArtifactIngest.objects.create(job=job, state=ArtifactIngest.State.FAILED, attempts=5, last_error="boom")
-    from unittest import mock
-
-    with mock.patch("artifacts.tasks.ingest_job.delay") as delay, django_capture_on_commit_callbacks(execute=True):
-        response = alice_client.post(f"/training/jobs/{job.pk}/retry", follow=True)
-    assert response.status_code == 200
-    assert "Retry scheduled" in text(response)
-    ingest = ArtifactIngest.objects.get(job=job)
-    assert ingest.state == ArtifactIngest.State.PENDING and ingest.attempts == 0
-    delay.assert_called_once_with(str(job.pk))
-
-
-def test_retry_needs_post_and_ownership(alice, bob_client, alice_client):
-    job = make_job(alice)
-    ArtifactIngest.objects.create(job=job, state=ArtifactIngest.State.FAILED, attempts=5)
-    assert alice_client.get(f"/training/jobs/{job.pk}/retry").status_code == 405
-    assert bob_client.post(f"/training/jobs/{job.pk}/retry").status_code == 404
-    assert ArtifactIngest.objects.get(job=job).state == ArtifactIngest.State.FAILED
-
-
-def test_someone_elses_job_is_404(alice, bob_client):
-    job = make_job(alice)
-    assert bob_client.get(f"/training/jobs/{job.pk}").status_code == 404
-
-
-def test_job_list_shows_own_jobs_with_model_links(alice, bob, alice_client):
-    model = make_artifact(alice, job=make_job(alice, external_job_id="sim-alice-1"))
-    make_job(alice, status=TrainingJob.Status.RUNNING, external_job_id="sim-alice-2")
-    make_job(bob, external_job_id="sim-bob-1")
-    response = alice_client.get("/training/jobs")
-    page = text(response)
-    assert "sim-alice-1" in page and "sim-alice-2" in page and "sim-bob-1" not in page
-    assert f'href="/models/{model.pk}"' in response.content.decode()
-
-
-def test_job_list_says_when_storing_the_files_failed_or_is_under_way(
-    alice, alice_client, django_assert_max_num_queries
-):
-    failed = make_job(alice, external_job_id="sim-broken")
-    ArtifactIngest.objects.create(job=failed, state=ArtifactIngest.State.FAILED, last_error="HTTP 404")
-    busy = make_job(alice, external_job_id="sim-busy")
-    ArtifactIngest.objects.create(job=busy, state=ArtifactIngest.State.RUNNING)
-    make_job(alice, external_job_id="sim-waiting")
-    with django_assert_max_num_queries(8):
-        html = alice_client.get("/training/jobs").content.decode()
-    rows = {
-        job: row
-        for row in re.findall(r"<tr>(.*?)</tr>", html, re.S)
-        for job in ("sim-broken", "sim-busy", "sim-waiting")
-        if job in row
-    }
-    assert "Storing failed" in rows["sim-broken"] and f'href="/training/jobs/{failed.pk}"' in rows["sim-broken"]
-    assert "Storing…" in rows["sim-busy"]
-    assert "Storing" not in rows["sim-waiting"]
-
-
-def test_job_list_shows_a_zero_final_cost_as_zero(alice, alice_client):
-    make_job(alice, external_job_id="sim-free", final_cost=Decimal("0.00"), estimated_total_cost=Decimal("20.00"))
-    make_job(alice, external_job_id="sim-running", final_cost=None, estimated_total_cost=Decimal("7.25"))
-
-    rows = re.findall(r"<tr>(.*?)</tr>", alice_client.get("/training/jobs").content.decode(), re.S)
-    cost = {
-        job: re.search(r'data-label="Cost">(.*?)</td>', row, re.S).group(1)  # type: ignore[union-attr]
-        for row in rows
-        for job in ("sim-free", "sim-running")
-        if job in row
-    }
-
-    assert cost == {"sim-free": "$0.00", "sim-running": "$7.25"}
-
-
-# --- Notifications -------------------------------------------------------------------------------
-
-
-def notify(user, title: str, minutes_ago: int = 0, read: bool = False, action_url: str = "/models"):
-    return Notification.objects.create(
-        user=user,
-        type="artifact_ready",
-        title=title,
-        message=f"{title} message",
-        priority="high",
-        action_url=action_url,
-        created_at=timezone.now() - timedelta(minutes=minutes_ago),
-        read_at=timezone.now() if read else None,
-    )
-
-
-def bell_count(response) -> int:
-    match = re.search(r'data-testid="unread-count">(\d+)<', response.content.decode())
-    return int(match.group(1)) if match else 0
-
-
-def test_notifications_unread_first_with_links(alice, bob, alice_client):
-    notify(alice, "Old unread", minutes_ago=30)
-    notify(alice, "Newer read", minutes_ago=5, read=True)
-    notify(alice, "Newest unread", minutes_ago=1, action_url="/models/123")
-    notify(alice, "Evil link", minutes_ago=60, read=True, action_url="javascript:alert(1)")
-    notify(bob, "Bob only")
-    response = alice_client.get("/notifications")
-    html = response.content.decode()
-    titles = re.findall(r'data-testid="notification">.*?class="inbox__title">(.*?)</p>', html, re.S)
-    plain = [re.sub(r"<[^>]+>|Unread: |High", "", t).strip() for t in titles]
-    assert plain == ["Newest unread", "Old unread", "Newer read", "Evil link"]
-    newest = Notification.objects.get(title="Newest unread")
-    assert f'href="/notifications/{newest.pk}/open"' in html
-    assert alice_client.get(f"/notifications/{newest.pk}/open")["Location"] == "/models/123"
-    assert "javascript:" not in html
-    assert "Bob only" not in html
-    assert bell_count(response) == 2
-
-
-def test_bell_lists_latest_five(alice, alice_client):
-    for i in range(7):
-        notify(alice, f"Note {i}", minutes_ago=i)
-    html = alice_client.get("/models").content.decode()
-    assert re.findall(r'class="bell__title">.*?(Note \d)</span>', html, re.S) == [f"Note {i}" for i in range(5)]
-
-
-def test_mark_read_lowers_the_bell_count(alice, bob, alice_client, bob_client):
-    first = notify(alice, "First")
-    notify(alice, "Second")
-    assert bell_count(alice_client.get("/models")) == 2
-    assert bob_client.post(f"/notifications/{first.pk}/read").status_code == 404
-    response = alice_client.post(f"/notifications/{first.pk}/read", follow=True)
-    assert bell_count(response) == 1
-    response = alice_client.post("/notifications/read-all", {"next": "/models"}, follow=True)
-    assert response.redirect_chain[-1][0] == "/models"
-    assert bell_count(response) == 0
-    assert "Marked 1 notification as read." in text(response)
-    assert alice_client.get(f"/notifications/{first.pk}/read").status_code == 405
-    # An off-site "next" is ignored.
-    response = alice_client.post("/notifications/read-all", {"next": "https://evil.example/"})
-    assert response["Location"] == "/notifications"
-
-
-def test_following_a_notification_link_marks_it_read(alice, alice_client):
-    note = notify(alice, "Model ready", action_url="/models")
-    notify(alice, "Another")
-    inbox = alice_client.get("/notifications").content.decode()
-    bell_html = alice_client.get("/training/jobs").content.decode()
-    link = f'href="/notifications/{note.pk}/open"'
-    assert link in inbox and link in bell_html
-
-    response = alice_client.get(f"/notifications/{note.pk}/open", follow=True)
-
-    assert response.redirect_chain == [("/models", 302)]
-    assert bell_count(response) == 1
-    note.refresh_from_db()
-    assert note.read_at is not None
-    first_read = note.read_at
-    alice_client.get(f"/notifications/{note.pk}/open")  # following it again keeps the first read time
-    note.refresh_from_db()
-    assert note.read_at == first_read
-
-
-@pytest.mark.parametrize(
-    "action_url", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)", ""]
-)
-def test_opening_a_notification_never_leaves_the_site(alice, alice_client, action_url):
-    note = notify(alice, "Suspicious", action_url=action_url)
-
-    response = alice_client.get(f"/notifications/{note.pk}/open")
-
-    assert response.status_code == 302 and response["Location"] == "/notifications"
-    note.refresh_from_db()
-    assert note.read_at is not None
-
-
-def test_opening_someone_elses_notification_is_404(alice, bob_client, client):
-    note = notify(alice, "Alice only")
-    assert bob_client.get(f"/notifications/{note.pk}/open").status_code == 404
-    assert "/accounts/login/" in client.get(f"/notifications/{note.pk}/open")["Location"]
-    note.refresh_from_db()
-    assert note.read_at is None
-
-
-# --- Layout and errors ---------------------------------------------------------------------------
-
-
-def test_layout_has_navigation_bell_user_menu_and_toasts(alice, alice_client):
-    response = alice_client.post("/notifications/read-all", follow=True)
-    html = response.content.decode()
-    assert 'href="/models"' in html and 'href="/training/jobs"' in html
-    assert 'aria-label="Notifications, 0 unread"' in html
-    assert "alice" in html and "Log out" in html
-    assert 'class="skip-link"' in html
-    assert "/static/css/app.css" in html and "/static/js/app.js" in html
-
-
-def test_404_page_with_debug_off(settings, alice_client):
-    settings.DEBUG = False
-    response = alice_client.get("/models/00000000-0000-0000-0000-000000000000")
-    assert response.status_code == 404
-    page = text(response)
-    assert "Page not found" in page and "Go to your models" in page
-    assert 'href="/training/jobs"' in response.content.decode()  # the normal layout, signed in
-    assert alice_client.get("/no/such/page").status_code == 404
-
-
-def test_job_page_retrying_state_shows_the_last_error_not_a_stale_progress_bar(alice, alice_client):
-    job = make_job(alice)
-    ArtifactIngest.objects.create(
-        job=job,
-        state=ArtifactIngest.State.RETRYING,
-        attempts=2,
-        bytes_done=100,
-        bytes_total=100,
-        last_error="HTTP 503 from the cluster",
-        next_attempt_at=timezone.now() + timedelta(minutes=4),
-    )
-    response = alice_client.get(f"/training/jobs/{job.pk}")
-    page = text(response)
-    assert "Retrying after attempt 2 failed" in page and "next attempt in 3 minutes" in page
-    assert "Last error: HTTP 503 from the cluster" in page
-    assert "<progress" not in response.content.decode()
-    assert 'data-autorefresh="5"' in response.content.decode()
-
-
-def test_job_list_pages_with_previous_and_next(alice, alice_client):
-    from pipeline import views
-
-    for i in range(views.JOBS_PER_PAGE + 1):
-        make_job(alice, external_job_id=f"sim-page-{i}")
-    first = alice_client.get("/training/jobs").content.decode()
-    assert "Page 1 of 2" in first and 'href="?page=2" rel="next"' in first
-    second = alice_client.get("/training/jobs?page=2").content.decode()
-    assert "Page 2 of 2" in second and 'href="?page=1" rel="prev"' in second

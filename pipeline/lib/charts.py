@@ -1,7 +1,8 @@
-"""Server-side SVG loss chart: training and validation loss over steps.
+"""Geometry of the server-side loss chart: training and validation loss over steps.
 
-Pure functions from metrics points to markup, so pages render the chart without JavaScript and
-tests can read it. Missing or non-finite values break the line instead of crashing or drawing a
+Pure functions from metrics points to scales, ticks, lines and dots in pixels; the SVG markup is
+``templates/partials/loss_chart.html`` (autoescaped), so pages draw the chart without JavaScript
+and tests can read it. Missing or non-finite values break the line instead of crashing or drawing a
 spike to zero: a NULL training loss means the trainer logged a non-finite value (see
 ``MetricsPoint``), a NULL validation loss means none was measured at that step. When the finite
 values span more than two orders of magnitude (a run that blew up) the y axis turns logarithmic
@@ -21,10 +22,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar
 
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
-
-from artifacts.numbers import finite_number
+from pipeline.lib.numbers import finite_number
 
 LOG_SCALE_RATIO = 100.0
 MAX_DRAWN_POINTS = 500
@@ -69,6 +67,94 @@ class Series:
         return [(x, y) for x, y in self.points if y is not None]
 
 
+@dataclass(frozen=True)
+class Tick:
+    at: float  # pixel position along its axis
+    label: str
+
+
+@dataclass(frozen=True)
+class Polyline:
+    """One unbroken stretch of a series, in pixels."""
+
+    coords: tuple[tuple[float, float], ...]
+
+    @property
+    def points(self) -> str:
+        """The value of the SVG ``points`` attribute."""
+        return " ".join(f"{x:.1f},{y:.1f}" for x, y in self.coords)
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A series as drawn: its lines (a break wherever a value is missing) and its dots."""
+
+    name: str
+    css: str
+    lines: list[Polyline]
+    dots: list[tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    x: int
+    name: str
+    css: str
+
+
+@dataclass(frozen=True)
+class Plot:
+    """Everything ``partials/loss_chart.html`` draws for one layout, as numbers and plain text."""
+
+    chart_id: str
+    layout: Layout
+    title: str
+    description: str
+    y_title: str
+    y_ticks: list[Tick]
+    x_ticks: list[Tick]
+    nonfinite_marks: list[float]  # x of each non-finite training step's tick
+    traces: list[Trace]
+    legend: list[LegendEntry]
+    nonfinite_legend_x: int | None  # where the "NaN" legend entry goes; None without one
+
+    @property
+    def plot_right(self) -> int:
+        return self.layout.left + self.layout.plot_width
+
+    @property
+    def plot_bottom(self) -> int:
+        return self.layout.top + self.layout.plot_height
+
+    @property
+    def y_label_x(self) -> int:
+        return self.layout.left - 8
+
+    @property
+    def x_mark_end(self) -> int:
+        return self.plot_bottom + 5
+
+    @property
+    def x_label_y(self) -> int:
+        return self.plot_bottom + 18
+
+    @property
+    def x_title_x(self) -> float:
+        return round(self.layout.left + self.layout.plot_width / 2, 1)
+
+    @property
+    def x_title_y(self) -> int:
+        return self.layout.height - 6
+
+    @property
+    def y_title_y(self) -> float:
+        return round(self.layout.top + self.layout.plot_height / 2, 1)
+
+    @property
+    def nonfinite_mark_end(self) -> int:
+        return self.layout.top + 8
+
+
 @dataclass
 class LossChart:
     training: Series
@@ -77,8 +163,8 @@ class LossChart:
     title: str
     description: str
     log_scale: bool
-    wide: SafeString
-    compact: SafeString
+    wide: Plot | None  # None when nothing finite was recorded
+    compact: Plot | None
 
     @property
     def has_data(self) -> bool:
@@ -256,7 +342,7 @@ def _describe(training: Series, validation: Series, nonfinite: list[float], log_
     return " ".join(parts)
 
 
-def _render(
+def build_plot(
     chart_id: str,
     layout: Layout,
     training: Series,
@@ -265,7 +351,8 @@ def _render(
     description: str,
     log_scale: bool,
     nonfinite: list[float],
-) -> SafeString:
+) -> Plot:
+    """Scales, ticks, lines, dots and legend of one layout of the chart, in pixels."""
     finite = training.finite + validation.finite
     xs = [x for x, _ in training.points + validation.points]
     x_low, x_high = (min(xs), max(xs)) if xs else (0.0, 1.0)
@@ -300,82 +387,42 @@ def _render(
             frac = (y - y_min) / ((y_max - y_min) or 1)
         return layout.top + (1 - frac) * layout.plot_height
 
-    plot_bottom = layout.top + layout.plot_height
-    plot_right = layout.left + layout.plot_width
-    out: list[str] = [
-        f'<svg class="chart__svg" viewBox="0 0 {layout.width} {layout.height}" role="img" '
-        f'aria-labelledby="{chart_id}-title {chart_id}-desc" style="font-size:{layout.font}px" '
-        f'xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="{chart_id}-title">{escape(title)}</title>',
-        f'<desc id="{chart_id}-desc">{escape(description)}</desc>',
-    ]
-    # Grid and y tick labels.
-    for tick in y_ticks:
-        y = sy(tick)
-        out.append(f'<line class="chart__grid" x1="{layout.left}" x2="{plot_right}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        out.append(
-            f'<text class="chart__tick" x="{layout.left - 8}" y="{y:.1f}" text-anchor="end" '
-            f'dominant-baseline="middle">{format_tick(tick, y_step)}</text>'
-        )
-    # X ticks.
-    for tick in x_ticks:
-        x = sx(tick)
-        out.append(f'<line class="chart__axis" x1="{x:.1f}" x2="{x:.1f}" y1="{plot_bottom}" y2="{plot_bottom + 5}"/>')
-        out.append(
-            f'<text class="chart__tick" x="{x:.1f}" y="{plot_bottom + 18}" '
-            f'text-anchor="middle">{format_tick(tick, x_step)}</text>'
-        )
-    out.append(
-        f'<line class="chart__axis" x1="{layout.left}" x2="{plot_right}" y1="{plot_bottom}" y2="{plot_bottom}"/>'
-    )
-    out.append(
-        f'<line class="chart__axis" x1="{layout.left}" x2="{layout.left}" y1="{layout.top}" y2="{plot_bottom}"/>'
-    )
-    # Axis titles.
-    out.append(
-        f'<text class="chart__label" x="{layout.left + layout.plot_width / 2:.1f}" '
-        f'y="{layout.height - 6}" text-anchor="middle">Step</text>'
-    )
-    y_title = ("Loss (log scale)" if layout is WIDE else "Loss (log)") if log_scale else "Loss"
-    mid_y = layout.top + layout.plot_height / 2
-    out.append(
-        f'<text class="chart__label" transform="translate(14 {mid_y:.1f}) rotate(-90)" '
-        f'text-anchor="middle">{y_title}</text>'
-    )
     # Non-finite training steps: short red ticks along the top of the plot, one per pixel column
     # at most (thousands of NaN steps would otherwise draw thousands of overlapping ticks).
-    for x in sorted({round(sx(step), 1 if len(nonfinite) <= MAX_DRAWN_POINTS else 0) for step in nonfinite}):
-        out.append(
-            f'<line class="chart__nonfinite" x1="{x:.1f}" x2="{x:.1f}" y1="{layout.top}" y2="{layout.top + 8}"/>'
-        )
-    # Series.
-    for series, dots in ((training, False), (validation, True)):
+    column = 1 if len(nonfinite) <= MAX_DRAWN_POINTS else 0
+    marks = sorted({round(sx(step), column) for step in nonfinite})
+
+    traces = []
+    for series, dotted in ((training, False), (validation, True)):
+        lines: list[Polyline] = []
+        dots: list[tuple[float, float]] = []
         for segment in _segments(series.points):
-            coords = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in segment)
             if len(segment) > 1:
-                out.append(f'<polyline class="chart__line {series.css}" points="{coords}"/>')
-            if dots or len(segment) == 1:
-                for x, y in segment:
-                    out.append(f'<circle class="chart__dot {series.css}" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3"/>')
-    # Legend along the top.
+                lines.append(Polyline(tuple((sx(x), sy(y)) for x, y in segment)))
+            if dotted or len(segment) == 1:
+                dots.extend((round(sx(x), 1), round(sy(y), 1)) for x, y in segment)
+        traces.append(Trace(series.name, series.css, lines, dots))
+
+    legend = []
     legend_x = layout.left
     for series in (training, validation):
-        if not series.finite:
-            continue
-        out.append(
-            f'<g class="chart__legend" transform="translate({legend_x} 14)">'
-            f'<line class="chart__line {series.css}" x1="0" x2="18" y1="0" y2="0"/>'
-            f'<text x="24" y="0" dominant-baseline="middle">{escape(series.name)}</text></g>'
-        )
-        legend_x += 24 + int(len(series.name) * layout.font * 0.6) + 18
-    if nonfinite:
-        out.append(
-            f'<g class="chart__legend" transform="translate({legend_x} 14)">'
-            f'<line class="chart__nonfinite" x1="4" x2="4" y1="-5" y2="5"/>'
-            f'<text x="12" y="0" dominant-baseline="middle">NaN</text></g>'
-        )
-    out.append("</svg>")
-    return mark_safe("".join(out))  # noqa: S308 - every interpolated text is escaped or numeric
+        if series.finite:
+            legend.append(LegendEntry(legend_x, series.name, series.css))
+            legend_x += 24 + int(len(series.name) * layout.font * 0.6) + 18
+
+    return Plot(
+        chart_id=chart_id,
+        layout=layout,
+        title=title,
+        description=description,
+        y_title=("Loss (log scale)" if layout is WIDE else "Loss (log)") if log_scale else "Loss",
+        y_ticks=[Tick(round(sy(tick), 1), format_tick(tick, y_step)) for tick in y_ticks],
+        x_ticks=[Tick(round(sx(tick), 1), format_tick(tick, x_step)) for tick in x_ticks],
+        nonfinite_marks=marks,
+        traces=traces,
+        legend=legend,
+        nonfinite_legend_x=legend_x if nonfinite else None,
+    )
 
 
 def loss_chart(points: Iterable[Any], chart_id: str = "loss-chart") -> LossChart:
@@ -385,15 +432,14 @@ def loss_chart(points: Iterable[Any], chart_id: str = "loss-chart") -> LossChart
     log_scale = bool(ys) and min(ys) > 0 and max(ys) / min(ys) > LOG_SCALE_RATIO
     title = "Training and validation loss by step"
     description = _describe(training, validation, nonfinite, log_scale)
+    wide = compact = None
     if ys:
         drawn_training = Series(training.name, training.css, thin(training.points))
         drawn_validation = Series(validation.name, validation.css, thin(validation.points))
-        wide = _render(
+        wide = build_plot(
             f"{chart_id}-wide", WIDE, drawn_training, drawn_validation, title, description, log_scale, nonfinite
         )
-        compact = _render(
+        compact = build_plot(
             f"{chart_id}-compact", COMPACT, drawn_training, drawn_validation, title, description, log_scale, nonfinite
         )
-    else:
-        wide = compact = mark_safe("")
     return LossChart(training, validation, nonfinite, title, description, log_scale, wide, compact)

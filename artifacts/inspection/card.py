@@ -1,0 +1,275 @@
+"""The model card: a Hugging Face README (YAML front matter, then Markdown) built from plain values.
+
+Front matter keys follow the Hub's model card metadata (``base_model``, ``base_model_relation``,
+``library_name``, ``tags``, ``datasets``, ``metrics``); HF's Librarian Bot had to backfill
+``base_model`` from adapter configs because trainers' cards leave it out, so it always comes first.
+The YAML is written by hand: every string goes through ``json.dumps``, and a JSON string is a
+valid YAML double-quoted scalar, so no value can break out of its field.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from artifacts.inspection.serving import AUTO_CLASSES
+
+ENGINES = (("peft", "PEFT"), ("vllm", "vLLM"), ("lorax", "LoRAX"), ("llama_cpp", "llama.cpp"))
+VERDICTS = {
+    "ok": "No problems were found.",
+    "warnings": "The adapter loads, with the warnings below.",
+    "unusable": "The adapter is unusable as delivered; see the errors below.",
+}
+
+
+def _yaml(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value) if math.isfinite(value) else "null"
+    return json.dumps(str(value))
+
+
+def _front_matter(fields: Mapping[str, Any]) -> str:
+    lines = ["---"]
+    for key, value in fields.items():
+        if isinstance(value, list):
+            if value:
+                lines.append(f"{key}:")
+                lines += [f"  - {_yaml(item)}" for item in value]
+        elif value is not None:
+            lines.append(f"{key}: {_yaml(value)}")
+    lines.append("---")
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    """A Markdown table cell: no line breaks, pipes escaped, numbers shown plainly."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}" if math.isfinite(value) else str(value)
+    if isinstance(value, list | tuple):
+        value = ", ".join(str(v) for v in value)
+    elif isinstance(value, dict):
+        value = json.dumps(value, sort_keys=True)
+    text = str(value).replace("\r", " ").replace("\n", " ").replace("|", "\\|")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _table(headers: tuple[str, ...], rows: Iterable[Iterable[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+def _fence(text: str, language: str = "") -> list[str]:
+    longest = max((len(run) for run in text.split("\n") if set(run) == {"`"}), default=0)
+    ticks = "`" * max(3, longest + 1)
+    while ticks in text:
+        ticks += "`"
+    return [f"{ticks}{language}", text, ticks]
+
+
+def _size(size: Any) -> str:
+    if not isinstance(size, int):
+        return "-"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def model_card(
+    *,
+    name: str,
+    dataset_name: str | None = None,
+    configuration: Mapping[str, Any] | None = None,
+    quality_metrics: Mapping[str, Any] | None = None,
+    training_summary: Mapping[str, Any] | None = None,
+    inspection: Mapping[str, Any] | None = None,
+    health: Mapping[str, Any] | None = None,
+    files: Iterable[Mapping[str, Any]] | None = None,
+    folder: str = ".",
+) -> str:
+    """README.md text for one artifact; every argument is optional except the name."""
+    configuration = _mapping(configuration)
+    hyper = _mapping(configuration.get("hyperparameters"))
+    quality = _mapping(quality_metrics)
+    summary = _mapping(training_summary)
+    facts = _mapping(_mapping(inspection).get("adapter"))
+    base_model = facts.get("base_model") or hyper.get("base_model")
+    rank = facts.get("r") or hyper.get("rank")
+    alpha = facts.get("lora_alpha") or hyper.get("lora_alpha")
+
+    tags = ["peft", "lora"]
+    if base_model:
+        tags.append(f"base_model:adapter:{base_model}")
+    metrics = []
+    if quality.get("final_training_loss") is not None or quality.get("final_validation_loss") is not None:
+        metrics.append("loss")
+    if quality.get("perplexity") is not None:
+        metrics.append("perplexity")
+    front = _front_matter(
+        {
+            "base_model": base_model,
+            "base_model_relation": "adapter" if base_model else None,
+            "library_name": "peft",
+            "tags": tags,
+            "datasets": [dataset_name] if dataset_name else [],
+            "metrics": metrics,
+        }
+    )
+    lines = [
+        front,
+        "",
+        f"# {_cell(name)}",
+        "",
+        _summary(base_model, dataset_name, rank, alpha, summary, inspection),
+        "",
+    ]
+    lines += _configuration(configuration, hyper, facts)
+    lines += _results(quality, summary)
+    lines += _health(health)
+    lines += _inspection(inspection)
+    lines += _files(files)
+    lines += _how_to_load(base_model, folder, facts.get("task_type"))
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _summary(
+    base_model: Any,
+    dataset_name: str | None,
+    rank: Any,
+    alpha: Any,
+    summary: Mapping[str, Any],
+    inspection: Mapping[str, Any] | None,
+) -> str:
+    parts = ["A LoRA adapter"]
+    if rank:
+        parts.append(f"(r={rank}" + (f", alpha={alpha})" if alpha is not None else ")"))
+    if base_model:
+        parts.append(f"for `{_cell(base_model)}`")
+    if dataset_name:
+        parts.append(f"fine-tuned on the dataset {_cell(dataset_name)}")
+    sentence = " ".join(parts)
+    epochs, steps = summary.get("epochs_completed"), summary.get("total_steps")
+    if epochs or steps:
+        sentence += f", trained for {epochs or '?'} epochs ({steps or '?'} steps)"
+    sentence += "."
+    verdict = _mapping(inspection).get("verdict")
+    if verdict in VERDICTS:
+        sentence += f" Inspection: {VERDICTS[verdict]}"
+    return sentence
+
+
+def _configuration(configuration: Mapping[str, Any], hyper: Mapping[str, Any], facts: Mapping[str, Any]) -> list[str]:
+    rows: list[tuple[str, Any]] = [(key, value) for key, value in hyper.items()]
+    if configuration.get("preset_id"):
+        rows.insert(0, ("preset", configuration["preset_id"]))
+    for key, value in _mapping(configuration.get("gpu_config")).items():
+        rows.append((f"gpu {key}", value))
+    for key in ("target_modules", "tensors", "parameters", "dtypes"):
+        if facts.get(key) not in (None, []):
+            rows.append((f"adapter {key}", facts[key]))
+    if not rows:
+        return []
+    return ["## Hyperparameters and configuration", "", *_table(("Setting", "Value"), rows), ""]
+
+
+def _results(quality: Mapping[str, Any], summary: Mapping[str, Any]) -> list[str]:
+    labels = {
+        "overall_score": "Score (1-5)",
+        "convergence_quality": "Convergence",
+        "final_training_loss": "Final training loss",
+        "final_validation_loss": "Final validation loss",
+        "perplexity": "Perplexity",
+        "loss_improvement": "Loss improvement (%)",
+        "training_duration_hours": "Duration (hours)",
+        "total_cost": "Cost (USD)",
+    }
+    rows = [(label, source[key]) for source in (quality, summary) for key, label in labels.items() if key in source]
+    if not rows:
+        return []
+    return ["## Training results", "", *_table(("Metric", "Value"), rows), ""]
+
+
+def _health(health: Mapping[str, Any] | None) -> list[str]:
+    lines = ["## Training health", ""]
+    if not isinstance(health, Mapping):
+        return [*lines, "No training health report is available for this run.", ""]
+    if health.get("summary"):
+        lines += [_cell(health["summary"]), ""]
+    checks = [c for c in health.get("checks") or [] if isinstance(c, Mapping)]
+    if checks:
+        lines += _table(
+            ("Check", "Status", "Detail"), ((c.get("code"), c.get("status"), c.get("message")) for c in checks)
+        )
+        lines.append("")
+    return lines
+
+
+def _inspection(inspection: Mapping[str, Any] | None) -> list[str]:
+    lines = ["## Inspection", ""]
+    if not isinstance(inspection, Mapping):
+        return [*lines, "This adapter has not been inspected.", ""]
+    lines += [
+        f"Verdict: **{_cell(inspection.get('verdict'))}**. {VERDICTS.get(str(inspection.get('verdict')), '')}",
+        "",
+    ]
+    findings = [f for f in inspection.get("findings") or [] if isinstance(f, Mapping)]
+    lines += [f"- **{_cell(f.get('severity'))}** `{_cell(f.get('code'))}`: {_cell(f.get('message'))}" for f in findings]
+    if findings:
+        lines.append("")
+    serving = _mapping(inspection.get("serving"))
+    rows = []
+    for key, label in ENGINES:
+        state = _mapping(serving.get(key))
+        if state:
+            ready = "ready" if state.get("ready") else "not ready"
+            rows.append((label, ready, " ".join(str(r) for r in state.get("reasons") or []) or "-"))
+    if rows:
+        lines += ["### Serving", "", *_table(("Engine", "Status", "Notes"), rows), ""]
+        for key, label in ENGINES:
+            command = _mapping(serving.get(key)).get("command")
+            if command:
+                lines += [f"{label}:", "", *_fence(str(command), "sh"), ""]
+    return lines
+
+
+def _files(files: Iterable[Mapping[str, Any]] | None) -> list[str]:
+    rows = [(f.get("filename"), _size(f.get("size")), f.get("sha256")) for f in files or [] if isinstance(f, Mapping)]
+    if not rows:
+        return []
+    return [
+        "## Files",
+        "",
+        *_table(("File", "Size", "SHA-256"), rows),
+        "",
+        "Check a download with `sha256sum -c SHA256SUMS`.",
+        "",
+    ]
+
+
+def _how_to_load(base_model: Any, folder: str, task_type: Any) -> list[str]:
+    auto = AUTO_CLASSES.get(str(task_type or "CAUSAL_LM").upper(), "AutoModelForCausalLM")
+    code = "\n".join(
+        [
+            f"from transformers import {auto}",
+            "from peft import PeftModel",
+            "",
+            f"base = {auto}.from_pretrained({json.dumps(base_model or 'BASE_MODEL')})",
+            f"model = PeftModel.from_pretrained(base, {json.dumps(folder)})",
+        ]
+    )
+    return ["## How to load", "", *_fence(code, "python"), ""]

@@ -1,0 +1,318 @@
+"""Validate a safetensors file and scan its values as its bytes arrive, in bounded memory.
+
+The format (safetensors README "Format"; safetensors/src/tensor.rs): an 8-byte little-endian
+unsigned length N, N bytes of UTF-8 JSON starting with ``{`` (may be space-padded, no repeated
+keys) mapping tensor names to ``{"dtype", "shape", "data_offsets": [begin, end]}`` plus an
+optional ``__metadata__`` string map, then the data section. Offsets are relative to the data
+section, must cover it contiguously from 0 without holes or overlaps (``InvalidOffset``), each
+span must equal numel x dtype size (``TensorInvalidInfo``) and the file must be exactly
+8 + N + last end bytes long (``MetadataIncompleteBuffer``, which catches truncation). Upstream
+refuses N above 100,000,000 (``MAX_HEADER_SIZE``), so that is the most this module ever buffers.
+The README also says tensor values are not checked ("NaN and +/-Inf could be in the file"), so
+the values are scanned here: non-finite counts for float dtypes and all-zero detection.
+
+Only the header is buffered; data bytes are inspected chunk by chunk and dropped, with at most
+one element's worth of bytes (< 8) carried across a chunk boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+
+MAX_HEADER_SIZE = 100_000_000  # safetensors/src/tensor.rs MAX_HEADER_SIZE
+MAX_DIMENSIONS = 64
+# Parsing turns every JSON item into a Python object several times its text size; a header of
+# tiny items ("0,0,0,...") would cost gigabytes. Real adapters list a few thousand tensors at
+# most (about five items each), so a million items is generous and keeps parsing bounded.
+MAX_HEADER_ITEMS = 1_000_000
+MAX_ERRORS = 5
+
+# Bits per element of every dtype safetensors knows (safetensors/src/tensor.rs ``Dtype``).
+DTYPE_BITS = {
+    "BOOL": 8,
+    "F4": 4,
+    "F6_E2M3": 6,
+    "F6_E3M2": 6,
+    "U8": 8,
+    "I8": 8,
+    "F8_E5M2": 8,
+    "F8_E4M3": 8,
+    "F8_E8M0": 8,
+    "I16": 16,
+    "U16": 16,
+    "F16": 16,
+    "BF16": 16,
+    "I32": 32,
+    "U32": 32,
+    "F32": 32,
+    "F64": 64,
+    "I64": 64,
+    "U64": 64,
+    "C64": 64,
+}
+
+
+def _keep(predicate) -> bytes:
+    """The byte values for which ``predicate`` is false: ``bytes.translate`` deletes them."""
+    return bytes(value for value in range(256) if not predicate(value))
+
+
+def _flags(predicate) -> bytes:
+    """A translation table mapping each byte to 1 when ``predicate`` holds, else 0."""
+    return bytes(1 if predicate(value) else 0 for value in range(256))
+
+
+# A float is non-finite when its exponent bits are all ones. For each dtype: (element size,
+# offset of the byte holding the high exponent bits, the test on that byte, and for formats whose
+# exponent spills into the next lower byte, that byte's offset and test).
+_HIGH7 = lambda b: b & 0x7F == 0x7F  # noqa: E731 sign + 7 exponent bits all ones
+_F16 = lambda b: b & 0x7C == 0x7C  # noqa: E731 F16 high byte: sign, 5 exponent bits, 2 mantissa
+_TOP1 = lambda b: b & 0x80 == 0x80  # noqa: E731
+_TOP4 = lambda b: b & 0xF0 == 0xF0  # noqa: E731
+NONFINITE_RULES = {
+    "F16": (2, 1, _F16, None, None),
+    "F8_E5M2": (1, 0, _F16, None, None),
+    "F8_E4M3": (1, 0, _HIGH7, None, None),  # the fn variant has no inf; NaN is S.1111.111
+    "BF16": (2, 1, _HIGH7, 0, _TOP1),
+    "F32": (4, 3, _HIGH7, 2, _TOP1),
+    "F64": (8, 7, _HIGH7, 6, _TOP4),
+}
+_DELETE = {id(rule): _keep(rule) for rule in (_HIGH7, _F16, _TOP1, _TOP4)}
+_FLAGS = {id(rule): _flags(rule) for rule in (_HIGH7, _F16, _TOP1, _TOP4)}
+
+
+def count_nonfinite(dtype: str, data: bytes) -> int:
+    """Non-finite elements in ``data`` (whole elements only, little-endian), without numpy."""
+    size, high, high_rule, low, low_rule = NONFINITE_RULES[dtype]
+    high_bytes = data[high::size]
+    candidates = len(high_bytes.translate(None, _DELETE[id(high_rule)]))
+    if not candidates or low is None:
+        return candidates
+    # Both bytes must match: AND their 0/1 flag strings as big integers and count the set bits.
+    high_flags = int.from_bytes(high_bytes.translate(_FLAGS[id(high_rule)]), "little")
+    low_flags = int.from_bytes(data[low::size].translate(_FLAGS[id(low_rule)]), "little")
+    return (high_flags & low_flags).bit_count()
+
+
+@dataclass
+class TensorInfo:
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    begin: int
+    end: int
+    nonfinite: int = 0
+    all_zero: bool = True
+    scanned: int = 0  # bytes of this tensor seen so far
+
+    @property
+    def numel(self) -> int:
+        count = 1
+        for dim in self.shape:
+            count *= dim
+        return count
+
+    @property
+    def complete(self) -> bool:
+        return self.scanned == self.end - self.begin
+
+
+class _Duplicate(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    result: dict[str, object] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _Duplicate(f"the header repeats the key {key!r}")
+        result[key] = value
+    return result
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class SafetensorsStream:
+    """Feed the file's bytes in order with :meth:`feed`, then call :meth:`finish`."""
+
+    def __init__(self, expected_size: int | None = None):
+        self.expected_size = expected_size
+        self.errors: list[str] = []
+        self.tensors: list[TensorInfo] = []
+        self.metadata: dict[str, str] = {}
+        self.header_size: int | None = None
+        self.data_size: int | None = None
+        self.received = 0
+        self.finished = False
+        self._phase = "prefix"  # prefix -> header -> data; "stopped" once the structure is broken
+        self._buffer = bytearray()
+        self._ordered: list[TensorInfo] = []
+        self._index = 0
+        self._position = 0  # bytes of the data section consumed
+        self._carry = b""
+        self._extra = 0
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def _fail(self, message: str) -> None:
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(message)
+        self._phase = "stopped"
+
+    def feed(self, chunk: bytes | bytearray | memoryview) -> None:
+        view = memoryview(chunk).cast("B")
+        self.received += len(view)
+        while len(view) and self._phase in ("prefix", "header"):
+            wanted = 8 if self._phase == "prefix" else (self.header_size or 0)
+            take = wanted - len(self._buffer)
+            self._buffer += view[:take]
+            view = view[take:]
+            if len(self._buffer) == wanted:
+                self._read_prefix() if self._phase == "prefix" else self._read_header()
+        if len(view) and self._phase == "data":
+            self._scan(view)
+
+    def _read_prefix(self) -> None:
+        (length,) = struct.unpack("<Q", bytes(self._buffer))
+        self._buffer = bytearray()
+        self.header_size = length
+        if length < 2:
+            self._fail(f"The header length is {length} bytes, too short for a JSON object.")
+        elif length > MAX_HEADER_SIZE:
+            self._fail(f"The header length claims {length:,} bytes, above the format's limit of 100,000,000.")
+        elif self.expected_size is not None and 8 + length > self.expected_size:
+            self._fail(f"The header length claims {length:,} bytes but the whole file is {self.expected_size:,}.")
+        else:
+            self._phase = "header"
+
+    def _read_header(self) -> None:
+        raw = bytes(self._buffer)
+        self._buffer = bytearray()
+        if not raw.startswith(b"{"):
+            self._fail("The header does not start with '{', so it is not a JSON object.")
+            return
+        if raw.count(b",") > MAX_HEADER_ITEMS:
+            self._fail(f"The header lists more than {MAX_HEADER_ITEMS:,} items, far more than any adapter has.")
+            return
+        try:
+            parsed = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
+        except _Duplicate as error:
+            self._fail(f"The header is invalid: {error}.")
+            return
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            self._fail("The header is not valid UTF-8 JSON.")
+            return
+        if not isinstance(parsed, dict):
+            self._fail("The header is not a JSON object.")
+            return
+        metadata = parsed.pop("__metadata__", {})
+        if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+            self._fail("The header's __metadata__ is not a map of strings.")
+            return
+        self.metadata = metadata
+        for name, entry in parsed.items():
+            tensor = self._tensor(name, entry)
+            if tensor is None:
+                return
+            self.tensors.append(tensor)
+        self._check_layout()
+
+    def _tensor(self, name: str, entry: object) -> TensorInfo | None:
+        if not isinstance(entry, dict):
+            self._fail(f"Tensor {name!r} has no dtype/shape/data_offsets object.")
+            return None
+        dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
+        if not isinstance(dtype, str) or dtype not in DTYPE_BITS:
+            self._fail(f"Tensor {name!r} has an unknown dtype {str(dtype)[:20]!r}.")
+            return None
+        if (
+            not isinstance(shape, list)
+            or len(shape) > MAX_DIMENSIONS
+            or not all(_is_int(dim) and dim >= 0 for dim in shape)
+        ):
+            self._fail(f"Tensor {name!r} has an invalid shape.")
+            return None
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_int(o) for o in offsets)):
+            self._fail(f"Tensor {name!r} has invalid data_offsets.")
+            return None
+        begin, end = offsets
+        if begin < 0 or end < begin:
+            self._fail(f"Tensor {name!r} has data_offsets [{begin}, {end}] that are negative or reversed.")
+            return None
+        tensor = TensorInfo(name, dtype, tuple(shape), begin, end)
+        bits = tensor.numel * DTYPE_BITS[dtype]
+        if bits % 8 or bits // 8 != end - begin:
+            needed = f"{bits / 8:,.0f}" if bits < 8 * 10**15 else f"{bits / 8:.3g}"
+            self._fail(f"Tensor {name!r} spans {end - begin:,} bytes but its shape of {dtype} needs {needed}.")
+            return None
+        return tensor
+
+    def _check_layout(self) -> None:
+        self._ordered = sorted(self.tensors, key=lambda t: (t.begin, t.end))
+        expected = 0
+        for tensor in self._ordered:
+            if tensor.begin != expected:
+                problem = "overlaps the previous tensor" if tensor.begin < expected else "leaves a hole before it"
+                self._fail(f"Tensor {tensor.name!r} starts at byte {tensor.begin:,} and {problem}.")
+                return
+            expected = tensor.end
+        self.data_size = expected
+        total = 8 + (self.header_size or 0) + expected
+        if self.expected_size is not None and self.expected_size != total:
+            self._fail(f"The header describes a {total:,}-byte file but the file is {self.expected_size:,} bytes.")
+            return
+        self._phase = "data"
+        self._skip_finished()
+
+    def _skip_finished(self) -> None:
+        while self._index < len(self._ordered) and self._ordered[self._index].end <= self._position:
+            self._index += 1
+
+    def _scan(self, view: memoryview) -> None:
+        while len(view):
+            if self._index >= len(self._ordered):
+                self._extra += len(view)
+                return
+            tensor = self._ordered[self._index]
+            take = min(len(view), tensor.end - self._position)
+            self._scan_tensor(tensor, view[:take])
+            self._position += take
+            view = view[take:]
+            self._skip_finished()
+
+    def _scan_tensor(self, tensor: TensorInfo, piece: memoryview) -> None:
+        data = piece.tobytes()
+        tensor.scanned += len(data)
+        if tensor.all_zero and (any(data[:64]) or data.count(0) != len(data)):
+            tensor.all_zero = False
+        rule = NONFINITE_RULES.get(tensor.dtype)
+        if rule is None:
+            return
+        data = self._carry + data
+        whole = len(data) - len(data) % rule[0]
+        self._carry = data[whole:]
+        if whole:
+            tensor.nonfinite += count_nonfinite(tensor.dtype, data[:whole])
+
+    def finish(self) -> None:
+        """Judge the file's length once every byte has been fed."""
+        if self.finished:
+            return
+        self.finished = True
+        if self._phase == "prefix":
+            self._fail(f"The file is {self.received} bytes, shorter than the 8-byte header length.")
+        elif self._phase == "header":
+            got = self.received - 8
+            self._fail(f"The file ends inside its header ({got:,} of {self.header_size:,} bytes).")
+        elif self._phase == "data":
+            total = 8 + (self.header_size or 0) + (self.data_size or 0)
+            if self._position < (self.data_size or 0):
+                self._fail(f"The file is truncated: {self.received:,} of {total:,} bytes.")
+            elif self._extra:
+                self._fail(f"The file has {self._extra:,} bytes after the last tensor (expected {total:,} bytes).")

@@ -1,0 +1,170 @@
+"""Can each engine serve the adapter, and the exact command to serve or convert the downloaded folder.
+
+Rules, with their sources:
+* vLLM: ``r``, ``lora_alpha`` and ``target_modules`` are required; ``modules_to_save`` must be None
+  and DoRA is refused (vllm/lora/peft_helper.py @e745baf, ``_validate_features``). ``r`` must not
+  exceed ``--max-lora-rank``, whose default is 16 and whose allowed values are 1, 8, 16, 32, 64,
+  128, 256, 320 and 512 (vllm/config/lora.py @01230b4, ``MaxLoRARanks``); LoRA bias needs bias
+  support switched on. Users hit "LoRA rank 64 is greater than max_lora_rank 16" (vllm#2847), so
+  the flag is always part of the command.
+* LoRAX: the PEFT folder layout, safetensors preferred, loaded per request with
+  ``adapter_source: local`` (lorax docs/models/adapters/index.md); unsupported target modules are
+  ignored with a warning and a differing base architecture raises
+  (server/lorax_server/utils/adapter.py L115-166).
+* llama.cpp: ``convert_lora_to_gguf.py`` (@0b03ada) needs only the base model's config
+  (``--base`` folder or ``--base-model-id``) and exits on any tensor that is not lora_A/lora_B,
+  such as full ``embed_tokens``/``lm_head`` weights, DoRA magnitudes or biases.
+* PEFT: ``PeftModel.from_pretrained`` on a valid pair set; it loads with ``strict=False`` and only
+  warns on missing keys (peft_model.py L624-640), hence the checks before "ready".
+A pickle adapter is never called ready: it was not inspected and loading it runs code from the file.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+from artifacts.inspection.checks import looks_local
+from artifacts.inspection.peft import AdapterConfig, TensorLayout
+
+VLLM_MAX_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+VLLM_DEFAULT_MAX_LORA_RANK = 16
+AUTO_CLASSES = {
+    "CAUSAL_LM": "AutoModelForCausalLM",
+    "SEQ_2_SEQ_LM": "AutoModelForSeq2SeqLM",
+    "SEQ_CLS": "AutoModelForSequenceClassification",
+    "TOKEN_CLS": "AutoModelForTokenClassification",
+    "QUESTION_ANS": "AutoModelForQuestionAnswering",
+    "FEATURE_EXTRACTION": "AutoModel",
+}
+
+
+def vllm_max_lora_rank(rank: int) -> int | None:
+    """The smallest ``--max-lora-rank`` vLLM accepts that fits ``rank`` (None: above 512)."""
+    return next((allowed for allowed in VLLM_MAX_LORA_RANKS if allowed >= rank), None)
+
+
+def _state(ready: bool, reasons: list[str], command: str | None) -> dict[str, object]:
+    return {"ready": ready, "reasons": reasons, "command": command if ready else None}
+
+
+def readiness(
+    *,
+    blockers: list[str],
+    config: AdapterConfig | None,
+    layout: TensorLayout | None,
+    folder: str,
+    adapter_name: str,
+) -> dict[str, dict[str, object]]:
+    """``blockers`` are sentences that stop every engine (errors, a pickle adapter)."""
+    base = config.base_model if config is not None else None
+    notes: list[str] = []
+    if base is None:
+        notes.append("adapter_config.json names no base model, so no command can be given.")
+    elif looks_local(base):
+        notes.append(f"The base model is a local path ({base}); substitute its hub id or your copy in the command.")
+    return {
+        "peft": _peft(blockers, config, base, notes, folder),
+        "vllm": _vllm(blockers, config, layout, base, notes, folder, adapter_name),
+        "lorax": _lorax(blockers, base, notes, folder, adapter_name),
+        "llama_cpp": _llama_cpp(blockers, layout, base, notes, folder, adapter_name),
+    }
+
+
+def _peft(
+    blockers: list[str], config: AdapterConfig | None, base: str | None, notes: list[str], folder: str
+) -> dict[str, object]:
+    if blockers:
+        return _state(False, blockers, None)
+    auto = AUTO_CLASSES.get(((config.task_type if config else None) or "CAUSAL_LM").upper(), "AutoModelForCausalLM")
+    code = (
+        f"from transformers import {auto}; from peft import PeftModel; "
+        f"base = {auto}.from_pretrained({json.dumps(base)}); "
+        f"model = PeftModel.from_pretrained(base, {json.dumps(folder)})"
+    )
+    return _state(True, list(notes), f"python -c {shlex.quote(code)}" if base else None)
+
+
+def _vllm(
+    blockers: list[str],
+    config: AdapterConfig | None,
+    layout: TensorLayout | None,
+    base: str | None,
+    notes: list[str],
+    folder: str,
+    adapter_name: str,
+) -> dict[str, object]:
+    reasons = list(blockers)
+    dora = config is not None and config.use_dora or (layout is not None and layout.has_magnitude)
+    if dora:
+        reasons.append("vLLM does not support DoRA adapters (use_dora / lora_magnitude_vector).")
+    if (config is not None and config.modules_to_save) or (layout is not None and layout.full_tensors):
+        reasons.append("vLLM only loads adapters whose modules_to_save is empty (no full lm_head/embedding weights).")
+    if (config is not None and config.bias != "none") or (layout is not None and layout.bias_tensors):
+        reasons.append("The adapter trains biases; vLLM loads those only with LoRA bias support enabled.")
+    rank = config.max_rank if config is not None else None
+    flag = vllm_max_lora_rank(rank) if rank else None
+    if rank and flag is None:
+        reasons.append(f"r is {rank}, above vLLM's largest --max-lora-rank of 512.")
+    if reasons:
+        return _state(False, reasons, None)
+    if rank and rank > VLLM_DEFAULT_MAX_LORA_RANK:
+        notes = [*notes, f"r is {rank}, above vLLM's default of 16: the command passes --max-lora-rank {flag}."]
+    command = None
+    if base:
+        command = (
+            f"vllm serve {shlex.quote(base)} --enable-lora "
+            f"--lora-modules {shlex.quote(f'{adapter_name}={folder}')} --max-lora-rank {flag or 16}"
+        )
+    return _state(True, notes, command)
+
+
+def _lorax(
+    blockers: list[str], base: str | None, notes: list[str], folder: str, adapter_name: str
+) -> dict[str, object]:
+    if blockers:
+        return _state(False, blockers, None)
+    mount = f"/data/adapters/{adapter_name}"
+    notes = [
+        *notes,
+        f'Then send requests with "adapter_id": "{mount}" and "adapter_source": "local"; LoRAX ignores target '
+        "modules it does not support, with a warning.",
+    ]
+    source = shlex.quote(f"{folder}:{mount}")
+    if not folder.startswith("/"):
+        source = '"$(pwd)"/' + shlex.quote(f"{folder.removeprefix('./')}:{mount}")
+    command = None
+    if base:
+        command = (
+            f"docker run --gpus all --shm-size 1g -p 8080:80 -v {source} "
+            f"ghcr.io/predibase/lorax:main --model-id {shlex.quote(base)}"
+        )
+    return _state(True, notes, command)
+
+
+def _llama_cpp(
+    blockers: list[str],
+    layout: TensorLayout | None,
+    base: str | None,
+    notes: list[str],
+    folder: str,
+    adapter_name: str,
+) -> dict[str, object]:
+    reasons = list(blockers)
+    if layout is not None:
+        refused = [t.name for t in layout.full_tensors if "norm" not in t.name]
+        refused += [m.magnitude.name for m in layout.modules.values() if m.magnitude is not None]
+        refused += [t.name for t in layout.bias_tensors]
+        if refused:
+            reasons.append(
+                f"convert_lora_to_gguf.py stops at tensors that are not lora_A/lora_B, such as {refused[0]} "
+                "(embedding/lm_head weights, DoRA magnitudes, biases)."
+            )
+    if reasons:
+        return _state(False, reasons, None)
+    command = None
+    if base:
+        base_flag = f"--base {shlex.quote(base)}" if looks_local(base) else f"--base-model-id {shlex.quote(base)}"
+        outfile = shlex.quote(f"{folder.rstrip('/') or '.'}/{adapter_name}-f16.gguf")
+        command = f"python convert_lora_to_gguf.py {base_flag} --outtype f16 --outfile {outfile} {shlex.quote(folder)}"
+    return _state(True, list(notes), command)

@@ -1,0 +1,135 @@
+"""Streaming one remote file into storage in bounded memory, verified on the way (DESIGN §6.3).
+
+Size and sha256 are computed while the chunks pass; a body longer or shorter than the
+Content-Length or the listing's metadata, or with another checksum, is refused before its last
+chunk is stored. The ingest record's lease is renewed and progress recorded as bytes arrive.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from botocore.exceptions import ClientError
+from django.core.exceptions import SuspiciousFileOperation
+
+from artifacts.cluster import ClusterClient, NeverRetry, RemoteFile, RetryNow
+from artifacts.models import ArtifactIngest
+from artifacts.storage import CHUNK_SIZE, StorageRefused, artifact_storage
+
+HEARTBEAT_SECONDS = 2.0
+# What S3-compatible stores answer when they will never take the object as sent.
+S3_REFUSALS = {"EntityTooLarge", "KeyTooLongError", "InvalidObjectName", "InvalidArgument"}
+
+
+class LeaseLost(Exception):
+    """Another worker took over the job (our lease expired); this attempt must stand down."""
+
+
+class Progress:
+    """Bytes done for the attempt holding ``ingest``; renews its lease at most every few seconds."""
+
+    def __init__(self, ingest: ArtifactIngest):
+        self.ingest = ingest
+        self.bytes_done = 0
+        self._last = 0.0
+
+    def report(self, *, force: bool = False, **fields: Any) -> None:
+        now = time.monotonic()
+        if not force and now - self._last < HEARTBEAT_SECONDS:
+            return
+        self._last = now
+        fields.setdefault("bytes_done", self.bytes_done)
+        if not self.ingest.renew(**fields):
+            raise LeaseLost(f"lease on ingest {self.ingest.pk} was taken over")
+
+    def advance(self, count: int) -> None:
+        self.bytes_done += count
+        self.report()
+
+
+@dataclass(frozen=True)
+class TransferredFile:
+    name: str
+    key: str
+    size: int
+    sha256: str
+
+
+def transfer_file(client: ClusterClient, remote: RemoteFile, key: str, progress: Progress) -> TransferredFile:
+    """Stream ``remote`` to ``key``; a broken connection restarts the file (the client's retries)."""
+    storage = artifact_storage()
+    start_bytes = progress.bytes_done
+
+    def attempt() -> TransferredFile:
+        progress.bytes_done = start_bytes  # a retried file starts its count again
+        digest = hashlib.sha256()
+        counter = [0]
+        with client.open_file(remote) as response:
+            chunks = _verified_chunks(remote, response, progress, digest, counter)
+            try:
+                storage.save_stream(key, chunks)
+            except (SuspiciousFileOperation, ClientError, OSError) as exc:
+                refusal = _refusal(exc)
+                if refusal is None:
+                    raise
+                raise StorageRefused(f"{remote.name}: storage refused the file: {refusal}") from exc
+        return TransferredFile(name=remote.name, key=key, size=counter[0], sha256=digest.hexdigest())
+
+    progress.report(force=True, current_file=remote.name)
+    return client.with_retries(f"download of {remote.name}", attempt)
+
+
+def _refusal(exc: Exception) -> str | None:
+    """Why storage will never take this object, or None when retrying might help."""
+    if isinstance(exc, SuspiciousFileOperation):
+        return "the key is outside the storage root"
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        return code if code in S3_REFUSALS else None
+    if isinstance(exc, OSError) and exc.errno in (errno.ENAMETOOLONG, errno.EFBIG):
+        return exc.strerror or type(exc).__name__
+    return None
+
+
+def _verified_chunks(
+    remote: RemoteFile, response: Any, progress: Progress, digest: Any, counter: list[int]
+) -> Iterator[bytes]:
+    """Yield the body in chunks, hashing and counting; raise before the last chunk is stored if wrong."""
+    header = response.headers.get("Content-Length")
+    declared: int | None = None
+    if header is not None:
+        try:
+            declared = int(header)
+        except ValueError:
+            raise NeverRetry(f"{remote.name}: invalid Content-Length {header!r}") from None
+    if declared is not None and remote.size is not None and declared != remote.size:
+        raise NeverRetry(f"{remote.name}: Content-Length {declared} differs from the advertised size {remote.size}")
+    limit = remote.size if remote.size is not None else declared
+    try:
+        for chunk in response.iter_content(chunk_size=CHUNK_SIZE):
+            if not chunk:
+                continue
+            counter[0] += len(chunk)
+            if limit is not None and counter[0] > limit:
+                raise NeverRetry(f"{remote.name}: body is longer than the expected {limit} bytes")
+            digest.update(chunk)
+            progress.advance(len(chunk))
+            yield chunk
+    except requests.RequestException as exc:  # the connection broke or the body was cut short
+        expected = f" of {limit}" if limit is not None else ""
+        raise RetryNow(
+            f"{remote.name}: truncated body: the connection closed after {counter[0]}{expected} bytes "
+            f"({type(exc).__name__})"
+        ) from exc
+    if limit is not None and counter[0] != limit:
+        raise RetryNow(f"{remote.name}: truncated body: received {counter[0]} of {limit} bytes")
+    if remote.sha256 is not None and digest.hexdigest() != remote.sha256:
+        raise NeverRetry(
+            f"{remote.name}: checksum mismatch (sha256 {digest.hexdigest()[:12]}…, expected {remote.sha256[:12]}…)"
+        )

@@ -1,0 +1,57 @@
+"""A faked cluster for the ingest tests: a listing on the API host, files on a storage host."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import responses
+
+from pipeline.models import TrainingJob
+from tests.factories import add_history, make_dataset, make_job
+
+API = "http://cluster.test"
+STORAGE_HOST = "https://files.storage.test"
+FILES = {
+    "adapter_config.json": b'{"peft_type": "LORA", "r": 16}',
+    "adapter_model.safetensors": bytes(range(256)) * 4096,  # 1 MiB
+    "tokenizer_config.json": b'{"model_max_length": 4096}',
+}
+
+
+def use_fake_cluster(settings: Any) -> None:
+    settings.GPU_CLUSTER_API_URL = API
+    settings.GPU_CLUSTER_API_KEY = "cluster-secret-key"
+    settings.ARTIFACT_MAX_ATTEMPTS = 3
+
+
+def finished_job(user: Any) -> TrainingJob:
+    """A completed job (external id ``ext-1``) with a converging loss history."""
+    job = make_job(user, make_dataset(user, name="Support chats"), external_job_id="ext-1")
+    add_history(job, [(2.4, 2.5), (1.2, 1.3), (0.3, 0.45)])
+    return job
+
+
+def listing(files=FILES, *, metadata=True, base=STORAGE_HOST, extra=None):
+    body = {
+        "download_urls": {name: f"{base}/ext-1/{name}?sig=abc" for name in files},
+        "model_metadata": {"base_model": "mistral"},
+    }
+    if metadata:
+        body["model_metadata"]["files"] = {
+            name: {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()} for name, data in files.items()
+        }
+    if extra:
+        body.update(extra)
+    return body
+
+
+def serve(rsps, files=FILES, body=None, **kwargs):
+    rsps.add(responses.GET, f"{API}/training/artifacts/ext-1", json=body or listing(files, **kwargs))
+    for name, data in files.items():
+        rsps.add(responses.GET, f"{STORAGE_HOST}/ext-1/{name}", body=data)
+
+
+def stored_files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
