@@ -7,7 +7,6 @@ through the real API, the real signed ``/downloads/<token>`` endpoint and real s
 from __future__ import annotations
 
 import random
-import uuid
 from pathlib import Path
 
 import pytest
@@ -22,14 +21,6 @@ from tests.factories import add_file, make_artifact
 WEIGHTS = random.Random(20260101).randbytes(3 * 1024 * 1024 + 123)  # ~3 MiB, every run the same
 CONFIG = b'{"r": 16, "lora_alpha": 32, "target_modules": ["q_proj", "v_proj"]}\n'
 TOKENIZER = b'{"model_max_length": 2048}\n'
-
-
-@pytest.fixture(autouse=True)
-def private_cache(settings):
-    """Download grants are throttled per user in the cache: give each test its own, empty one."""
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": uuid.uuid4().hex}
-    }
 
 
 @pytest.fixture(autouse=True)
