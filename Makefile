@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml client/pyproject.toml | cksum | cut -d' ' -f1)
 
 # Local demo wiring: the simulator and the app share these (override in the environment).
 export GPU_CLUSTER_API_KEY ?= demo-cluster-key
@@ -13,10 +13,12 @@ export GPU_CLUSTER_WEBHOOK_SECRET ?= demo-webhook-secret
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The download CLI is its own package in client/ (the `pipeline` command); the suite tests it too.
+$(STAMP): pyproject.toml client/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ./client
 	rm -f $(VENV)/.installed-*
 	touch $@
 

@@ -1,0 +1,204 @@
+"""The ``pipeline`` command: log in, browse your models, download and verify them.
+
+Exit status: 0 when everything worked, 1 on any failure (one ``error:`` line per problem), 2 for
+wrong usage. Expected failures (network down, a rejected token, an unknown model) never print a
+traceback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+import httpx
+
+from pipeline_client import __version__, config
+from pipeline_client.api import Api
+from pipeline_client.checksums import SUMS_NAME, verify_folder
+from pipeline_client.download import Downloader, folder_name, make_progress
+from pipeline_client.errors import ClientError
+from pipeline_client.views import print_model, print_models
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+
+
+class Cli(click.Group):
+    """Turns expected errors into one line on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ClientError as exc:
+            fail(str(exc))
+        except httpx.HTTPError as exc:
+            fail(f"HTTP error: {exc}")
+        except OSError as exc:
+            fail(f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}")
+        except KeyboardInterrupt:
+            fail("interrupted; run the same command again to resume")
+            ctx.exit(130)
+        ctx.exit(1)
+
+
+@click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="pipeline")
+def cli() -> None:
+    """Browse and download your PIPELINE models.
+
+    Log in once with `pipeline login --url URL`; PIPELINE_URL and PIPELINE_TOKEN in the
+    environment override the saved login.
+    """
+
+
+def api() -> Api:
+    return Api(config.resolve())
+
+
+# --- login ----------------------------------------------------------------------------------------
+def plain_http_to_remote(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme != "http":
+        return False
+    host = parts.hostname or ""
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
+@cli.command()
+@click.option(
+    "--url", required=True, envvar=config.URL_ENV, help="The server's address, e.g. https://models.example.com"
+)
+@click.option("--token", help="An API token; prompted for (hidden) when omitted.")
+def login(url: str, token: str | None) -> None:
+    """Check an API token against the server and save it (readable by you only).
+
+    Create a token on the site's API tokens page (URL/account/tokens), or ask an operator to run
+    `python manage.py create_api_token USERNAME`.
+    """
+    url = config.normalise_url(url)
+    if not token:
+        click.echo(config.TOKEN_HELP.format(url=url), err=True)
+        token = click.prompt("API token", hide_input=True, err=True)
+    token = (token or "").strip()
+    if not token:
+        raise ClientError("no token given")
+    if plain_http_to_remote(url):
+        click.echo(f"warning: {url} is plain HTTP; the token is sent unencrypted", err=True)
+    with Api(config.Login(url=url, token=token)) as client:
+        client.check_login()
+    path = config.save(config.Login(url=url, token=token))
+    click.echo(f"Logged in to {url}. Token saved to {path} (mode 0600).")
+    if os.environ.get(config.TOKEN_ENV):
+        click.echo(f"note: {config.TOKEN_ENV} is set and overrides the saved token", err=True)
+
+
+@cli.command()
+def logout() -> None:
+    """Forget the saved login."""
+    path = config.config_path()
+    if path.exists():
+        path.unlink()
+        click.echo(f"Removed {path}.")
+    else:
+        click.echo("Not logged in.")
+
+
+# --- models ---------------------------------------------------------------------------------------
+@cli.group()
+def models() -> None:
+    """List your models or show one."""
+
+
+@models.command("list")
+@click.option("--sort", type=click.Choice(["created_at", "quality"]), default="created_at", show_default=True)
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 100), default=12, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the API's data as JSON.")
+def list_models(sort: str, page: int, limit: int, as_json: bool) -> None:
+    """Your models, newest first (or best first with --sort quality)."""
+    with api() as client:
+        data = client.list_models(page=page, limit=limit, sort=sort)
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        print_models(data)
+
+
+@models.command("show")
+@click.argument("model_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's data as JSON.")
+def show_model(model_id: str, as_json: bool) -> None:
+    """One model with its dataset, job and files."""
+    with api() as client:
+        data = client.get_model(model_id)
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        print_model(data)
+
+
+# --- download and verify --------------------------------------------------------------------------
+@cli.command()
+@click.argument("model_id")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--files", "files", multiple=True, metavar="NAME", help="Only this file (repeat for more).")
+@click.option("--workers", type=click.IntRange(1, 16), default=4, show_default=True, help="Files fetched at once.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def download(model_id: str, directory: Path | None, files: tuple[str, ...], workers: int, quiet: bool) -> None:
+    """Download a model's files into DIRECTORY (default: a folder named after the model and its id).
+
+    Partial files are kept as NAME.part and resumed by the next run; every file is checked against
+    the server's sha256 before it takes its name. SHA256SUMS and the model card are written beside
+    them.
+    """
+    with api() as client:
+        model = client.get_model(model_id)
+        target = directory or Path(folder_name(model))
+        progress = make_progress(quiet=quiet or not sys.stderr.isatty())
+        notes: list[str] = []
+        with progress:
+            downloader = Downloader(client, model_id, target, workers=workers, progress=progress, say=notes.append)
+            outcome = downloader.run(model, files)
+    for note in notes + outcome.notes:
+        click.echo(f"note: {note}", err=True)
+    for name in outcome.skipped:
+        click.echo(f"{name}: already present and verified")
+    for failure in outcome.failures:
+        fail(failure)
+    total = len(outcome.downloaded) + len(outcome.skipped)
+    click.echo(
+        f"{len(outcome.downloaded)} downloaded, {len(outcome.skipped)} already present, "
+        f"{len(outcome.failures)} failed: {total} verified file(s) in {target}"
+    )
+    if outcome.failures:
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def verify(directory: Path) -> None:
+    """Check every file listed in DIRECTORY/SHA256SUMS."""
+    checks = verify_folder(directory)
+    for check in checks:
+        click.echo(f"{check.name}: OK" if check.ok else f"{check.name}: FAILED ({check.problem})")
+    bad = [check for check in checks if not check.ok]
+    if bad:
+        fail(f"{len(bad)} of {len(checks)} file(s) listed in {SUMS_NAME} did not verify")
+        raise SystemExit(1)
+    click.echo(f"All {len(checks)} file(s) verified.", err=True)
+
+
+def main() -> None:
+    cli(prog_name="pipeline")
