@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from deploy.checks import Checks
-from deploy.stack import ROOT, CheckFailed, Stack, wait_until
+from deploy.stack import ROOT, CheckFailed, Stack, tail_text, wait_until
 
 
 def free_port() -> int:
@@ -156,8 +156,14 @@ def main() -> int:
     checks = None
     try:
         step("services: PostgreSQL database, Redis db, S3 endpoint")
-        reset_database(db_url)
-        flush_redis(redis_url)
+        try:
+            reset_database(db_url)
+        except Exception as exc:
+            raise CheckFailed(f"PostgreSQL at {db_url} is not usable: {exc}") from exc
+        try:
+            flush_redis(redis_url)
+        except Exception as exc:
+            raise CheckFailed(f"Redis at {redis_url} is not usable: {exc}") from exc
         start_s3(stack, env, s3)
         step("deploy/run check, migrate, collectstatic")
         stack.run("check", [*run, "check"], env)
@@ -220,6 +226,8 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
         print(f"\nprod-check passed in {time.monotonic() - started:.0f} s")
         return 0
+    for log in sorted((work / "logs").glob("*.log")):
+        print(f"\n--- {log.name} (last lines)\n{tail_text(log.read_text(errors='replace'), 12)}", file=sys.stderr)
     print(f"\nprod-check failed after {time.monotonic() - started:.0f} s; logs kept in {work / 'logs'}")
     return 1
 

@@ -105,8 +105,10 @@ class Stack:
     def _stop(self, names: list[str], timeout: float) -> list[str]:
         for name in names:
             self.expected_dead.add(name)
+            # The leader alone: gunicorn's master and Celery's main process stop their children
+            # gracefully; whatever is still in the group after the timeout is killed.
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.procs[name].pid, signal.SIGTERM)
+                os.kill(self.procs[name].pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         stubborn = []
         for name in names:
