@@ -37,17 +37,20 @@ from deploy.checks import Checks
 from deploy.stack import ROOT, CheckFailed, Stack, tail_text, wait_until
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def ports() -> tuple[int, int, int]:
+    """Web, simulator and S3 ports: PRODCHECK_BASE_PORT and the next two, or three distinct free ones."""
     base = os.environ.get("PRODCHECK_BASE_PORT")
     if base:
         return int(base), int(base) + 1, int(base) + 2
-    return free_port(), free_port(), free_port()
+    sockets = [socket.socket() for _ in range(3)]
+    try:
+        for sock in sockets:  # held open together, so the three differ
+            sock.bind(("127.0.0.1", 0))
+        web, sim, s3 = (int(sock.getsockname()[1]) for sock in sockets)
+    finally:
+        for sock in sockets:
+            sock.close()
+    return web, sim, s3
 
 
 def reset_database(url: str) -> None:
