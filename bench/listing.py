@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -120,14 +121,15 @@ def bench_listing() -> list[Row]:
     scratch_url = urlsplit(url)._replace(path=f"/{name}_bench").geturl()
     count = int(os.environ.get("BENCH_LIST_ARTIFACTS", "100000"))
     reset_database(scratch)
+    var = Path(tempfile.mkdtemp(prefix="bench-list-"))
     try:
-        var = Path(tempfile.mkdtemp(prefix="bench-list-"))
         env = app_env(var, DATABASE_URL=scratch_url, BENCH_LIST_ARTIFACTS=str(count), DEBUG="false")
         env.update({"SECRET_KEY": "bench-" + "k" * 60, "SITE_URL": "http://testserver", "SECURE_SSL_REDIRECT": "false"})
         print(f"  seeding {count:,} + 20,000 artifacts into {name}_bench…", flush=True)
         result = json.loads(run_script(LIST_SCRIPT, env))
     finally:
         drop_database(scratch)
+        shutil.rmtree(var, ignore_errors=True)
     print(f"  seeded in {result['seconds_to_seed']:.0f} s")
 
     def row(label: str, key: str, target: float) -> Row:
