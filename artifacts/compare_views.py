@@ -107,6 +107,8 @@ def _differs(cells: list[Cell]) -> bool:
 
 def health_rows(models: list[Any], check_table: list[Any]) -> list[Row]:
     healths = [m.training_health if isinstance(m.training_health, dict) else None for m in models]
+    if not any(healths):
+        return []
 
     def fact(label: str, read: Any) -> Row:
         cells = [Cell("Not computed", missing=True) if h is None else Cell(read(h)) for h in healths]

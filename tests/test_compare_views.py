@@ -243,3 +243,10 @@ def test_models_without_metrics_or_configuration(alice, alice_client):
     page = text(response)
     assert "None of these models recorded any." in page
     assert "No configuration was recorded for these models." in page
+
+
+def test_no_training_health_at_all_says_so_once(alice, alice_client):
+    first, second = model(alice, "Old one"), model(alice, "Old two")
+    page = text(alice_client.get(f"/models/compare?ids={ids(first, second)}"))
+    assert "Training health has not been computed for these models yet." in page
+    assert "Not computed" not in page
