@@ -21,6 +21,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.throttling import ScopedRateThrottle
 
 from artifacts.api import schema  # noqa: F401 -- registers the bearer token scheme
+from artifacts.api.delivery import DELETED, DeliveryActionsMixin
 from artifacts.api.serializers import (
     DownloadGrantSerializer,
     DownloadRequestSerializer,
@@ -47,7 +48,7 @@ class ModelPagination(EnvelopePagination):
     list=extend_schema(
         summary="List your models",
         description=f"Newest first (or `sort=quality`: best score first), {PAGE_SIZE} per page by default.",
-        parameters=[ModelListQuerySerializer],
+        parameters=[ModelListQuerySerializer, DELETED],
         responses={200: ModelArtifactSerializer(many=True), 400: ERROR_RESPONSE, 401: ERROR_RESPONSE},
     ),
     retrieve=extend_schema(
@@ -61,7 +62,7 @@ class ModelPagination(EnvelopePagination):
         },
     ),
 )
-class ModelArtifactViewSet(viewsets.ReadOnlyModelViewSet):
+class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ModelArtifactSerializer
     pagination_class = ModelPagination
     lookup_value_regex = "[^/]+"  # any id reaches get_object, which answers the one 404
