@@ -18,11 +18,12 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from artifacts.models import ArtifactFile, Bundle, ModelArtifact, retention_cutoff
+from artifacts.models import ArtifactFile, ArtifactIngest, Bundle, ModelArtifact, retention_cutoff
 from artifacts.storage import artifact_storage
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,13 @@ def purge_deleted(now: datetime | None = None) -> int:
         except Exception:  # storage down: the rows stay, so the next run tries again
             logger.exception("purge of artifact %s: removing its stored objects failed", artifact.pk)
             continue
-        deleted = ModelArtifact.objects.filter(pk=artifact.pk, deleted_at__isnull=False).delete()[0]
+        with transaction.atomic():
+            deleted = ModelArtifact.objects.filter(pk=artifact.pk, deleted_at__isnull=False).delete()[0]
+            # Its job has no artifact any more: keep the sweep from ingesting it again.
+            ArtifactIngest.objects.get_or_create(
+                job_id=artifact.job_id,
+                defaults={"state": ArtifactIngest.State.SUCCEEDED, "finished_at": timezone.now()},
+            )
         if deleted:
             purged += 1
             logger.info(
