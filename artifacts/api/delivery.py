@@ -32,7 +32,7 @@ DELETED = OpenApiParameter(
 
 
 class BundleStatusSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["preparing", "ready"])
+    status = serializers.CharField(help_text="`preparing` (202) or `ready` (200)")
     progress = serializers.FloatField(min_value=0, max_value=1)
     download_url = serializers.URLField(required=False)
     expires_at = serializers.DateTimeField(default_timezone=UTC, required=False)
