@@ -444,3 +444,12 @@ class Bundle(models.Model):
             )
             == 1
         )
+
+
+class IngestOverview(ArtifactIngest):
+    """The admin's storage and ingest overview page (no table of its own)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "storage and ingest overview"
+        verbose_name_plural = "storage and ingest overview"
