@@ -46,9 +46,10 @@ def ingest_stats(now: Any) -> dict[str, Any]:
     failed = counts.get(ArtifactIngest.State.FAILED, 0)
     durations = sorted(
         (done - started).total_seconds()
-        for started, done in finished.filter(state=ArtifactIngest.State.SUCCEEDED, started_at__isnull=False)
+        for started, done in finished.filter(state=ArtifactIngest.State.SUCCEEDED)
         .values_list("started_at", "finished_at")
         .iterator()
+        if started is not None and done is not None
     )
     return {
         "succeeded": succeeded,
