@@ -95,12 +95,20 @@ def unzip_and_check(archive: bytes, tmp_path: Path, model) -> Path:
     return folder
 
 
-def test_sha256sums_is_sha256sum_format(alice_client, model):
-    response = alice_client.get(f"/api/models/{model.id}/sha256sums")
+@pytest.mark.parametrize("accept", [None, "text/plain", "text/plain, text/markdown", "*/*"])
+def test_sha256sums_is_sha256sum_format(alice_client, model, accept):
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    response = alice_client.get(f"/api/models/{model.id}/sha256sums", **headers)
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")
     expected = "".join(f"{hashlib.sha256(FILES[n]).hexdigest()}  {n}\n" for n in sorted(FILES))
     assert response.content.decode() == expected
+
+
+def test_sha256sums_errors_stay_in_the_envelope(bob_client, model):
+    response = bob_client.get(f"/api/models/{model.id}/sha256sums", HTTP_ACCEPT="text/plain")
+    assert response.status_code == 404
+    assert json.loads(response.content) == NOT_FOUND
 
 
 def test_bundle_on_local_storage_unzips_byte_exact_and_resumes(alice_client, model, builds, tmp_path, post_bundle):

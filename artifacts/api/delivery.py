@@ -7,6 +7,7 @@ list, which look only at the caller's own deleted models; anything else answers 
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, renderers, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,6 +30,17 @@ MODEL_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 DELETED = OpenApiParameter(
     "deleted", OpenApiTypes.BOOL, OpenApiParameter.QUERY, description="`true`: your recently deleted models"
 )
+
+
+class PlainTextRenderer(renderers.BaseRenderer):
+    """Lets a client ask for ``text/plain`` (``Accept: text/plain``); errors still go out as JSON."""
+
+    media_type = "text/plain"
+    format = "txt"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        return data.encode() if isinstance(data, str) else json.dumps(data).encode()
 
 
 class BundleStatusSerializer(serializers.Serializer):
@@ -95,7 +107,12 @@ class DeliveryActionsMixin:
             404: ERROR_RESPONSE,
         },
     )
-    @action(detail=True, methods=["get"], url_path="sha256sums")
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="sha256sums",
+        renderer_classes=[renderers.JSONRenderer, PlainTextRenderer],
+    )
     def sha256sums(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
         model = self.get_object()
         response = HttpResponse(bundles.sha256sums(model.files.all()), content_type="text/plain; charset=utf-8")
