@@ -187,3 +187,50 @@ def post_bundle_ready(monkeypatch, django_capture_on_commit_callbacks):
         return Bundle.objects.get(artifact=model)
 
     return ready
+
+
+def test_beat_runs_bundle_expiry_and_purge_from_settings():
+    from django.conf import settings
+
+    import artifacts.tasks  # noqa: F401  (registers the tasks)
+    from pipeline.celery import app
+
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"artifacts.tasks.expire_bundles", "artifacts.tasks.purge_deleted_models"} <= tasks
+    assert tasks <= set(app.tasks)
+
+
+def test_purge_task_runs_the_purge(model, settings):
+    from artifacts.tasks import purge_deleted_models
+
+    settings.ARTIFACT_RETENTION_DAYS = 1
+    lifecycle.soft_delete(model)
+    with time_machine.travel(timezone.now() + timedelta(days=2)):
+        assert purge_deleted_models() == 1
+    assert not ModelArtifact.objects.filter(pk=model.pk).exists()
+
+
+def test_delivery_settings_come_from_the_environment():
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "pipeline.settings",
+        "BUNDLE_TTL_DAYS": "3",
+        "ARTIFACT_RETENTION_DAYS": "9",
+        "ARTIFACT_PURGE_CRON": "0 4 * * *",
+    }
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.BUNDLE_TTL_DAYS, s.ARTIFACT_RETENTION_DAYS, "
+        "s.CELERY_BEAT_SCHEDULE['artifact-purge']['schedule'].hour)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["3", "9", "{4}"]
+    bad = subprocess.run(
+        [sys.executable, "-c", code], env={**env, "BUNDLE_TTL_DAYS": "0"}, capture_output=True, text=True, timeout=60
+    )
+    assert bad.returncode != 0 and "BUNDLE_TTL_DAYS" in bad.stderr
