@@ -302,3 +302,55 @@ def test_bundle_on_s3_unzips_byte_exact_and_resumes(
     assert resumed.status_code == 206
     assert resumed.content == whole.content[half:]
     assert artifact_storage().exists(bundle.key)
+
+
+def test_past_4_gib_the_zip_is_zip64_without_reading_the_data(model, monkeypatch):
+    """Sizes are known up front, so a 5 GiB file gets Zip64 headers; no byte of it is read here."""
+    from artifacts.models import ArtifactFile
+
+    huge = ArtifactFile(filename="huge.safetensors", key="k", size=5 * 1024**3, sha256="0" * 64)
+    read: list[int] = []
+
+    def never_read(storage, record):
+        read.append(1)
+        yield b""
+
+    monkeypatch.setattr(bundles, "_raw_chunks", never_read)
+    stream = bundles.zip_stream(model, [huge], storage=None)
+    assert len(stream) > 5 * 1024**3
+    header = next(iter(stream))
+    assert header[:4] == b"PK\x03\x04"
+    assert header[18:26] == b"\xff" * 8  # sizes deferred to the Zip64 extra field
+    name_length, extra_length = int.from_bytes(header[26:28], "little"), int.from_bytes(header[28:30], "little")
+    extra = header[30 + name_length : 30 + name_length + extra_length]
+    assert extra[:2] == b"\x01\x00"  # the Zip64 extended information extra field
+    assert not read
+
+
+def test_supabase_files_are_streamed_through_a_signed_url(monkeypatch):
+    import responses
+
+    from artifacts.models import ArtifactFile
+    from artifacts.storage import SupabaseArtifactStorage
+
+    storage = SupabaseArtifactStorage(url="https://project.supabase.test", key="k")
+    monkeypatch.setattr(storage, "signed_url", lambda key, name, ttl: f"https://project.supabase.test/sign/{key}")
+    record = ArtifactFile(
+        filename="w.bin", key="u/a/w.bin", size=len(WEIGHTS), sha256=hashlib.sha256(WEIGHTS).hexdigest()
+    )
+    with responses.RequestsMock() as mocked:
+        mocked.get("https://project.supabase.test/sign/u/a/w.bin", body=WEIGHTS)
+        chunks = list(bundles.stored_chunks(storage, record))
+    assert b"".join(chunks) == WEIGHTS and len(chunks) >= 1
+
+
+def test_a_deleted_models_bundle_link_stops_working(alice_client, model, builds, post_bundle):
+    from artifacts.services.lifecycle import restore, soft_delete
+
+    data = ready_bundle(alice_client, model, builds, post_bundle)
+    soft_delete(model)
+    assert Client().get(data["download_url"]).status_code == 404
+    assert post_bundle(alice_client, model).status_code == 404
+    model.refresh_from_db()
+    restore(model)
+    assert Client().get(data["download_url"]).status_code == 200
