@@ -61,6 +61,9 @@ def purge_deleted(now: datetime | None = None) -> int:
     purged = 0
     for artifact in ModelArtifact.objects.purgeable().filter(deleted_at__lt=retention_cutoff(now)).iterator():
         try:
+            # Bundles sit one folder deeper; not every backend's clear_prefix reaches into folders.
+            for key in Bundle.objects.filter(artifact=artifact).exclude(key="").values_list("key", flat=True):
+                storage.delete(key)
             storage.clear_prefix(artifact_prefix(artifact))
         except Exception:  # storage down: the rows stay, so the next run tries again
             logger.exception("purge of artifact %s: removing its stored objects failed", artifact.pk)
