@@ -246,6 +246,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 _sweep = parse_cron("ARTIFACT_SWEEP_CRON", ARTIFACT_SWEEP_CRON)
+_bundle_expiry = parse_cron("BUNDLE_EXPIRY_CRON", BUNDLE_EXPIRY_CRON)
+_purge = parse_cron("ARTIFACT_PURGE_CRON", ARTIFACT_PURGE_CRON)
 CELERY_BEAT_SCHEDULE = {
     "artifact-sweep": {
         "task": "artifacts.tasks.sweep_completed_jobs",
@@ -255,11 +257,13 @@ CELERY_BEAT_SCHEDULE = {
     },
     "bundle-expiry": {
         "task": "artifacts.tasks.expire_bundles",
-        "schedule": parse_cron("BUNDLE_EXPIRY_CRON", BUNDLE_EXPIRY_CRON),
+        "schedule": _bundle_expiry,
+        "options": {"expires": max(10, shortest_interval_seconds(_bundle_expiry) - 10)},
     },
     "artifact-purge": {
         "task": "artifacts.tasks.purge_deleted_models",
-        "schedule": parse_cron("ARTIFACT_PURGE_CRON", ARTIFACT_PURGE_CRON),
+        "schedule": _purge,
+        "options": {"expires": max(10, shortest_interval_seconds(_purge) - 10)},
     },
 }
 

@@ -234,3 +234,17 @@ def test_delivery_settings_come_from_the_environment():
         [sys.executable, "-c", code], env={**env, "BUNDLE_TTL_DAYS": "0"}, capture_output=True, text=True, timeout=60
     )
     assert bad.returncode != 0 and "BUNDLE_TTL_DAYS" in bad.stderr
+
+
+def test_purge_command_runs_the_same_purge_and_expiry(model, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.ARTIFACT_RETENTION_DAYS = 1
+    lifecycle.soft_delete(model)
+    out = StringIO()
+    with time_machine.travel(timezone.now() + timedelta(days=2)):
+        call_command("purge_deleted_models", stdout=out)
+    assert out.getvalue().strip() == "Purged 1 deleted model(s); removed 0 unused bundle(s)."
+    assert not ModelArtifact.objects.filter(pk=model.pk).exists()
