@@ -22,6 +22,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from artifacts.api import schema  # noqa: F401 -- registers the bearer token scheme
 from artifacts.api.compare import ComparisonSerializer, comparison_data
+from artifacts.api.delivery import DELETED, DeliveryActionsMixin
 from artifacts.api.serializers import (
     DownloadGrantSerializer,
     DownloadRequestSerializer,
@@ -49,7 +50,7 @@ class ModelPagination(EnvelopePagination):
     list=extend_schema(
         summary="List your models",
         description=f"Newest first (or `sort=quality`: best score first), {PAGE_SIZE} per page by default.",
-        parameters=[ModelListQuerySerializer],
+        parameters=[ModelListQuerySerializer, DELETED],
         responses={200: ModelArtifactSerializer(many=True), 400: ERROR_RESPONSE, 401: ERROR_RESPONSE},
     ),
     retrieve=extend_schema(
@@ -63,7 +64,7 @@ class ModelPagination(EnvelopePagination):
         },
     ),
 )
-class ModelArtifactViewSet(viewsets.ReadOnlyModelViewSet):
+class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ModelArtifactSerializer
     pagination_class = ModelPagination
     lookup_value_regex = "[^/]+"  # any id reaches get_object, which answers the one 404
