@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from artifacts.filters import ModelFilters
+from artifacts.inspection.summary import adapter_folder
 from artifacts.models import ArtifactFile, ModelArtifact, ModelArtifactQuerySet
 from artifacts.quality import CONVERGENCE_LABELS
 from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
@@ -126,8 +127,7 @@ def adapter_base_model(artifact: ModelArtifact, files: list[ArtifactFile]) -> st
 
 
 def adapter_dirname(artifact: ModelArtifact) -> str:
-    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in artifact.name.lower())
-    return "-".join(part for part in safe.split("-") if part)[:60] or "adapter"
+    return adapter_folder(artifact.name)  # the folder the inspection's serving commands point at
 
 
 @login_required
