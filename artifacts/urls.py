@@ -13,6 +13,7 @@ model_patterns = [
     path("models", views.model_list, name="list"),
     path("models/<uuid:pk>", views.model_detail, name="detail"),
     path("models/<uuid:pk>/download", views.model_download, name="download"),
+    path("models/<uuid:pk>/card", views.model_card_page, name="card"),
 ]
 
 job_patterns = [

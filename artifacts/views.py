@@ -25,6 +25,7 @@ from artifacts.inspection.summary import adapter_folder
 from artifacts.models import ArtifactFile, ModelArtifact, ModelArtifactQuerySet
 from artifacts.quality import CONVERGENCE_LABELS
 from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
+from artifacts.services.model_card import artifact_card, card_filename
 from artifacts.storage import artifact_storage
 from pipeline.lib.api.pagination import PAGE_SIZE
 from pipeline.lib.charts import loss_chart
@@ -193,3 +194,12 @@ def model_download(request: HttpRequest, pk: Any) -> HttpResponse:
     context["links"] = [(name, url, sizes.get(name)) for name, url in grant.download_urls.items()]
     context["expires_at"] = grant.expires_at
     return render(request, "artifacts/model_download.html", context)
+
+
+@login_required
+@require_GET
+def model_card_page(request: HttpRequest, pk: Any) -> HttpResponse:
+    """The model card as text on a page (``GET /api/models/<id>/card`` serves the raw Markdown)."""
+    artifact = get_object_or_404(ModelArtifact.objects.visible_to(request.user).select_related("dataset"), pk=pk)
+    context = {"artifact": artifact, "card": artifact_card(artifact), "card_filename": card_filename(artifact)}
+    return render(request, "artifacts/model_card.html", context)

@@ -116,7 +116,28 @@ def count_nonfinite(dtype: str, data: bytes, start: int = 0, stop: int | None = 
     return (int.from_bytes(flags, "little") & int.from_bytes(other, "little")).bit_count()
 
 
-def all_zero(data: bytes) -> bool:
+# Clears a float's sign bit in its top byte: -0.0 is zero too (an all -0.0 lora_B does nothing).
+_CLEAR_SIGN = bytes(value & 0x7F for value in range(256))
+
+
+def all_zero_values(dtype: str, data: bytes, phase: int = 0) -> bool:
+    """Whether every element of ``data`` is zero, with ``+0.0`` and ``-0.0`` alike for float dtypes.
+
+    ``phase`` is the offset of ``data[0]`` within its element (a piece may start mid-element).
+    """
+    if all_zero(data):
+        return True
+    fast = _FAST.get(dtype)
+    if fast is None:
+        return False
+    size = fast[0]
+    sign = (size - 1 - phase) % size
+    cleared = bytearray(data)
+    cleared[sign::size] = data[sign::size].translate(_CLEAR_SIGN)
+    return all_zero(cleared)
+
+
+def all_zero(data: bytes | bytearray) -> bool:
     """Whether every byte of ``data`` is zero, compared a megabyte at a time."""
     window = len(_ZEROS)
     if len(data) <= window:
@@ -316,9 +337,10 @@ class SafetensorsStream:
 
     def _scan_tensor(self, tensor: TensorInfo, piece: memoryview) -> None:
         data = piece.tobytes()
+        phase = tensor.scanned % (_FAST[tensor.dtype][0] if tensor.dtype in _FAST else 1)
         tensor.scanned += len(data)
-        if tensor.all_zero and (data[0] or data[-1] or not all_zero(data)):
-            tensor.all_zero = False
+        if tensor.all_zero and not all_zero_values(tensor.dtype, data, phase):
+            tensor.all_zero = False  # checked once per tensor in practice: trained weights fail at once
         fast = _FAST.get(tensor.dtype)
         if fast is None:
             return
