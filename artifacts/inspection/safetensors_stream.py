@@ -149,7 +149,7 @@ def all_zero(data: bytes | bytearray) -> bool:
     return all(data[i : i + window] == _ZEROS[: len(data) - i] for i in range(0, len(data), window))
 
 
-@dataclass
+@dataclass(slots=True)  # thousands of these per adapter: no per-instance __dict__
 class TensorInfo:
     name: str
     dtype: str
@@ -245,8 +245,7 @@ class SafetensorsStream:
             self._phase = "header"
 
     def _read_header(self) -> None:
-        raw = bytes(self._buffer)
-        self._buffer = bytearray()
+        raw, self._buffer = self._buffer, bytearray()  # no copy: the text is decoded from it once
         if not raw.startswith(b"{"):
             self._fail("The header does not start with '{', so it is not a JSON object.")
             return
@@ -254,7 +253,10 @@ class SafetensorsStream:
             self._fail(f"The header lists more than {MAX_HEADER_ITEMS:,} items, far more than any adapter has.")
             return
         try:
-            parsed = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
+            text = raw.decode("utf-8")
+            del raw
+            parsed = json.loads(text, object_pairs_hook=_no_duplicates)
+            del text
         except _Duplicate as error:
             self._fail(f"The header is invalid: {error}.")
             return
@@ -340,7 +342,8 @@ class SafetensorsStream:
             self._skip_finished()
 
     def _scan_tensor(self, tensor: TensorInfo, piece: memoryview) -> None:
-        data = piece.tobytes()
+        whole_chunk = piece.obj if isinstance(piece.obj, bytes) and len(piece.obj) == len(piece) else None
+        data = whole_chunk if whole_chunk is not None else piece.tobytes()  # most pieces are a whole chunk
         phase = tensor.scanned % (_FAST[tensor.dtype][0] if tensor.dtype in _FAST else 1)
         tensor.scanned += len(data)
         if tensor.all_zero and not all_zero_values(tensor.dtype, data, phase):
