@@ -113,7 +113,7 @@ def test_an_untrained_adapter_is_stored_byte_exact_and_called_unusable(simulator
     assert 'data-testid="inspection-verdict">Unusable<' in page
 
     message = ready_message(artifact)
-    assert message.startswith("Your trained model is ready.")
+    assert message.startswith(f"Your trained model is ready. Quality score: {artifact.quality_score}/5 stars. Warning:")
     assert "will not load" in message and reason["message"] in message
     assert 'data-testid="unusable-badge"' in alice_client.get("/models").content.decode()
 

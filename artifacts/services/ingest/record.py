@@ -76,7 +76,7 @@ def record_artifact(
             job,
             "artifact_ready",
             READY_TITLE,
-            " ".join(
+            ". ".join(
                 filter(
                     None,
                     [
