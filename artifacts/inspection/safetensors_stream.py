@@ -229,7 +229,9 @@ class SafetensorsStream:
             if len(self._buffer) == wanted:
                 self._read_prefix() if self._phase == "prefix" else self._read_header()
         if len(view) and self._phase == "data":
-            self._scan(view)
+            # The data section is scanned by offsets into the chunk itself: no copy per piece.
+            data = chunk if isinstance(chunk, bytes) else view.tobytes()
+            self._scan(data, len(data) - len(view))
 
     def _read_prefix(self) -> None:
         (length,) = struct.unpack("<Q", bytes(self._buffer))
@@ -329,42 +331,41 @@ class SafetensorsStream:
         while self._index < len(self._ordered) and self._ordered[self._index].end <= self._position:
             self._index += 1
 
-    def _scan(self, view: memoryview) -> None:
-        while len(view):
+    def _scan(self, data: bytes, begin: int) -> None:
+        while begin < len(data):
             if self._index >= len(self._ordered):
-                self._extra += len(view)
+                self._extra += len(data) - begin
                 return
             tensor = self._ordered[self._index]
-            take = min(len(view), tensor.end - self._position)
-            self._scan_tensor(tensor, view[:take])
-            self._position += take
-            view = view[take:]
+            stop = min(len(data), begin + tensor.end - self._position)
+            self._scan_tensor(tensor, data, begin, stop)
+            self._position += stop - begin
+            begin = stop
             self._skip_finished()
 
-    def _scan_tensor(self, tensor: TensorInfo, piece: memoryview) -> None:
-        whole_chunk = piece.obj if isinstance(piece.obj, bytes) and len(piece.obj) == len(piece) else None
-        data = whole_chunk if whole_chunk is not None else piece.tobytes()  # most pieces are a whole chunk
-        phase = tensor.scanned % (_FAST[tensor.dtype][0] if tensor.dtype in _FAST else 1)
-        tensor.scanned += len(data)
-        if tensor.all_zero and not all_zero_values(tensor.dtype, data, phase):
-            tensor.all_zero = False  # checked once per tensor in practice: trained weights fail at once
+    def _scan_tensor(self, tensor: TensorInfo, data: bytes, begin: int, stop: int) -> None:
+        """Scan ``data[begin:stop]``, the next bytes of ``tensor``."""
         fast = _FAST.get(tensor.dtype)
+        size = fast[0] if fast is not None else 1
+        if tensor.all_zero:  # in practice once per tensor: trained weights fail at their first bytes
+            piece = data if (begin, stop) == (0, len(data)) else data[begin:stop]
+            tensor.all_zero = all_zero_values(tensor.dtype, piece, tensor.scanned % size)
+        tensor.scanned += stop - begin
         if fast is None:
             return
-        size = fast[0]
-        start = 0
-        if self._carry:  # finish the element the previous piece split, without copying the piece
-            start = min(size - len(self._carry), len(data))
-            self._carry += data[:start]
+        if self._carry:  # finish the element the previous piece split
+            need = min(size - len(self._carry), stop - begin)
+            self._carry += data[begin : begin + need]
+            begin += need
             if len(self._carry) < size:
                 return
             tensor.nonfinite += count_nonfinite(tensor.dtype, self._carry)
             self._carry = b""
-        whole = len(data) - (len(data) - start) % size
-        if whole > start:
-            tensor.nonfinite += count_nonfinite(tensor.dtype, data, start, whole)
-        if whole < len(data):
-            self._carry = data[whole:]
+        whole = stop - (stop - begin) % size
+        if whole > begin:
+            tensor.nonfinite += count_nonfinite(tensor.dtype, data, begin, whole)
+        if whole < stop:
+            self._carry = data[whole:stop]
 
     def finish(self) -> None:
         """Judge the file's length once every byte has been fed."""
