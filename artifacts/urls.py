@@ -7,10 +7,11 @@ download is ``artifact-file-download``.
 
 from django.urls import include, path
 
-from artifacts import file_views, job_views, views
+from artifacts import compare_views, file_views, job_views, views
 
 model_patterns = [
     path("models", views.model_list, name="list"),
+    path("models/compare", compare_views.model_compare, name="compare"),
     path("models/<uuid:pk>", views.model_detail, name="detail"),
     path("models/<uuid:pk>/download", views.model_download, name="download"),
     path("models/<uuid:pk>/card", views.model_card_page, name="card"),

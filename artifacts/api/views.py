@@ -23,6 +23,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.throttling import ScopedRateThrottle
 
 from artifacts.api import schema  # noqa: F401 -- registers the bearer token scheme
+from artifacts.api.compare import ComparisonSerializer, comparison_data
 from artifacts.api.serializers import (
     DownloadGrantSerializer,
     DownloadRequestSerializer,
@@ -32,6 +33,7 @@ from artifacts.api.serializers import (
 )
 from artifacts.filters import ModelFilters
 from artifacts.models import ModelArtifact, ModelArtifactQuerySet
+from artifacts.services import comparison
 from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
 from artifacts.services.model_card import CARD_CONTENT_TYPE, artifact_card, card_filename
 from pipeline.lib.api.envelope import ERROR_RESPONSE, envelope, envelope_of
@@ -113,6 +115,35 @@ class ModelArtifactViewSet(viewsets.ReadOnlyModelViewSet):
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return envelope(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        summary="Compare 2 to 4 of your models side by side",
+        description=(
+            "`ids=a,b[,c,d]` (or `ids` repeated). Configuration and health check rows carry one value per\n"
+            "model and a `differs` flag; each model has its training health, inspection and loss history."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "ids", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True, description="2 to 4 model ids"
+            )
+        ],
+        responses={
+            200: envelope_of(ComparisonSerializer(), "ModelComparisonEnvelope"),
+            400: OpenApiResponse(ERROR_RESPONSE, description="Fewer than 2, more than 4, repeated or malformed ids"),
+            401: ERROR_RESPONSE,
+            404: ERROR_RESPONSE,
+        },
+    )
+    @action(detail=False, methods=["get"], url_path="compare")
+    def compare(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        try:
+            ids = comparison.parse_ids(request.query_params.getlist("ids"))
+        except comparison.InvalidSelection as exc:
+            raise exceptions.ValidationError({"ids": [str(exc)]}) from None
+        models = comparison.load_models(request.user, ids)
+        if models is None:
+            raise exceptions.NotFound(MODEL_NOT_FOUND)
+        return envelope(comparison_data(comparison.compare(models)))
 
     @extend_schema(
         summary="Signed, expiring download URLs for a model's files",
