@@ -1,5 +1,8 @@
 """Streaming one remote file into storage in bounded memory, verified on the way (DESIGN §6.3).
 
+The body is read on a thread of its own (``remote_body``) while this one hashes and stores, so
+network, hash and disk overlap; a cut connection continues with Range where it stopped.
+
 Size and sha256 are computed while the chunks pass; a body longer or shorter than the
 Content-Length or the listing's metadata, or with another checksum, is refused before its last
 chunk is stored. The ingest record's lease is renewed and progress recorded as bytes arrive.
@@ -12,15 +15,15 @@ import hashlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-import requests
 from botocore.exceptions import ClientError
 from django.core.exceptions import SuspiciousFileOperation
 
 from artifacts.cluster import ClusterClient, NeverRetry, RemoteFile, RetryNow
 from artifacts.models import ArtifactIngest
-from artifacts.storage import CHUNK_SIZE, StorageRefused, artifact_storage
+from artifacts.services.ingest.remote_body import RemoteBody
+from artifacts.storage import StorageRefused, artifact_storage
 
 HEARTBEAT_SECONDS = 2.0
 # What S3-compatible stores answer when they will never take the object as sent.
@@ -61,17 +64,34 @@ class TransferredFile:
     sha256: str
 
 
-def transfer_file(client: ClusterClient, remote: RemoteFile, key: str, progress: Progress) -> TransferredFile:
-    """Stream ``remote`` to ``key``; a broken connection restarts the file (the client's retries)."""
+class FileInspector(Protocol):
+    """What sees every verified byte of each file as it streams (``artifacts.inspection.AdapterInspector``)."""
+
+    def start_file(self, name: str, expected_size: int | None = None) -> None: ...
+    def feed(self, name: str, chunk: bytes) -> None: ...
+    def end_file(self, name: str, size: int | None = None) -> None: ...
+
+
+def transfer_file(
+    client: ClusterClient,
+    remote: RemoteFile,
+    key: str,
+    progress: Progress,
+    inspector: FileInspector | None = None,
+) -> TransferredFile:
+    """Stream ``remote`` to ``key``. A cut connection resumes with Range (``remote_body``); when it
+    cannot, the file starts again (the client's retries)."""
     storage = artifact_storage()
     start_bytes = progress.bytes_done
 
     def attempt() -> TransferredFile:
         progress.bytes_done = start_bytes  # a retried file starts its count again
+        if inspector is not None:
+            inspector.start_file(remote.name, remote.size)
         digest = hashlib.sha256()
         counter = [0]
-        with client.open_file(remote) as response:
-            chunks = _verified_chunks(remote, response, progress, digest, counter)
+        with RemoteBody(client, remote, digest) as body:  # hashes each chunk before handing it over
+            chunks = _verified_chunks(remote, body, progress, digest, counter, inspector)
             try:
                 storage.save_stream(key, chunks)
             except (SuspiciousFileOperation, ClientError, OSError) as exc:
@@ -79,6 +99,8 @@ def transfer_file(client: ClusterClient, remote: RemoteFile, key: str, progress:
                 if refusal is None:
                     raise
                 raise StorageRefused(f"{remote.name}: storage refused the file: {refusal}") from exc
+        if inspector is not None:
+            inspector.end_file(remote.name, counter[0])
         return TransferredFile(name=remote.name, key=key, size=counter[0], sha256=digest.hexdigest())
 
     progress.report(force=True, current_file=remote.name)
@@ -98,10 +120,15 @@ def _refusal(exc: Exception) -> str | None:
 
 
 def _verified_chunks(
-    remote: RemoteFile, response: Any, progress: Progress, digest: Any, counter: list[int]
+    remote: RemoteFile,
+    body: RemoteBody,
+    progress: Progress,
+    digest: Any,
+    counter: list[int],
+    inspector: FileInspector | None = None,
 ) -> Iterator[bytes]:
-    """Yield the body in chunks, hashing and counting; raise before the last chunk is stored if wrong."""
-    header = response.headers.get("Content-Length")
+    """Yield the body in chunks (hashed by ``body``), counting; raise before the last chunk is stored if wrong."""
+    header = body.headers.get("Content-Length")
     declared: int | None = None
     if header is not None:
         try:
@@ -111,22 +138,14 @@ def _verified_chunks(
     if declared is not None and remote.size is not None and declared != remote.size:
         raise NeverRetry(f"{remote.name}: Content-Length {declared} differs from the advertised size {remote.size}")
     limit = remote.size if remote.size is not None else declared
-    try:
-        for chunk in response.iter_content(chunk_size=CHUNK_SIZE):
-            if not chunk:
-                continue
-            counter[0] += len(chunk)
-            if limit is not None and counter[0] > limit:
-                raise NeverRetry(f"{remote.name}: body is longer than the expected {limit} bytes")
-            digest.update(chunk)
-            progress.advance(len(chunk))
-            yield chunk
-    except requests.RequestException as exc:  # the connection broke or the body was cut short
-        expected = f" of {limit}" if limit is not None else ""
-        raise RetryNow(
-            f"{remote.name}: truncated body: the connection closed after {counter[0]}{expected} bytes "
-            f"({type(exc).__name__})"
-        ) from exc
+    for chunk in body:  # a cut the body could not resume raises RetryNow
+        counter[0] += len(chunk)
+        if limit is not None and counter[0] > limit:
+            raise NeverRetry(f"{remote.name}: body is longer than the expected {limit} bytes")
+        if inspector is not None:
+            inspector.feed(remote.name, chunk)
+        progress.advance(len(chunk))
+        yield chunk
     if limit is not None and counter[0] != limit:
         raise RetryNow(f"{remote.name}: truncated body: received {counter[0]} of {limit} bytes")
     if remote.sha256 is not None and digest.hexdigest() != remote.sha256:
