@@ -204,3 +204,19 @@ def test_a_link_that_keeps_cutting_ends_the_attempt_as_a_truncated_body(serve, a
         fetch(server, artifact_root)
     assert list(artifact_root.rglob("*.part")) == []
     assert not (artifact_root / "u/a/adapter_model.safetensors").exists()
+
+
+def test_a_storage_failure_mid_file_stops_the_reading_thread(serve, artifact_root, monkeypatch):
+    import errno
+
+    from artifacts.storage import LocalArtifactStorage
+
+    def fill_disk_after_one_chunk(self, key, chunks):
+        next(iter(chunks))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(LocalArtifactStorage, "save_stream", fill_disk_after_one_chunk)
+    server = serve(cut_at=0, cuts=0)
+    with pytest.raises(OSError, match="No space left"):
+        fetch(server, artifact_root)
+    assert not [t for t in threading.enumerate() if t.name.startswith("fetch ") and t.is_alive()]

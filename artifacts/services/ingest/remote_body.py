@@ -126,6 +126,8 @@ class RemoteBody:
                 break
         if self._thread is not None:
             self._thread.join(timeout=5)
+            if self._thread.is_alive():
+                return  # stuck in a read: it ends at the read timeout, and its response with it
         if self._response is not None:
             self._response.close()
 
@@ -163,7 +165,8 @@ class RemoteBody:
                 self._put(_END)
                 return
         except _Stopped:
-            return
+            if self._response is not None:  # the caller may have left without waiting for us
+                self._response.close()
         except BaseException as exc:  # handed to the consumer, who raises it
             try:
                 self._put(_Failed(exc))
@@ -177,6 +180,8 @@ class RemoteBody:
 
     def _resume(self, error: BaseException | None) -> None:
         """Open the rest of the body, or raise: RetryNow when out of tries, RestartFile when it cannot."""
+        if self._stop.is_set():  # the caller closed the body (and maybe the connection under us)
+            raise _Stopped
         message = self._cut(error)
         if self._response is not None:
             self._response.close()
@@ -188,13 +193,14 @@ class RemoteBody:
         if self.resumes:  # a one-off reset continues at once, a flapping link backs off
             self.client.sleep(self.client._delay(self.resumes - 1))
         self.resumes += 1
-        if self._stop.is_set():
-            raise _Stopped
         headers = {"Accept-Encoding": "identity", "Range": f"bytes={self.received}-"}
         if self._validator:
             headers["If-Range"] = self._validator
         response = self._open(headers)
         self._response = response
+        if self._stop.is_set():
+            response.close()
+            raise _Stopped
         problem = self._partial_problem(response)
         if problem:
             response.close()
