@@ -108,6 +108,12 @@ class ModelArtifact(models.Model):
                 name="artifact_live_quality_idx",
                 condition=models.Q(deleted_at__isnull=True),
             ),
+            # "Which of my datasets have models": one index probe per dataset.
+            models.Index(
+                fields=["user", "dataset"],
+                name="artifact_live_dataset_idx",
+                condition=models.Q(deleted_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -57,10 +57,9 @@ HF_REPO_ID_MAX_LENGTH = 96
 @require_GET
 def model_list(request: HttpRequest) -> HttpResponse:
     visible = ModelArtifact.objects.visible_to(request.user)
-    # Each dataset is probed once through its index, rather than joining every model of the user.
-    datasets = list(
-        Dataset.objects.filter(Exists(visible.filter(dataset=OuterRef("pk")))).order_by("name").values("id", "name")
-    )
+    # The user's datasets, each probed once through an index, rather than joining every model.
+    with_models = Exists(visible.filter(dataset=OuterRef("pk")))
+    datasets = list(Dataset.objects.filter(with_models, user=request.user).order_by("name").values("id", "name"))
     filters = ModelFilters.from_page_query(request.GET, {str(d["id"]) for d in datasets})
 
     models = filters.apply(visible).select_related("dataset", "job").defer(*CARD_DEFERRED)

@@ -122,6 +122,10 @@ class Migration(migrations.Migration):
             model_name='modelartifact',
             index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['user', '-quality_score', '-created_at', '-id'], name='artifact_live_quality_idx'),
         ),
+        migrations.AddIndex(
+            model_name='modelartifact',
+            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['user', 'dataset'], name='artifact_live_dataset_idx'),
+        ),
         migrations.CreateModel(
             name='LiveArtifactCount',
             fields=[
