@@ -58,8 +58,9 @@ HF_REPO_ID_MAX_LENGTH = 96
 def model_list(request: HttpRequest) -> HttpResponse:
     visible = ModelArtifact.objects.visible_to(request.user)
     # The user's datasets, each probed once through an index, rather than joining every model.
+    owner_id: Any = request.user.pk  # login_required: a signed-in user
     with_models = Exists(visible.filter(dataset=OuterRef("pk")))
-    datasets = list(Dataset.objects.filter(with_models, user_id=request.user.pk).order_by("name").values("id", "name"))
+    datasets = list(Dataset.objects.filter(with_models, user_id=owner_id).order_by("name").values("id", "name"))
     filters = ModelFilters.from_page_query(request.GET, {str(d["id"]) for d in datasets})
 
     models = filters.apply(visible).select_related("dataset", "job").defer(*CARD_DEFERRED)
