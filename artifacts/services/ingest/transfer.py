@@ -1,6 +1,6 @@
 """Streaming one remote file into storage in bounded memory, verified on the way (DESIGN §6.3).
 
-The body is read on a thread of its own (``remote_body``) while this one hashes and stores, so
+The body is read and hashed on a thread of its own (``remote_body``) while this one stores, so
 network, hash and disk overlap; a cut connection continues with Range where it stopped.
 
 Size and sha256 are computed while the chunks pass; a body longer or shorter than the
