@@ -102,11 +102,13 @@ class ModelArtifact(models.Model):
                 fields=["user", "-created_at", "-id"],
                 name="artifact_live_recent_idx",
                 condition=models.Q(deleted_at__isnull=True),
+                include=["name"],  # a name search walks the index alone (PostgreSQL)
             ),
             models.Index(
                 fields=["user", "-quality_score", "-created_at", "-id"],
                 name="artifact_live_quality_idx",
                 condition=models.Q(deleted_at__isnull=True),
+                include=["name"],
             ),
             # "Which of my datasets have models": one index probe per dataset.
             models.Index(

@@ -116,11 +116,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='modelartifact',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['user', '-created_at', '-id'], name='artifact_live_recent_idx'),
+            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['user', '-created_at', '-id'], include=['name'], name='artifact_live_recent_idx'),
         ),
         migrations.AddIndex(
             model_name='modelartifact',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['user', '-quality_score', '-created_at', '-id'], name='artifact_live_quality_idx'),
+            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['user', '-quality_score', '-created_at', '-id'], include=['name'], name='artifact_live_quality_idx'),
         ),
         migrations.AddIndex(
             model_name='modelartifact',
