@@ -64,7 +64,7 @@ class TransferredFile:
     sha256: str
 
 
-class FileInspector(Protocol):
+class Inspector(Protocol):
     """What sees every verified byte of each file as it streams (``artifacts.inspection.AdapterInspector``)."""
 
     def start_file(self, name: str, expected_size: int | None = None) -> None: ...
@@ -77,7 +77,7 @@ def transfer_file(
     remote: RemoteFile,
     key: str,
     progress: Progress,
-    inspector: FileInspector | None = None,
+    inspector: Inspector | None = None,
 ) -> TransferredFile:
     """Stream ``remote`` to ``key``. A cut connection resumes with Range (``remote_body``); when it
     cannot, the file starts again (the client's retries)."""
@@ -125,7 +125,7 @@ def _verified_chunks(
     progress: Progress,
     digest: Any,
     counter: list[int],
-    inspector: FileInspector | None = None,
+    inspector: Inspector | None = None,
 ) -> Iterator[bytes]:
     """Yield the body in chunks (hashed by ``body``), counting; raise before the last chunk is stored if wrong."""
     header = body.headers.get("Content-Length")
