@@ -240,8 +240,10 @@ class ClusterClient:
             return {"Authorization": f"Bearer {self.api_key}"}
         return {}
 
-    def _request(self, url: str, *, stream: bool = False, redirects: int = 0) -> requests.Response:
-        headers = self._headers_for(url)
+    def _request(
+        self, url: str, *, stream: bool = False, redirects: int = 0, extra: dict[str, str] | None = None
+    ) -> requests.Response:
+        headers = {**(extra or {}), **self._headers_for(url)}
         try:
             response = self.session.get(
                 url, headers=headers, timeout=self.timeout, stream=stream, allow_redirects=False
@@ -258,7 +260,7 @@ class ClusterClient:
                 raise RetryLater(f"too many redirects from {urlsplit(url).netloc}")
             target = requests.compat.urljoin(url, location)
             validate_url("redirect", target)
-            return self._request(target, stream=stream, redirects=redirects + 1)
+            return self._request(target, stream=stream, redirects=redirects + 1, extra=extra)
         if response.status_code >= 400:
             response.close()
             raise _status_error(response, url, api_host=_origin(url) == _origin(self.base_url))
@@ -278,9 +280,14 @@ class ClusterClient:
         return parse_listing(self.with_retries("listing", fetch))
 
     @contextmanager
-    def open_file(self, remote: RemoteFile) -> Iterator[requests.Response]:
-        response = self._request(remote.url, stream=True)
+    def open_file(self, remote: RemoteFile, headers: dict[str, str] | None = None) -> Iterator[requests.Response]:
+        """The file's body as a stream; ``headers`` ask for a part of it (``Range``, ``If-Range``)."""
+        response = self.file_response(remote, headers)
         try:
             yield response
         finally:
             response.close()
+
+    def file_response(self, remote: RemoteFile, headers: dict[str, str] | None = None) -> requests.Response:
+        """Like :meth:`open_file`, for a caller that closes the response itself."""
+        return self._request(remote.url, stream=True, extra=headers)

@@ -49,6 +49,13 @@ class ModelArtifactQuerySet(models.QuerySet["ModelArtifact"]):
         """Deleted longer ago than ``ARTIFACT_RETENTION_DAYS``: due to be removed for good."""
         return self.filter(deleted_at__isnull=False, deleted_at__lt=retention_cutoff())
 
+    def live_count(self, user: Any) -> int:
+        """How many artifacts ``visible_to(user)`` holds, exactly, without counting them: the
+        database keeps the number in :class:`LiveArtifactCount` (migration 0007's triggers)."""
+        if not getattr(user, "is_authenticated", False):
+            return 0
+        return LiveArtifactCount.objects.filter(user_id=user.pk).values_list("live", flat=True).first() or 0
+
     def browse(
         self,
         *,
@@ -108,9 +115,28 @@ class ModelArtifact(models.Model):
     class Meta:
         db_table = "lora_model_artifacts"
         ordering = ["-created_at"]
+        # One per models-list ordering (``ModelArtifactQuerySet.SORTS``, ``-id`` included), only over
+        # live rows: a page, its count and a deep page's keys come from the index alone. Name search
+        # has a trigram index on PostgreSQL (migration 0007).
         indexes = [
-            models.Index(fields=["user", "-created_at"], name="artifact_user_recent_idx"),
-            models.Index(fields=["user", "-quality_score", "-created_at"], name="artifact_user_quality_idx"),
+            models.Index(
+                fields=["user", "-created_at", "-id"],
+                name="artifact_live_recent_idx",
+                condition=models.Q(deleted_at__isnull=True),
+                include=["name"],  # a name search walks the index alone (PostgreSQL)
+            ),
+            models.Index(
+                fields=["user", "-quality_score", "-created_at", "-id"],
+                name="artifact_live_quality_idx",
+                condition=models.Q(deleted_at__isnull=True),
+                include=["name"],
+            ),
+            # "Which of my datasets have models": one index probe per dataset.
+            models.Index(
+                fields=["user", "dataset"],
+                name="artifact_live_dataset_idx",
+                condition=models.Q(deleted_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -123,6 +149,31 @@ class ModelArtifact(models.Model):
     @property
     def total_size(self) -> int:
         return sum(f.size for f in self.files.all())
+
+
+class LiveArtifactCount(models.Model):
+    """How many live (not deleted) artifacts a user has, for the models list's total.
+
+    Kept exact by database triggers on ``lora_model_artifacts`` (migration 0007): every insert,
+    delete and change of ``user_id`` or ``deleted_at`` updates the row in the same transaction,
+    whatever wrote it (the ORM, ``bulk_create``, ``update()``, SQL). Never written by the code.
+    """
+
+    # No foreign key constraint: the triggers must be able to write the row of a user being deleted.
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        primary_key=True,
+        db_constraint=False,
+        related_name="+",
+    )
+    live = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "lora_artifact_counts"
+
+    def __str__(self) -> str:
+        return f"{self.live} live artifacts of {self.user_id}"
 
 
 class ArtifactFile(models.Model):

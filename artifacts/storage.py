@@ -39,25 +39,52 @@ class StorageRefused(Exception):
 
 
 class ChunkReader(RawIOBase):
-    """A read-only, non-seekable file over an iterator of byte chunks (for boto3's streaming upload)."""
+    """A read-only, non-seekable file over an iterator of byte chunks (for boto3's streaming upload).
+
+    The unread rest of a chunk is a memoryview into it, so no byte is copied more than once: a
+    ``read(n)`` joins whole chunks (and returns a chunk as it is when exactly one is asked for),
+    ``readinto`` copies straight into the caller's buffer.
+    """
 
     def __init__(self, chunks: Iterable[bytes]):
         self._chunks: Iterator[bytes] = iter(chunks)
-        self._buffer = b""
+        self._rest = memoryview(b"")
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, target: Any) -> int:
-        while not self._buffer:
+    def _fill(self) -> bool:
+        """Make ``_rest`` non-empty; False at the end of the chunks."""
+        while not self._rest:
             try:
-                self._buffer = next(self._chunks)
+                self._rest = memoryview(next(self._chunks)).cast("B")
             except StopIteration:
-                return 0
-        size = min(len(target), len(self._buffer))
-        target[:size] = self._buffer[:size]
-        self._buffer = self._buffer[size:]
+                return False
+        return True
+
+    def readinto(self, target: Any) -> int:
+        if not self._fill():
+            return 0
+        size = min(len(target), len(self._rest))
+        memoryview(target).cast("B")[:size] = self._rest[:size]
+        self._rest = self._rest[size:]
         return size
+
+    def read(self, size: int | None = -1) -> bytes:
+        pieces: list[memoryview] = []
+        wanted = -1 if size is None or size < 0 else size
+        while wanted != 0 and self._fill():
+            piece = self._rest if wanted < 0 else self._rest[:wanted]
+            self._rest = self._rest[len(piece) :]
+            pieces.append(piece)
+            if wanted > 0:
+                wanted -= len(piece)
+        if len(pieces) == 1 and isinstance(pieces[0].obj, bytes) and len(pieces[0]) == len(pieces[0].obj):
+            return pieces[0].obj  # a whole chunk, as it came
+        return b"".join(pieces)
+
+    def readall(self) -> bytes:
+        return self.read(-1)
 
 
 @dataclass(frozen=True)

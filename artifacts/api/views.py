@@ -40,6 +40,7 @@ from artifacts.services.model_card import CARD_CONTENT_TYPE, artifact_card, card
 from pipeline.lib.api.envelope import ERROR_RESPONSE, envelope, envelope_of
 from pipeline.lib.api.exceptions import ApiError
 from pipeline.lib.api.pagination import PAGE_SIZE, EnvelopePagination, validated_query
+from pipeline.models import TrainingJob
 
 MODEL_NOT_FOUND = "Model not found or access denied"
 MODEL_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
@@ -58,6 +59,31 @@ class MarkdownRenderer(BaseRenderer):
 
 class ModelPagination(EnvelopePagination):
     results_key = "models"
+
+    def count(self, queryset: Any, request: Request, view: Any = None) -> int:
+        filters = getattr(view, "list_filters", None)
+        if filters is not None and not filters.active:
+            return ModelArtifact.objects.live_count(request.user)  # nothing filtered: every live model
+        return super().count(queryset, request, view)
+
+
+def list_deferred_fields(serializer_class: type[BaseSerializer[Any]]) -> list[str]:
+    """The artifact's and its job's columns the list serializer does not show (for ``defer``)."""
+    shown = set(getattr(getattr(serializer_class, "Meta", None), "fields", ()))
+    deferred = [
+        field.name
+        for field in ModelArtifact._meta.concrete_fields
+        if not (field.primary_key or field.is_relation or field.name in shown or field.attname in shown)
+    ]
+    job = getattr(serializer_class(), "fields", {}).get("job")
+    job_shown = getattr(getattr(job, "Meta", None), "fields", None)
+    if job_shown is not None:
+        deferred += [
+            f"job__{field.name}"
+            for field in TrainingJob._meta.concrete_fields
+            if not (field.primary_key or field.is_relation or field.name in job_shown)
+        ]
+    return deferred
 
 
 @extend_schema_view(
@@ -83,9 +109,13 @@ class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
     pagination_class = ModelPagination
     lookup_value_regex = "[^/]+"  # any id reaches get_object, which answers the one 404
     throttle_scope: str | None = None  # set per action
+    list_filters: ModelFilters | None = None  # the list's, once validated
 
     def get_queryset(self) -> ModelArtifactQuerySet:
-        return ModelArtifact.objects.visible_to(self.request.user).select_related("dataset", "job")
+        queryset = ModelArtifact.objects.visible_to(self.request.user).select_related("dataset", "job")
+        if self.action == "list":  # leave out the big columns the list does not show
+            queryset = queryset.defer(*list_deferred_fields(self.get_serializer_class()))
+        return queryset
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         """The list's query parameters, validated here (a bad one is a 400 naming it); a single
@@ -93,7 +123,8 @@ class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
         if self.action != "list":
             return queryset
         query = validated_query(ModelListQuerySerializer, self.request)
-        return ModelFilters.from_validated(query).apply(cast(ModelArtifactQuerySet, queryset))
+        self.list_filters = ModelFilters.from_validated(query)
+        return self.list_filters.apply(cast(ModelArtifactQuerySet, queryset))
 
     def get_object(self) -> ModelArtifact:
         try:

@@ -1,5 +1,8 @@
 """Streaming one remote file into storage in bounded memory, verified on the way (DESIGN §6.3).
 
+The body is read and hashed on a thread of its own (``remote_body``) while this one stores, so
+network, hash and disk overlap; a cut connection continues with Range where it stopped.
+
 Size and sha256 are computed while the chunks pass; a body longer or shorter than the
 Content-Length or the listing's metadata, or with another checksum, is refused before its last
 chunk is stored. The ingest record's lease is renewed and progress recorded as bytes arrive.
@@ -14,13 +17,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import requests
 from botocore.exceptions import ClientError
 from django.core.exceptions import SuspiciousFileOperation
 
 from artifacts.cluster import ClusterClient, NeverRetry, RemoteFile, RetryNow
 from artifacts.models import ArtifactIngest
-from artifacts.storage import CHUNK_SIZE, StorageRefused, artifact_storage
+from artifacts.services.ingest.remote_body import RemoteBody
+from artifacts.storage import StorageRefused, artifact_storage
 
 HEARTBEAT_SECONDS = 2.0
 # What S3-compatible stores answer when they will never take the object as sent.
@@ -53,16 +56,6 @@ class Progress:
         self.report()
 
 
-class Inspector(Protocol):
-    """Sees each file's verified bytes as they pass (``artifacts.inspection.AdapterInspector``)."""
-
-    def start_file(self, name: str, expected_size: int | None = None) -> None: ...
-
-    def feed(self, name: str, chunk: bytes) -> None: ...
-
-    def end_file(self, name: str, size: int | None = None) -> None: ...
-
-
 @dataclass(frozen=True)
 class TransferredFile:
     name: str
@@ -71,27 +64,34 @@ class TransferredFile:
     sha256: str
 
 
-def transfer_file(
-    client: ClusterClient, remote: RemoteFile, key: str, progress: Progress, inspector: Inspector | None = None
-) -> TransferredFile:
-    """Stream ``remote`` to ``key``; a broken connection restarts the file (the client's retries).
+class Inspector(Protocol):
+    """What sees every verified byte of each file as it streams (``artifacts.inspection.AdapterInspector``)."""
 
-    ``inspector`` sees the same pass: ``start_file`` at each attempt, ``feed`` per verified chunk,
-    ``end_file`` once the whole file is verified and stored; no byte is read twice.
-    """
+    def start_file(self, name: str, expected_size: int | None = None) -> None: ...
+    def feed(self, name: str, chunk: bytes) -> None: ...
+    def end_file(self, name: str, size: int | None = None) -> None: ...
+
+
+def transfer_file(
+    client: ClusterClient,
+    remote: RemoteFile,
+    key: str,
+    progress: Progress,
+    inspector: Inspector | None = None,
+) -> TransferredFile:
+    """Stream ``remote`` to ``key``. A cut connection resumes with Range (``remote_body``); when it
+    cannot, the file starts again (the client's retries)."""
     storage = artifact_storage()
     start_bytes = progress.bytes_done
 
     def attempt() -> TransferredFile:
         progress.bytes_done = start_bytes  # a retried file starts its count again
-        digest = hashlib.sha256()
-        counter = [0]
         if inspector is not None:
             inspector.start_file(remote.name, remote.size)
-        with client.open_file(remote) as response:
-            chunks = _verified_chunks(remote, response, progress, digest, counter)
-            if inspector is not None:
-                chunks = _inspected(remote.name, chunks, inspector)
+        digest = hashlib.sha256()
+        counter = [0]
+        with RemoteBody(client, remote, digest) as body:  # hashes each chunk before handing it over
+            chunks = _verified_chunks(remote, body, progress, digest, counter, inspector)
             try:
                 storage.save_stream(key, chunks)
             except (SuspiciousFileOperation, ClientError, OSError) as exc:
@@ -107,12 +107,6 @@ def transfer_file(
     return client.with_retries(f"download of {remote.name}", attempt)
 
 
-def _inspected(name: str, chunks: Iterator[bytes], inspector: Inspector) -> Iterator[bytes]:
-    for chunk in chunks:
-        inspector.feed(name, chunk)
-        yield chunk
-
-
 def _refusal(exc: Exception) -> str | None:
     """Why storage will never take this object, or None when retrying might help."""
     if isinstance(exc, SuspiciousFileOperation):
@@ -126,10 +120,15 @@ def _refusal(exc: Exception) -> str | None:
 
 
 def _verified_chunks(
-    remote: RemoteFile, response: Any, progress: Progress, digest: Any, counter: list[int]
+    remote: RemoteFile,
+    body: RemoteBody,
+    progress: Progress,
+    digest: Any,
+    counter: list[int],
+    inspector: Inspector | None = None,
 ) -> Iterator[bytes]:
-    """Yield the body in chunks, hashing and counting; raise before the last chunk is stored if wrong."""
-    header = response.headers.get("Content-Length")
+    """Yield the body in chunks (hashed by ``body``), counting; raise before the last chunk is stored if wrong."""
+    header = body.headers.get("Content-Length")
     declared: int | None = None
     if header is not None:
         try:
@@ -139,22 +138,14 @@ def _verified_chunks(
     if declared is not None and remote.size is not None and declared != remote.size:
         raise NeverRetry(f"{remote.name}: Content-Length {declared} differs from the advertised size {remote.size}")
     limit = remote.size if remote.size is not None else declared
-    try:
-        for chunk in response.iter_content(chunk_size=CHUNK_SIZE):
-            if not chunk:
-                continue
-            counter[0] += len(chunk)
-            if limit is not None and counter[0] > limit:
-                raise NeverRetry(f"{remote.name}: body is longer than the expected {limit} bytes")
-            digest.update(chunk)
-            progress.advance(len(chunk))
-            yield chunk
-    except requests.RequestException as exc:  # the connection broke or the body was cut short
-        expected = f" of {limit}" if limit is not None else ""
-        raise RetryNow(
-            f"{remote.name}: truncated body: the connection closed after {counter[0]}{expected} bytes "
-            f"({type(exc).__name__})"
-        ) from exc
+    for chunk in body:  # a cut the body could not resume raises RetryNow
+        counter[0] += len(chunk)
+        if limit is not None and counter[0] > limit:
+            raise NeverRetry(f"{remote.name}: body is longer than the expected {limit} bytes")
+        if inspector is not None:
+            inspector.feed(remote.name, chunk)
+        progress.advance(len(chunk))
+        yield chunk
     if limit is not None and counter[0] != limit:
         raise RetryNow(f"{remote.name}: truncated body: received {counter[0]} of {limit} bytes")
     if remote.sha256 is not None and digest.hexdigest() != remote.sha256:

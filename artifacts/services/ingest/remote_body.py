@@ -1,0 +1,228 @@
+"""One remote file's body, read off the network on a thread of its own and resumed after a cut.
+
+The reading thread receives and hashes each chunk, then hands it over through a small bounded
+queue while the caller stores the previous ones, so the network and the hash work at the same
+time as the disk (socket reads, hashlib and file writes all release the GIL on large buffers);
+memory stays at most ``QUEUE_DEPTH`` chunks. A chunk is hashed before it is handed over, so the
+digest covers every chunk the caller has seen.
+
+A connection cut mid-body continues where it stopped: ``Range: bytes=N-``, validated with
+``If-Range`` (the first answer's ETag, else its Last-Modified) so a file that changed meanwhile is
+never spliced. Nothing already received is fetched again; the chunk being read when the connection
+broke is the most that is lost. A server that ignores Range (answers 200), answers another
+``Content-Range`` than asked or a file of another length cannot continue: :class:`RestartFile`
+makes the caller start the file again from byte zero.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import requests
+import urllib3
+
+from artifacts.cluster import ClusterClient, RemoteFile, RetryNow
+
+READ_SIZE = 1024 * 1024
+QUEUE_DEPTH = 8
+CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+# What a cut connection raises from ``response.raw.read``.
+CUT_ERRORS = (urllib3.exceptions.HTTPError, requests.RequestException, OSError)
+_END = object()
+
+
+class RestartFile(RetryNow):
+    """The body was cut and the server cannot continue it where it stopped: start the file again."""
+
+
+class _Failed:
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+class _Stopped(Exception):
+    """The consumer went away; the reading thread ends quietly."""
+
+
+def _declared_length(response: requests.Response) -> int | None:
+    try:
+        return int(response.headers["Content-Length"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _encoded(response: requests.Response) -> bool:
+    return response.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity")
+
+
+class RemoteBody:
+    """``with RemoteBody(client, remote, hashlib.sha256()) as body: for chunk in body: ...``
+
+    Entering opens the first request in the caller's thread, so an HTTP error status raises there
+    (as :meth:`ClusterClient.open_file` does); ``headers`` are that first answer's headers.
+    """
+
+    def __init__(
+        self,
+        client: ClusterClient,
+        remote: RemoteFile,
+        digest: Any,
+        *,
+        read_size: int = READ_SIZE,
+        depth: int = QUEUE_DEPTH,
+    ):
+        self.client = client
+        self.remote = remote
+        self.digest = digest  # a hashlib object, updated with each chunk in order (kept across resumes)
+        self.read_size = read_size
+        self.received = 0
+        self.resumes = 0
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._response: requests.Response | None = None
+        self.headers: Any = {}
+        self.total: int | None = None
+        self._decode = False
+        self._validator = ""
+
+    # --- the caller's side -----------------------------------------------------------------------
+    def __enter__(self) -> RemoteBody:
+        self._response = self._open({"Accept-Encoding": "identity"})
+        self.headers = self._response.headers
+        self.total = _declared_length(self._response) if not _encoded(self._response) else None
+        self._decode = _encoded(self._response)
+        validator = self.headers.get("ETag", "")
+        if not validator or validator.startswith("W/"):  # If-Range takes only a strong ETag
+            validator = self.headers.get("Last-Modified", "")
+        self._validator = validator
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=f"fetch {self.remote.name}", daemon=True)
+            self._thread.start()
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        while True:  # free the queued chunks and unblock the reader
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            if self._thread.is_alive():
+                return  # stuck in a read: it ends at the read timeout, and its response with it
+        if self._response is not None:
+            self._response.close()
+
+    # --- the reading thread ----------------------------------------------------------------------
+    def _open(self, headers: dict[str, str]) -> requests.Response:
+        return self.client.file_response(self.remote, headers)
+
+    def _put(self, item: Any) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+        raise _Stopped
+
+    def _run(self) -> None:
+        try:
+            while True:
+                response = self._response
+                assert response is not None
+                try:
+                    data = response.raw.read(self.read_size, decode_content=self._decode)
+                except CUT_ERRORS as exc:
+                    self._resume(exc)
+                    continue
+                if data:
+                    self.received += len(data)
+                    self.digest.update(data)
+                    self._put(data)
+                    continue
+                if self.total is not None and self.received < self.total:  # closed without an error
+                    self._resume(None)
+                    continue
+                self._put(_END)
+                return
+        except _Stopped:
+            if self._response is not None:  # the caller may have left without waiting for us
+                self._response.close()
+        except BaseException as exc:  # handed to the consumer, who raises it
+            try:
+                self._put(_Failed(exc))
+            except _Stopped:
+                return
+
+    def _cut(self, error: BaseException | None) -> str:
+        expected = f" of {self.total}" if self.total is not None else ""
+        why = f" ({type(error).__name__})" if error is not None else ""
+        return f"{self.remote.name}: truncated body: the connection closed after {self.received}{expected} bytes{why}"
+
+    def _resume(self, error: BaseException | None) -> None:
+        """Open the rest of the body, or raise: RetryNow when out of tries, RestartFile when it cannot."""
+        if self._stop.is_set():  # the caller closed the body (and maybe the connection under us)
+            raise _Stopped
+        message = self._cut(error)
+        if self._response is not None:
+            self._response.close()
+            self._response = None
+        if self.total is None or self._decode:
+            raise RetryNow(message) from error  # no length to check a part against: start again
+        if self.resumes >= self.client.retries:
+            raise RetryNow(f"{message}; gave up after {self.resumes} resumes") from error
+        if self.resumes:  # a one-off reset continues at once, a flapping link backs off
+            self.client.sleep(self.client._delay(self.resumes - 1))
+        self.resumes += 1
+        headers = {"Accept-Encoding": "identity", "Range": f"bytes={self.received}-"}
+        if self._validator:
+            headers["If-Range"] = self._validator
+        response = self._open(headers)
+        self._response = response
+        if self._stop.is_set():
+            response.close()
+            raise _Stopped
+        problem = self._partial_problem(response)
+        if problem:
+            response.close()
+            self._response = None
+            raise RestartFile(f"{message}; cannot resume: {problem}") from error
+
+    def _partial_problem(self, response: requests.Response) -> str:
+        """Why this answer is not the rest of the same file, or "" when it is."""
+        total = self.total
+        if total is None:
+            return "the file's length is unknown"
+        if response.status_code != 206:
+            return f"the server answered HTTP {response.status_code} to a Range request"
+        if _encoded(response):
+            return "the part is content-encoded"
+        match = CONTENT_RANGE.match(response.headers.get("Content-Range", "").strip())
+        if match is None:
+            return f"unexpected Content-Range {response.headers.get('Content-Range')!r}"
+        start, end, whole = int(match[1]), int(match[2]), match[3]
+        if start != self.received or end != total - 1 or (whole != "*" and int(whole) != total):
+            return f"Content-Range {match[0]!r} is not bytes {self.received}-{total - 1}/{total}"
+        length = _declared_length(response)
+        if length is not None and length != total - self.received:
+            return f"Content-Length {length} does not match Content-Range {match[0]!r}"
+        return ""

@@ -1,0 +1,136 @@
+"""The models list at any depth: the same rows as plain offsets, a fixed number of queries, exact totals."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from artifacts.models import LiveArtifactCount, ModelArtifact
+from pipeline.lib.api.pagination import page_rows
+from pipeline.models import Dataset, TrainingJob
+
+PAGE_COUNT_CASES = 50 * 12 + 5  # fifty full pages and a short one
+
+
+def bulk_artifacts(user, count: int, *, same_time_every: int = 3) -> list[ModelArtifact]:
+    """``count`` artifacts; every ``same_time_every`` share a created_at, so only the id orders them."""
+    dataset = Dataset.objects.create(user=user, name="Bulk set")
+    start = timezone.now() - timedelta(days=30)
+    jobs = [
+        TrainingJob(user=user, dataset=dataset, status="completed", external_job_id=f"{user.username}-bulk-{i}")
+        for i in range(count)
+    ]
+    TrainingJob.objects.bulk_create(jobs)
+    return ModelArtifact.objects.bulk_create(
+        ModelArtifact(
+            user=user,
+            job=job,
+            dataset=dataset,
+            name=f"Bulk {'legal' if i % 7 == 0 else 'chat'} {i:04d}",
+            quality_score=i % 5 + 1,
+            quality_metrics={"overall_score": i % 5 + 1, "convergence_quality": "good"},
+            inspection={"verdict": "ok"},
+            created_at=start + timedelta(minutes=i // same_time_every),
+        )
+        for i, job in enumerate(jobs)
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("sort", ["created_at", "quality"])
+def test_every_page_holds_the_rows_a_plain_offset_gives(alice, bob, sort):
+    bulk_artifacts(alice, 61)
+    bulk_artifacts(bob, 5)
+    ModelArtifact.objects.filter(name__endswith="0010").update(deleted_at=timezone.now())
+    listed = ModelArtifact.objects.visible_to(alice).browse(sort=sort)
+    expected = [a.pk for a in listed]
+    assert len(expected) == 60
+    for limit in (1, 7, 12, 60, 100):
+        pages = [
+            [a.pk for a in page_rows(listed, offset, limit, len(expected))]
+            for offset in range(0, len(expected) + limit, limit)
+        ]
+        assert [pk for page in pages for pk in page] == expected, limit
+        assert pages[-1] == []  # past the end: empty
+
+
+@pytest.mark.django_db
+def test_api_and_page_query_counts_do_not_grow_with_depth_or_page_size(
+    alice, alice_client, django_assert_max_num_queries
+):
+    bulk_artifacts(alice, PAGE_COUNT_CASES)
+    for url in ("/api/models", "/api/models?page=50", "/api/models?page=26&sort=quality", "/api/models?limit=100"):
+        with django_assert_max_num_queries(4):  # session, user, total, page
+            response = alice_client.get(url)
+        assert response.status_code == 200
+        assert response.json()["data"]["pagination"]["total"] == PAGE_COUNT_CASES
+    assert len(alice_client.get("/api/models?page=51").json()["data"]["models"]) == 5
+    for url in ("/models", "/models?page=50", "/models?page=51&sort=quality"):
+        with django_assert_max_num_queries(7):  # session, user, datasets, total, page, the bell (2)
+            response = alice_client.get(url)
+        assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_deep_page_of_the_api_is_the_right_models(alice, alice_client):
+    bulk_artifacts(alice, PAGE_COUNT_CASES)
+    everything = [str(a.pk) for a in ModelArtifact.objects.visible_to(alice).browse(sort="quality")]
+    data = alice_client.get("/api/models?page=40&limit=12&sort=quality").json()["data"]
+    assert [m["id"] for m in data["models"]] == everything[39 * 12 : 40 * 12]
+    assert data["pagination"] == {"page": 40, "limit": 12, "total": PAGE_COUNT_CASES, "totalPages": 51}
+    assert "inspection" not in data["models"][0]
+
+
+@pytest.mark.django_db
+def test_a_deep_page_of_the_models_page_shows_the_right_models(alice, alice_client):
+    bulk_artifacts(alice, 30)
+    response = alice_client.get("/models?page=3")
+    names = [a.name for a in ModelArtifact.objects.visible_to(alice).browse()][24:]
+    assert [m.name for m in response.context["models"]] == names
+    assert response.context["owned_total"] == 30 and response.context["total"] == 30
+
+
+def live_counts() -> dict:
+    return dict(LiveArtifactCount.objects.values_list("user_id", "live"))
+
+
+def visible_counts(*users) -> dict:
+    return {u.pk: ModelArtifact.objects.visible_to(u).count() for u in users}
+
+
+@pytest.mark.django_db
+def test_the_live_count_stays_exact_whatever_writes_the_rows(alice, bob, alice_client):
+    from tests.factories import make_artifact
+
+    made = bulk_artifacts(alice, 10)  # bulk_create
+    make_artifact(alice)  # save()
+    make_artifact(bob)
+    assert live_counts() == visible_counts(alice, bob) == {alice.pk: 11, bob.pk: 1}
+
+    ModelArtifact.objects.filter(pk__in=[made[0].pk, made[1].pk]).update(deleted_at=timezone.now())  # soft delete
+    made[2].deleted_at = timezone.now()
+    made[2].save()
+    ModelArtifact.objects.filter(pk=made[0].pk).update(deleted_at=timezone.now())  # deleted again: no change
+    assert live_counts() == visible_counts(alice, bob) == {alice.pk: 8, bob.pk: 1}
+
+    ModelArtifact.objects.filter(pk=made[1].pk).update(deleted_at=None)  # restored
+    ModelArtifact.objects.filter(pk=made[3].pk).update(user=bob)  # handed over
+    ModelArtifact.objects.filter(pk=made[0].pk).delete()  # a deleted one removed: no change
+    ModelArtifact.objects.filter(pk=made[4].pk).delete()
+    made[5].name = "renamed"
+    made[5].save()  # other columns: no change
+    assert live_counts() == visible_counts(alice, bob) == {alice.pk: 7, bob.pk: 2}
+
+    assert alice_client.get("/api/models").json()["data"]["pagination"]["total"] == 7
+    assert alice_client.get("/models").context["owned_total"] == 7
+
+
+@pytest.mark.django_db
+def test_filtered_totals_are_counted(alice, alice_client):
+    bulk_artifacts(alice, 21)
+    total = alice_client.get("/api/models?q=legal").json()["data"]["pagination"]["total"]
+    assert total == 3 == ModelArtifact.objects.filter(name__icontains="legal").count()
+    response = alice_client.get("/models?q=legal")
+    assert response.context["total"] == 3 and response.context["owned_total"] == 21
