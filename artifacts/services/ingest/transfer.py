@@ -24,7 +24,14 @@ from artifacts.storage import CHUNK_SIZE, StorageRefused, artifact_storage
 
 HEARTBEAT_SECONDS = 2.0
 # What S3-compatible stores answer when they will never take the object as sent.
-S3_REFUSALS = {"EntityTooLarge", "KeyTooLongError", "InvalidObjectName", "InvalidArgument"}
+S3_REFUSALS = {
+    "EntityTooLarge",
+    "KeyTooLongError",
+    "InvalidObjectName",
+    "InvalidArgument",
+    "NoSuchBucket",
+    "InvalidBucketName",
+}
 
 
 class LeaseLost(Exception):
@@ -74,6 +81,8 @@ def transfer_file(client: ClusterClient, remote: RemoteFile, key: str, progress:
             chunks = _verified_chunks(remote, response, progress, digest, counter)
             try:
                 storage.save_stream(key, chunks)
+            except StorageRefused as exc:  # the backend's own reason (e.g. Supabase's 413)
+                raise StorageRefused(f"{remote.name}: storage refused the file: {exc}") from exc
             except (SuspiciousFileOperation, ClientError, OSError) as exc:
                 refusal = _refusal(exc)
                 if refusal is None:
