@@ -287,7 +287,10 @@ class SupabaseArtifactStorage(Storage):
         short page."""
         offset = 0
         while True:
-            page = self.bucket.list(folder, {"limit": self.list_page_size, "offset": offset}) or []
+            try:
+                page = self.bucket.list(folder, {"limit": self.list_page_size, "offset": offset}) or []
+            except Exception as exc:  # a missing bucket is as final here as on upload
+                raise supabase_refusal(exc) or exc from exc
             yield from page
             if len(page) < self.list_page_size:
                 return
