@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Signature-256"
 FINAL_STATES = {TrainingJob.Status.COMPLETED, TrainingJob.Status.FAILED, TrainingJob.Status.CANCELLED}
+FINAL_STATUS_CHOICES = [(state.value, state.label) for state in sorted(FINAL_STATES)]
 MAX_COST = Decimal("9999999999.99")  # what the cost columns (12 digits, 2 decimals) can hold
 MAX_COUNTER = 2_147_483_647  # PositiveIntegerField: the largest value every supported database holds
 
@@ -81,7 +82,7 @@ class WebhookSerializer(serializers.Serializer):
         help_text="The cluster's job id.",
     )
     status = serializers.ChoiceField(
-        choices=sorted(FINAL_STATES), default=TrainingJob.Status.COMPLETED, help_text="The job's final state."
+        choices=FINAL_STATUS_CHOICES, default=TrainingJob.Status.COMPLETED, help_text="The job's final state."
     )
     completed_at = serializers.DateTimeField(
         required=False, allow_null=True, default_timezone=UTC, help_text="ISO-8601; without a zone, UTC."
@@ -146,7 +147,8 @@ RESULT = inline_serializer(
 class TrainingCompleteView(APIView):
     authentication_classes: list[Any] = []  # the HMAC signature is the authentication
     permission_classes = [permissions.AllowAny]
-    parser_classes: list[Any] = []  # the raw body is read (and signed) here, never parsed by DRF
+    # Documents the JSON body; the raw bytes are signed and parsed here (``request.data`` is never read).
+    parser_classes = [parsers.JSONParser]
 
     def post(self, request: Request) -> Response:
         secret = settings.GPU_CLUSTER_WEBHOOK_SECRET

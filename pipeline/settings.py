@@ -299,6 +299,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The webhook's final states are a subset of a job's statuses: give that choice set its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "artifacts.models.ModelArtifact.Status",
+        "FinalJobStatusEnum": "artifacts.webhooks.FINAL_STATUS_CHOICES",
+    },
 }
 
 # --- Cache (throttling state is shared across processes) -------------------------------------------
