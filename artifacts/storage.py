@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import File
 from django.core.files.storage import FileSystemStorage, Storage
@@ -197,14 +198,23 @@ class S3ArtifactStorage(S3Storage):
         pages = client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket_name, Prefix=folder, PaginationConfig={"PageSize": self.list_page_size}
         )
-        for page in pages:
-            objects = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-            if not objects:
-                continue
-            result = client.delete_objects(Bucket=self.bucket_name, Delete={"Objects": objects, "Quiet": True})
-            if result.get("Errors"):
-                first = result["Errors"][0]
-                raise OSError(f"S3 kept {len(result['Errors'])} object(s) under {folder}: {first.get('Code')}")
+        try:
+            for page in pages:
+                self._delete_page(client, folder, page)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchBucket", "InvalidBucketName"):  # as final here as on upload
+                raise StorageRefused(f"S3 refused {folder}: {code}") from exc
+            raise
+
+    def _delete_page(self, client: Any, folder: str, page: dict[str, Any]) -> None:
+        objects = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+        if not objects:
+            return
+        result = client.delete_objects(Bucket=self.bucket_name, Delete={"Objects": objects, "Quiet": True})
+        if result.get("Errors"):
+            first = result["Errors"][0]
+            raise OSError(f"S3 kept {len(result['Errors'])} object(s) under {folder}: {first.get('Code')}")
 
     @cached_property
     def public_client(self) -> Any:
