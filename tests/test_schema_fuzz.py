@@ -48,9 +48,23 @@ def throttle_rates(settings, token, monkeypatch):
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"])
 
 
+@pytest.fixture
+def keep_test_connection():
+    """Called as a plain WSGI app, Django closes the database connection after each request, which
+    on PostgreSQL ends the test's transaction; Django's own test client turns that off the same way."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(("method", "path"), operations(), ids=lambda value: str(value))
-def test_api_honours_its_schema(method, path, token, throttle_rates):
+def test_api_honours_its_schema(method, path, token, throttle_rates, keep_test_connection):
     from pipeline.wsgi import application
 
     operation = schemathesis.openapi.from_wsgi("/api/schema", application)[path][method]
