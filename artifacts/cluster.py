@@ -99,11 +99,13 @@ def validate_filename(name: object) -> str:
     shown = name.encode("unicode_escape").decode()[:80]
     if name in ("", ".", ".."):
         raise NeverRetry(f"Invalid file name {shown!r}: empty or a directory reference")
-    if "/" in name or "\\" in name:
-        raise NeverRetry(f"Invalid file name {shown!r}: contains a path separator")
+    for separator in ("/", "\\"):
+        if separator in name:
+            raise NeverRetry(f"Invalid file name {shown!r}: contains the path separator {separator!r}")
     # Category C: control, format (e.g. U+202E right-to-left override), surrogate, private, unassigned.
-    if any(unicodedata.category(ch).startswith("C") or ch in "\u2028\u2029" for ch in name):
-        raise NeverRetry(f"Invalid file name {shown!r}: contains a control character")
+    for ch in name:
+        if unicodedata.category(ch).startswith("C") or ch in "\u2028\u2029":
+            raise NeverRetry(f"Invalid file name {shown!r}: contains the control character U+{ord(ch):04X}")
     if not name.strip():
         raise NeverRetry(f"Invalid file name {shown!r}: blank")
     if len(name.encode("utf-8")) > MAX_FILENAME_BYTES:

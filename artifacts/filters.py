@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core.validators import RegexValidator
 from django.http import QueryDict
 from rest_framework import serializers
 
@@ -41,6 +42,8 @@ class ModelListFilter(serializers.Serializer):
         required=False,
         allow_blank=True,
         max_length=MAX_SEARCH_LENGTH,
+        # DRF refuses NUL in every CharField; saying so gives the schema the same rule (``pattern``).
+        validators=[RegexValidator(r"^[^\x00]+$", "Null characters are not allowed.")],
         help_text="Name contains (case-insensitive).",
     )
 

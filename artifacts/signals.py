@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_init, post_save
 from django.dispatch import receiver
 
+from artifacts.keys import artifact_prefix
 from artifacts.models import ModelArtifact
 from artifacts.storage import artifact_storage
 from artifacts.tasks import enqueue_ingest
@@ -38,7 +39,7 @@ def remove_stored_files(sender: type[ModelArtifact], instance: ModelArtifact, **
 
     Soft deletion (``deleted_at``) keeps them, so a model can be restored.
     """
-    prefix = f"{instance.user_id}/{instance.id}/"
+    prefix = artifact_prefix(instance.user_id, instance.id)
 
     def clear() -> None:
         try:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import File
 from django.core.files.storage import FileSystemStorage, Storage
@@ -36,6 +37,28 @@ CHUNK_SIZE = 1024 * 1024
 
 class StorageRefused(Exception):
     """The storage backend refused an object for good (its key or its size): retrying cannot fix it."""
+
+
+# What the Supabase Storage API answers when it will never take an object as sent: a key outside
+# its charset (400 InvalidKey, supabase/storage src/storage/limits.ts), an object over the bucket's
+# file_size_limit (413 Payload too large), a bucket that does not exist (404 Bucket not found).
+SUPABASE_REFUSED_STATUS = {400, 404, 413, 415}
+
+
+def supabase_refusal(exc: Exception) -> StorageRefused | None:
+    """A :class:`StorageRefused` carrying the server's reason, or ``None`` when a retry may help
+    (5xx, timeouts, connection errors, 401/403 a fixed key would cure, 408/429)."""
+    from storage3.exceptions import StorageApiError
+
+    if not isinstance(exc, StorageApiError):
+        return None
+    try:
+        status = int(exc.status)
+    except (TypeError, ValueError):
+        return None
+    if status not in SUPABASE_REFUSED_STATUS:
+        return None
+    return StorageRefused(f"Supabase Storage answered {status} {exc.code}: {exc.message}")
 
 
 class ChunkReader(RawIOBase):
@@ -193,8 +216,32 @@ class S3ArtifactStorage(S3Storage):
             Config=self.transfer_config,
         )
 
+    list_page_size = 1000  # keys per ListObjectsV2 page and per DeleteObjects call (S3's maximum for both)
+
     def clear_prefix(self, prefix: str) -> None:
-        self.bucket.objects.filter(Prefix=self._normalize_name(clean_name(prefix.rstrip("/"))) + "/").delete()
+        """Every object under ``prefix``, page by page (a listing holds at most ``list_page_size``)."""
+        client = self.connection.meta.client
+        folder = self._normalize_name(clean_name(prefix.rstrip("/"))) + "/"
+        pages = client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket_name, Prefix=folder, PaginationConfig={"PageSize": self.list_page_size}
+        )
+        try:
+            for page in pages:
+                self._delete_page(client, folder, page)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchBucket", "InvalidBucketName"):  # as final here as on upload
+                raise StorageRefused(f"S3 refused {folder}: {code}") from exc
+            raise
+
+    def _delete_page(self, client: Any, folder: str, page: dict[str, Any]) -> None:
+        objects = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+        if not objects:
+            return
+        result = client.delete_objects(Bucket=self.bucket_name, Delete={"Objects": objects, "Quiet": True})
+        if result.get("Errors"):
+            first = result["Errors"][0]
+            raise OSError(f"S3 kept {len(result['Errors'])} object(s) under {folder}: {first.get('Code')}")
 
     @cached_property
     def public_client(self) -> Any:
@@ -222,6 +269,8 @@ class SupabaseArtifactStorage(Storage):
     ``ARTIFACT_STORAGE=s3``.
     """
 
+    list_page_size = 100  # entries per Storage API ``list`` call (and names per ``remove`` call)
+
     def __init__(self, url: str = "", key: str = "", bucket: str = "lora-models", http_client: Any = None):
         self.url_base = url.rstrip("/")
         self.key = key
@@ -248,11 +297,14 @@ class SupabaseArtifactStorage(Storage):
             for chunk in chunks:
                 spool.write(chunk)
             spool.flush()
-            self.bucket.upload(
-                key,
-                spool.name,
-                {"content-type": "application/octet-stream", "upsert": "true"},
-            )
+            try:
+                self.bucket.upload(
+                    key,
+                    spool.name,
+                    {"content-type": "application/octet-stream", "upsert": "true"},
+                )
+            except Exception as exc:
+                raise supabase_refusal(exc) or exc from exc
 
     def _save(self, name: str, content: File) -> str:
         self.save_stream(name, content.chunks(CHUNK_SIZE))
@@ -266,11 +318,27 @@ class SupabaseArtifactStorage(Storage):
     def delete(self, name: str) -> None:
         self.bucket.remove([name])
 
+    def list_folder(self, folder: str) -> Iterator[dict[str, Any]]:
+        """Every entry of ``folder``, page by page: the Storage API answers at most ``limit``
+        entries per ``list`` call (storage3's default is 100), so read on at ``offset`` until a
+        short page."""
+        offset = 0
+        while True:
+            try:
+                page = self.bucket.list(folder, {"limit": self.list_page_size, "offset": offset}) or []
+            except Exception as exc:  # a missing bucket is as final here as on upload
+                raise supabase_refusal(exc) or exc from exc
+            yield from page
+            if len(page) < self.list_page_size:
+                return
+            offset += len(page)
+
     def clear_prefix(self, prefix: str) -> None:
         folder = prefix.rstrip("/")
-        names = [f"{folder}/{entry['name']}" for entry in self.bucket.list(folder) or [] if entry.get("name")]
-        if names:
-            self.bucket.remove(names)
+        # List everything first: removing while paging would shift the offsets past live objects.
+        names = [f"{folder}/{entry['name']}" for entry in self.list_folder(folder) if entry.get("name")]
+        for start in range(0, len(names), self.list_page_size):
+            self.bucket.remove(names[start : start + self.list_page_size])
 
     def exists(self, name: str) -> bool:
         folder, _, leaf = name.rpartition("/")

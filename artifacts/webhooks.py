@@ -6,96 +6,194 @@ signed with HMAC-SHA256 of the raw body under ``GPU_CLUSTER_WEBHOOK_SECRET``, se
 ``X-Signature-256: sha256=<hex>``. Repeats are harmless: a finished job (completed, failed or
 cancelled) keeps its state — the same report again changes nothing, a contradicting one is refused
 with 409 — and a job already ingested is not ingested twice.
+
+Order of checks: a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is a 413 before anything else (the
+signature covers the whole body, so checking it first would mean reading any amount of it); then
+the signature (401); then the JSON (depth-limited, 400) and :class:`WebhookSerializer` (400 naming
+each bad field: types, choices, real dates, integers that fit their columns, printable ids).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
+import unicodedata
 from datetime import UTC
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest, JsonResponse
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import permissions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from pipeline.lib.api import parsers
+from pipeline.lib.api.envelope import ERROR_RESPONSE, envelope, envelope_of
+from pipeline.lib.api.exceptions import ApiError
 from pipeline.models import TrainingJob
 
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Signature-256"
 FINAL_STATES = {TrainingJob.Status.COMPLETED, TrainingJob.Status.FAILED, TrainingJob.Status.CANCELLED}
+FINAL_STATUS_CHOICES = [(state.value, state.label) for state in sorted(FINAL_STATES)]
 MAX_COST = Decimal("9999999999.99")  # what the cost columns (12 digits, 2 decimals) can hold
+MAX_COUNTER = 2_147_483_647  # PositiveIntegerField: the largest value every supported database holds
 
 
 def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def _error(status: int, message: str, details: Any = None) -> JsonResponse:
-    payload: dict[str, Any] = {"error": message}
-    if details is not None:
-        payload["details"] = details
-    return JsonResponse(payload, status=status)
+def printable(value: str) -> None:
+    """No NUL, control, format (e.g. U+202E) or other category-C characters."""
+    for char in value:
+        if unicodedata.category(char).startswith("C"):
+            raise serializers.ValidationError(f"must not contain the control character U+{ord(char):04X}")
 
 
-@csrf_exempt
-@require_POST
-def training_complete(request: HttpRequest) -> JsonResponse:
-    secret = settings.GPU_CLUSTER_WEBHOOK_SECRET
-    if not secret:
-        return _error(503, "Webhook is not configured")
-    given = request.headers.get(SIGNATURE_HEADER, "")
-    if not given or not hmac.compare_digest(given.encode(), sign(request.body, secret).encode()):
-        return _error(401, "Invalid or missing signature")
-    try:
-        payload = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        return _error(400, "Body is not JSON")
-    if not isinstance(payload, dict) or not isinstance(payload.get("external_job_id"), str):
-        return _error(400, "Invalid payload", {"external_job_id": "required string"})
-    status = payload.get("status", TrainingJob.Status.COMPLETED)
-    if status not in FINAL_STATES:
-        return _error(400, "Invalid payload", {"status": f"must be one of {sorted(FINAL_STATES)}"})
-    completed_at = timezone.now()
-    if payload.get("completed_at") is not None:
-        parsed = parse_datetime(str(payload["completed_at"]))
-        if parsed is None:
-            return _error(400, "Invalid payload", {"completed_at": "must be an ISO-8601 timestamp"})
-        completed_at = parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
-    final_cost = None
-    if payload.get("final_cost") is not None:
+class StrictCharField(serializers.CharField):
+    """A JSON string, not a number turned into one."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class CostField(serializers.DecimalField):
+    """Rounded to cents (``18.456`` → ``18.46``) rather than refused for its third decimal."""
+
+    def validate_precision(self, value: Decimal) -> Decimal:
+        if abs(value) <= MAX_COST:
+            value = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        return super().validate_precision(value)
+
+
+class WebhookSerializer(serializers.Serializer):
+    external_job_id = StrictCharField(
+        max_length=TrainingJob._meta.get_field("external_job_id").max_length,  # type: ignore[arg-type]
+        validators=[printable],
+        help_text="The cluster's job id.",
+    )
+    status = serializers.ChoiceField(
+        choices=FINAL_STATUS_CHOICES, default=TrainingJob.Status.COMPLETED, help_text="The job's final state."
+    )
+    completed_at = serializers.DateTimeField(
+        required=False, allow_null=True, default_timezone=UTC, help_text="ISO-8601; without a zone, UTC."
+    )
+    final_cost = CostField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal(0),
+        max_value=MAX_COST,
+        rounding=ROUND_HALF_UP,
+        required=False,
+        allow_null=True,
+        coerce_to_string=False,
+    )
+    current_epoch = serializers.IntegerField(min_value=0, max_value=MAX_COUNTER, required=False, allow_null=True)
+    current_step = serializers.IntegerField(min_value=0, max_value=MAX_COUNTER, required=False, allow_null=True)
+
+    def to_internal_value(self, data: Any) -> Any:
+        # Booleans are ints in Python (and "True" is no number either): refuse them outright.
+        if isinstance(data, dict):
+            errors = {
+                name: ["A valid integer is required."]
+                for name in ("current_epoch", "current_step")
+                if isinstance(data.get(name), bool)
+            }
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+RESULT = inline_serializer(
+    "WebhookResult",
+    {"job_id": serializers.UUIDField(), "status": serializers.CharField(), "changed": serializers.BooleanField()},
+)
+
+
+@extend_schema(
+    summary="The GPU cluster reports a finished training job",
+    description=(
+        "Signed with HMAC-SHA256 of the raw body under the shared webhook secret, sent as\n"
+        "`X-Signature-256: sha256=<hex>`. A body over the upload limit is refused with 413 before the\n"
+        "signature is checked. Repeats are harmless; a contradicting final state is a 409."
+    ),
+    auth=[],
+    request=WebhookSerializer,
+    parameters=[
+        OpenApiParameter(
+            SIGNATURE_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, description="sha256=<hex>"
+        )
+    ],
+    responses={
+        200: envelope_of(RESULT, "WebhookResultEnvelope"),
+        400: OpenApiResponse(ERROR_RESPONSE, description="Not JSON, nested too deep, or a bad field"),
+        401: OpenApiResponse(ERROR_RESPONSE, description="Missing or wrong signature"),
+        404: OpenApiResponse(ERROR_RESPONSE, description="No job with this external id"),
+        405: ERROR_RESPONSE,
+        409: OpenApiResponse(ERROR_RESPONSE, description="The job already finished in another state"),
+        413: OpenApiResponse(ERROR_RESPONSE, description="Body over the upload limit"),
+        503: OpenApiResponse(ERROR_RESPONSE, description="The webhook secret is not configured"),
+    },
+)
+class TrainingCompleteView(APIView):
+    authentication_classes: list[Any] = []  # the HMAC signature is the authentication
+    permission_classes = [permissions.AllowAny]
+    # Documents the JSON body; the raw bytes are signed and parsed here (``request.data`` is never read).
+    parser_classes = [parsers.JSONParser]
+
+    def post(self, request: Request) -> Response:
+        secret = settings.GPU_CLUSTER_WEBHOOK_SECRET
+        if not secret:
+            raise ApiError("Webhook is not configured", status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+        body = request.body  # over DATA_UPLOAD_MAX_MEMORY_SIZE: RequestDataTooBig, answered 413
+        given = request.headers.get(SIGNATURE_HEADER, "")
+        if not given or not hmac.compare_digest(given.encode(), sign(body, secret).encode()):
+            raise ApiError("Invalid or missing signature", status_code=status.HTTP_401_UNAUTHORIZED)
         try:
-            final_cost = Decimal(str(payload["final_cost"]))
-        except InvalidOperation:
-            final_cost = None
-        if final_cost is None or not final_cost.is_finite() or not 0 <= final_cost <= MAX_COST:
-            return _error(400, "Invalid payload", {"final_cost": f"must be a number from 0 to {MAX_COST}"})
-        final_cost = final_cost.quantize(Decimal("0.01"))
+            payload = parsers.loads(body)
+        except parsers.TooDeeplyNested as exc:
+            raise ApiError("Body is not acceptable JSON", str(exc)) from None
+        except ValueError:
+            raise ApiError("Body is not JSON") from None
+        serializer = WebhookSerializer(data=payload)
+        if not serializer.is_valid():
+            raise ApiError("Invalid payload", serializer.errors)
+        return envelope(self.apply(serializer.validated_data))
 
-    with transaction.atomic():
-        job = TrainingJob.objects.select_for_update().filter(external_job_id=payload["external_job_id"]).first()
-        if job is None:
-            return _error(404, "Unknown job")
-        if job.status in FINAL_STATES and job.status != status:
-            return _error(409, f"Job is already {job.status}", {"status": job.status})
-        changed = job.status != status
-        if changed:
-            job.status = status
-            job.completed_at = job.completed_at or completed_at
-            if final_cost is not None:
-                job.final_cost = final_cost
-            for field in ("current_epoch", "current_step"):
-                value = payload.get(field)
-                if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-                    setattr(job, field, value)
-            job.save()  # the post_save signal queues the ingest once this transaction commits
-    logger.info("webhook job=%s status=%s changed=%s", job.pk, status, changed)
-    return JsonResponse({"success": True, "data": {"job_id": str(job.pk), "status": job.status, "changed": changed}})
+    @staticmethod
+    def apply(data: dict[str, Any]) -> dict[str, Any]:
+        new_status = data["status"]
+        with transaction.atomic():
+            job = TrainingJob.objects.select_for_update().filter(external_job_id=data["external_job_id"]).first()
+            if job is None:
+                raise ApiError("Unknown job", status_code=status.HTTP_404_NOT_FOUND)
+            if job.status in FINAL_STATES and job.status != new_status:
+                raise ApiError(
+                    f"Job is already {job.status}", {"status": job.status}, status_code=status.HTTP_409_CONFLICT
+                )
+            changed = job.status != new_status
+            if changed:
+                from django.utils import timezone
+
+                job.status = new_status
+                job.completed_at = job.completed_at or data.get("completed_at") or timezone.now()
+                if data.get("final_cost") is not None:
+                    job.final_cost = data["final_cost"]
+                for field in ("current_epoch", "current_step"):
+                    if data.get(field) is not None:
+                        setattr(job, field, data[field])
+                job.save()  # the post_save signal queues the ingest once this transaction commits
+        logger.info("webhook job=%s status=%s changed=%s", job.pk, new_status, changed)
+        return {"job_id": str(job.pk), "status": job.status, "changed": changed}
+
+
+training_complete = TrainingCompleteView.as_view()

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "pipeline.lib.api.middleware.ApiErrorMiddleware",  # JSON errors on /api/, whoever answers
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -276,6 +277,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "pipeline.lib.api.exceptions.api_exception_handler",
+    # JSON bodies within DATA_UPLOAD_MAX_MEMORY_SIZE and nested at most 32 deep (pipeline.lib.api.parsers).
+    "DEFAULT_PARSER_CLASSES": [
+        "pipeline.lib.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "pipeline.lib.api.parsers.MultiPartParser",
+    ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_RATES": {
         "download_grant": env_str("DOWNLOAD_GRANT_RATE", "60/min"),
@@ -312,6 +319,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The webhook's final states are a subset of a job's statuses: give that choice set its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "artifacts.models.ModelArtifact.Status",
+        "FinalJobStatusEnum": "artifacts.webhooks.FINAL_STATUS_CHOICES",
+    },
 }
 
 # --- Cache (throttling state is shared across processes) -------------------------------------------

@@ -20,3 +20,9 @@ urlpatterns = [
     path("", include("artifacts.urls")),
     path("", include("pipeline.page_urls")),
 ]
+
+# JSON envelopes for errors on /api/ paths, Django's pages elsewhere.
+handler400 = "pipeline.lib.api.handlers.bad_request"
+handler403 = "pipeline.lib.api.handlers.permission_denied"
+handler404 = "pipeline.lib.api.handlers.page_not_found"
+handler500 = "pipeline.lib.api.handlers.server_error"

@@ -16,6 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -37,9 +38,10 @@ from artifacts.models import ModelArtifact, ModelArtifactQuerySet
 from artifacts.services import comparison
 from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
 from artifacts.services.model_card import CARD_CONTENT_TYPE, artifact_card, card_filename
-from pipeline.lib.api.envelope import ERROR_RESPONSE, envelope, envelope_of
+from pipeline.lib.api.envelope import ERROR_RESPONSE, envelope, envelope_of, error_responses
 from pipeline.lib.api.exceptions import ApiError
 from pipeline.lib.api.pagination import PAGE_SIZE, EnvelopePagination, validated_query
+from pipeline.lib.api.parsers import JSONParser, MultiPartParser
 from pipeline.models import TrainingJob
 
 MODEL_NOT_FOUND = "Model not found or access denied"
@@ -91,7 +93,7 @@ def list_deferred_fields(serializer_class: type[BaseSerializer[Any]]) -> list[st
         summary="List your models",
         description=f"Newest first (or `sort=quality`: best score first), {PAGE_SIZE} per page by default.",
         parameters=[ModelListQuerySerializer, DELETED],
-        responses={200: ModelArtifactSerializer(many=True), 400: ERROR_RESPONSE, 401: ERROR_RESPONSE},
+        responses={200: ModelArtifactSerializer(many=True), **error_responses(400, 401, 429)},
     ),
     retrieve=extend_schema(
         summary="One of your models, with its dataset, job and files",
@@ -99,8 +101,7 @@ def list_deferred_fields(serializer_class: type[BaseSerializer[Any]]) -> list[st
         parameters=[MODEL_ID],
         responses={
             200: envelope_of(ModelArtifactDetailSerializer(), "ModelDetailEnvelope"),
-            401: ERROR_RESPONSE,
-            404: ERROR_RESPONSE,
+            **error_responses(401, 404, 429),
         },
     ),
 )
@@ -187,10 +188,8 @@ class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
         request=DownloadRequestSerializer,
         responses={
             200: envelope_of(DownloadGrantSerializer(), "DownloadGrantEnvelope"),
-            400: OpenApiResponse(ERROR_RESPONSE, description="Bad body or unknown file names"),
-            401: ERROR_RESPONSE,
-            404: ERROR_RESPONSE,
-            429: ERROR_RESPONSE,
+            **error_responses(401, 403, 404, 413, 415, 429),
+            400: OpenApiResponse(ERROR_RESPONSE, description="Bad body, nested too deep, or unknown file names"),
             500: OpenApiResponse(ERROR_RESPONSE, description="The storage backend could not sign the URLs"),
         },
     )
@@ -198,6 +197,8 @@ class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
         detail=True,
         methods=["post"],
         serializer_class=DownloadRequestSerializer,  # the browsable API's form
+        # A malformed multipart body is a 400, never "no file list" (which signs every file).
+        parser_classes=[JSONParser, FormParser, MultiPartParser],
         throttle_classes=[ScopedRateThrottle],
         throttle_scope="download_grant",
     )

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pipeline.api.serializers import NotificationSerializer
-from pipeline.lib.api.envelope import envelope, envelope_of
+from pipeline.lib.api.envelope import envelope, envelope_of, error_responses
 from pipeline.lib.api.pagination import EnvelopePagination
 from pipeline.models import Notification
 
@@ -40,7 +40,10 @@ class NotificationPagination(EnvelopePagination):
     results_key = "notifications"
 
 
-@extend_schema(summary="Your notifications, unread first")
+@extend_schema(
+    summary="Your notifications, unread first",
+    responses={200: NotificationSerializer(many=True), **error_responses(400, 401, 429)},
+)
 class NotificationListView(generics.ListAPIView):
     """Unread first, then newest; paginated like the models list."""
 
@@ -53,9 +56,12 @@ class NotificationListView(generics.ListAPIView):
 
 @extend_schema(
     summary="How many of your notifications are unread",
-    responses=envelope_of(
-        inline_serializer("UnreadCount", {"unread": serializers.IntegerField()}), "UnreadCountEnvelope"
-    ),
+    responses={
+        200: envelope_of(
+            inline_serializer("UnreadCount", {"unread": serializers.IntegerField()}), "UnreadCountEnvelope"
+        ),
+        **error_responses(401, 429),
+    },
 )
 class UnreadCountView(APIView):
     """The number behind the bell."""
@@ -68,7 +74,10 @@ class UnreadCountView(APIView):
     summary="Mark one of your notifications read",
     request=None,
     parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
-    responses=envelope_of(NotificationSerializer(), "NotificationEnvelope"),
+    responses={
+        200: envelope_of(NotificationSerializer(), "NotificationEnvelope"),
+        **error_responses(401, 403, 404, 429),
+    },
 )
 class MarkReadView(APIView):
     """Idempotent: marking a read notification again keeps its first `read_at`."""
@@ -80,9 +89,12 @@ class MarkReadView(APIView):
 @extend_schema(
     summary="Mark all your notifications read",
     request=None,
-    responses=envelope_of(
-        inline_serializer("MarkAllRead", {"marked_read": serializers.IntegerField()}), "MarkAllReadEnvelope"
-    ),
+    responses={
+        200: envelope_of(
+            inline_serializer("MarkAllRead", {"marked_read": serializers.IntegerField()}), "MarkAllReadEnvelope"
+        ),
+        **error_responses(401, 403, 429),
+    },
 )
 class MarkAllReadView(APIView):
     """Returns how many were unread."""

@@ -2,7 +2,7 @@
 
 1. Claim: a conditional UPDATE on the job's ``ArtifactIngest`` takes a lease; only one worker
    can hold it, and an expired lease (a worker killed mid-transfer) can be taken again.
-2. Transfer: each listed file streams from the cluster into ``{user_id}/{artifact_id}/{name}``,
+2. Transfer: each listed file streams from the cluster into ``artifacts.keys.storage_key``,
    verified on the way, renewing the lease (``transfer.py``), and inspected in the same pass
    (``artifacts.inspection``: one inspector per attempt sees every file).
 3. Record: artifact with its inspection, file rows, job link and notification in one
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from artifacts.cluster import ClusterClient, ClusterError, NeverRetry
 from artifacts.inspection.guarded import GuardedInspector
+from artifacts.keys import artifact_prefix, storage_key
 from artifacts.models import ArtifactIngest
 from artifacts.services.ingest.outcome import IngestOutcome
 from artifacts.services.ingest.record import record_artifact, record_failure
@@ -64,7 +65,7 @@ def ingest(
     logger.info("ingest started %s", log)
     client = client or ClusterClient()
     progress = Progress(claimed)
-    prefix = f"{job.user_id}/{claimed.artifact_id}/"
+    prefix = artifact_prefix(job.user_id, claimed.artifact_id)
     try:
         artifact_storage().clear_prefix(prefix)  # whatever a killed earlier attempt left behind
         listing = client.get_listing(job.external_job_id or "")
@@ -72,7 +73,8 @@ def ingest(
         stored = []
         inspector = GuardedInspector()
         for remote in listing.files:
-            stored.append(transfer_file(client, remote, prefix + remote.name, progress, inspector))
+            key = storage_key(job.user_id, claimed.artifact_id, remote.name)  # one rule for every backend
+            stored.append(transfer_file(client, remote, key, progress, inspector))
             logger.info("ingest stored %s file=%s bytes=%d", log, remote.name, stored[-1].size)
         artifact = record_artifact(job, claimed.artifact_id, stored, progress, inspector)
     except LeaseLost as exc:

@@ -27,7 +27,14 @@ from artifacts.storage import StorageRefused, artifact_storage
 
 HEARTBEAT_SECONDS = 2.0
 # What S3-compatible stores answer when they will never take the object as sent.
-S3_REFUSALS = {"EntityTooLarge", "KeyTooLongError", "InvalidObjectName", "InvalidArgument"}
+S3_REFUSALS = {
+    "EntityTooLarge",
+    "KeyTooLongError",
+    "InvalidObjectName",
+    "InvalidArgument",
+    "NoSuchBucket",
+    "InvalidBucketName",
+}
 
 
 class LeaseLost(Exception):
@@ -94,6 +101,8 @@ def transfer_file(
             chunks = _verified_chunks(remote, body, progress, digest, counter, inspector)
             try:
                 storage.save_stream(key, chunks)
+            except StorageRefused as exc:  # the backend's own reason (e.g. Supabase's 413)
+                raise StorageRefused(f"{remote.name}: storage refused the file: {exc}") from exc
             except (SuspiciousFileOperation, ClientError, OSError) as exc:
                 refusal = _refusal(exc)
                 if refusal is None:

@@ -19,6 +19,24 @@ ERROR_RESPONSE = inline_serializer(
 )
 
 
+ERROR_DESCRIPTIONS = {
+    400: "Bad parameters or body",
+    401: "No or bad credentials",
+    403: "Session authentication without a valid CSRF token",
+    404: "Not found, or not yours",
+    413: "Body over the upload limit",
+    415: "Body is not JSON",
+    429: "Too many requests; `details.retry_after_seconds` says when to try again",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, Any]:
+    """``{status: the error envelope}`` for ``extend_schema(responses=...)``."""
+    from drf_spectacular.utils import OpenApiResponse
+
+    return {code: OpenApiResponse(ERROR_RESPONSE, description=ERROR_DESCRIPTIONS.get(code, "")) for code in statuses}
+
+
 def envelope(data: Any, status: int = 200) -> Response:
     return Response({"success": True, "data": data}, status=status)
 

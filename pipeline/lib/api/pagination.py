@@ -77,9 +77,19 @@ class PageQuerySerializer(serializers.Serializer):
 
 
 def validated_query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    """Validate query parameters; a bad one raises a 400 naming it."""
+    """Validate query parameters; a bad one raises a 400 naming it.
+
+    An empty value (``sort=``) is a bad value, not an omitted one (DRF's form reading): the schema
+    says what each parameter may be, and ``""`` is none of those.
+    """
     serializer = serializer_class(data=request.query_params)
-    serializer.is_valid(raise_exception=True)
+    blank = {
+        name: ["This field may not be blank."]
+        for name, field in serializer.fields.items()
+        if request.query_params.get(name) == "" and not getattr(field, "allow_blank", False)
+    }
+    if not serializer.is_valid() or blank:
+        raise serializers.ValidationError({**serializer.errors, **blank})
     return dict(serializer.validated_data)
 
 
