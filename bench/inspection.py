@@ -31,6 +31,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -172,7 +173,8 @@ def wait_http(url: str, timeout: float = 60) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
-def bench_ingest(adapter_mb: int, runs: int) -> None:
+def bench_ingest(adapter_mb: int, runs: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Best wall time (s) and peak RSS (MB) of the ingest with inspection on and off."""
     var = Path(tempfile.mkdtemp(prefix="bench-inspection-"))
     port = free_port()
     sim = subprocess.Popen(  # noqa: S603 (our own command)
@@ -233,10 +235,30 @@ def bench_ingest(adapter_mb: int, runs: int) -> None:
         print(f"ratio with/without: {best['on'] / best['off']:.3f} (target <= 1.10)")
         difference = peak["on"] - peak["off"]
         print(f"peak RSS: without {peak['off']:.1f} MB, with {peak['on']:.1f} MB (difference {difference:+.1f} MB)")
+        return best, peak
     finally:
         sim.terminate()
         sim.wait(timeout=10)
         shutil.rmtree(var, ignore_errors=True)
+
+
+def inspection_rows(adapter_mb: int, runs: int) -> list[Any]:
+    """``make bench``'s rows: inspection's cost on the ingest's wall time and peak memory."""
+    from bench.common import Row
+
+    best, peak = bench_ingest(adapter_mb, runs)
+    ratio = best["on"] / best["off"]
+    extra = peak["on"] - peak["off"]
+    return [
+        Row(
+            f"Ingest {adapter_mb} MiB with inspection vs without",
+            f"{best['on']:.2f} s vs {best['off']:.2f} s",
+            "<= 1.10x",
+            ratio,
+            ratio <= 1.10,
+        ),
+        Row("Peak RSS added by inspection", f"{extra:+.1f} MB", "info (header + one record per tensor)"),
+    ]
 
 
 def main() -> None:
