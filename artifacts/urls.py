@@ -7,12 +7,13 @@ download is ``artifact-file-download``.
 
 from django.urls import include, path
 
-from artifacts import file_views, job_views, views
+from artifacts import edit_views, file_views, job_views, views
 
 model_patterns = [
     path("models", views.model_list, name="list"),
     path("models/<uuid:pk>", views.model_detail, name="detail"),
     path("models/<uuid:pk>/download", views.model_download, name="download"),
+    path("models/<uuid:pk>/edit", edit_views.model_edit, name="edit"),
 ]
 
 job_patterns = [

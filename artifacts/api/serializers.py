@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from artifacts.filters import ModelListFilter
 from artifacts.models import ArtifactFile, ModelArtifact
+from artifacts.naming import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, validate_display_text
 from pipeline.lib.api.pagination import PageQuerySerializer
 from pipeline.lib.numbers import json_safe
 from pipeline.models import Dataset, TrainingJob
@@ -29,6 +30,39 @@ class DownloadRequestSerializer(serializers.Serializer):
         max_length=1000,
         help_text="File names to sign; omit (or null) for every file of the model.",
     )
+
+
+class ModelUpdateSerializer(serializers.Serializer):
+    """``PATCH /api/models/{id}``: the owner renames or describes a model; both optional."""
+
+    name = serializers.CharField(
+        required=False, trim_whitespace=False, help_text=f"Up to {NAME_MAX_LENGTH} characters, one line."
+    )
+    description = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text=f"Up to {DESCRIPTION_MAX_LENGTH} characters; line breaks allowed.",
+    )
+
+    def validate_name(self, value: str) -> str:
+        try:
+            return validate_display_text(value, NAME_MAX_LENGTH, label="Name")
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate_description(self, value: str) -> str:
+        try:
+            return validate_display_text(
+                value, DESCRIPTION_MAX_LENGTH, multiline=True, allow_empty=True, label="Description"
+            )
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError('Send "name", "description" or both.')
+        return attrs
 
 
 # --- Output ---------------------------------------------------------------------------------------
@@ -108,6 +142,7 @@ class ModelArtifactSerializer(serializers.ModelSerializer):
             "job_id",
             "dataset_id",
             "name",
+            "description",
             "version",
             "status",
             "quality_metrics",
@@ -129,9 +164,12 @@ class ModelArtifactDetailSerializer(ModelArtifactSerializer):
     dataset = DatasetDetailSerializer(read_only=True, allow_null=True)  # type: ignore[assignment]
     job = JobDetailSerializer(read_only=True)  # type: ignore[assignment]
     files = ArtifactFileSerializer(many=True, read_only=True)
+    training_health = FiniteJSONField(
+        read_only=True, allow_null=True, help_text="DESIGN §11: summary, best step and loss, smoothed losses, checks."
+    )
 
     class Meta(ModelArtifactSerializer.Meta):
-        fields = [*ModelArtifactSerializer.Meta.fields, "files"]
+        fields = [*ModelArtifactSerializer.Meta.fields, "files", "training_health"]
         read_only_fields = fields
 
 

@@ -27,10 +27,12 @@ from artifacts.api.serializers import (
     ModelArtifactDetailSerializer,
     ModelArtifactSerializer,
     ModelListQuerySerializer,
+    ModelUpdateSerializer,
 )
 from artifacts.filters import ModelFilters
 from artifacts.models import ModelArtifact, ModelArtifactQuerySet
 from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
+from artifacts.verdict import health_of
 from pipeline.lib.api.envelope import ERROR_RESPONSE, envelope, envelope_of
 from pipeline.lib.api.exceptions import ApiError
 from pipeline.lib.api.pagination import PAGE_SIZE, EnvelopePagination, validated_query
@@ -60,6 +62,18 @@ class ModelPagination(EnvelopePagination):
             404: ERROR_RESPONSE,
         },
     ),
+    partial_update=extend_schema(
+        summary="Rename or describe one of your models",
+        description="Partial update: send `name`, `description` or both. Only the owner can; others get 404.",
+        parameters=[MODEL_ID],
+        request=ModelUpdateSerializer,
+        responses={
+            200: envelope_of(ModelArtifactDetailSerializer(), "ModelDetailEnvelope"),
+            400: ERROR_RESPONSE,
+            401: ERROR_RESPONSE,
+            404: ERROR_RESPONSE,
+        },
+    ),
 )
 class ModelArtifactViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ModelArtifactSerializer
@@ -84,7 +98,7 @@ class ModelArtifactViewSet(viewsets.ReadOnlyModelViewSet):
         except ValueError:
             raise exceptions.NotFound(MODEL_NOT_FOUND) from None
         queryset = self.filter_queryset(self.get_queryset())
-        if self.action == "retrieve":
+        if self.action in ("retrieve", "partial_update"):
             queryset = queryset.prefetch_related("files")
         model = queryset.filter(pk=model_id).first()
         if model is None:
@@ -93,12 +107,27 @@ class ModelArtifactViewSet(viewsets.ReadOnlyModelViewSet):
         return model
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
-        if self.action == "retrieve":
+        if self.action in ("retrieve", "partial_update"):
             return ModelArtifactDetailSerializer
         return super().get_serializer_class()
 
+    def _detail(self, model: ModelArtifact) -> Response:
+        if model.training_health is None:  # stored before health existed: computed, not saved
+            model.training_health = dict(health_of(model))
+        return envelope(ModelArtifactDetailSerializer(model, context=self.get_serializer_context()).data)
+
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return envelope(self.get_serializer(self.get_object()).data)
+        return self._detail(self.get_object())
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        model = self.get_object()
+        body = ModelUpdateSerializer(data=request.data if isinstance(request.data, dict) else None)
+        body.is_valid(raise_exception=True)
+        changes = body.validated_data
+        for field, value in changes.items():
+            setattr(model, field, value)
+        model.save(update_fields=[*changes, "updated_at"])
+        return self._detail(model)
 
     @extend_schema(
         summary="Signed, expiring download URLs for a model's files",

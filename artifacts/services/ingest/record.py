@@ -17,9 +17,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from artifacts.models import ArtifactFile, ArtifactIngest, ModelArtifact
+from artifacts.naming import default_model_name
 from artifacts.quality import calculate_quality_metrics
 from artifacts.services.ingest.outcome import IngestOutcome
 from artifacts.services.ingest.transfer import LeaseLost, Progress, TransferredFile
+from artifacts.verdict import health_of_job, ready_message
 from pipeline.lib.numbers import finite_number
 from pipeline.models import Notification, TrainingJob
 
@@ -66,7 +68,13 @@ def record_artifact(
             job,
             "artifact_ready",
             READY_TITLE,
-            f"Your trained model is ready. Quality score: {artifact.quality_score}/5 stars",
+            ready_message(
+                artifact.name,
+                artifact.quality_score,
+                artifact.training_health or {},
+                artifact.quality_metrics,
+                artifact.inspection,
+            ),
             action_url=f"/models/{artifact.id}",
             metadata={"artifact_id": str(artifact.id), "job_id": str(job.pk)},
         )
@@ -119,12 +127,22 @@ def _artifact_fields(job: TrainingJob) -> dict[str, Any]:
     quality = calculate_quality_metrics(points)
     current = job.current_metrics if isinstance(job.current_metrics, dict) else {}
     final_loss = current.get("training_loss")
+    hyperparameters = job.hyperparameters if isinstance(job.hyperparameters, dict) else {}
+    taken = ModelArtifact.objects.filter(user_id=job.user_id).values_list("name", flat=True)
+    name = default_model_name(
+        job.dataset.name if job.dataset else None,
+        job.preset_id,
+        hyperparameters.get("rank"),
+        timezone.localdate(job.completed_at) if job.completed_at else timezone.localdate(),
+        taken=taken,
+    )
     return {
-        "name": f"{job.dataset.name if job.dataset else 'Model'} - {timezone.localdate():%-m/%-d/%Y}",
+        "name": name,
         "version": "1.0.0",
         "status": ModelArtifact.Status.STORED,
         "quality_metrics": quality,
         "quality_score": quality["overall_score"],
+        "training_health": health_of_job(job.pk),
         "training_summary": {
             "epochs_completed": job.current_epoch,
             "total_steps": job.current_step,
