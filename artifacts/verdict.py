@@ -153,6 +153,6 @@ def ready_message(name: str, score: Any, health: Mapping[str, Any], quality: Map
         return f'"{name}" is stored, but training diverged: {v["summary"]} {stars}'
     if not v["has_history"]:
         return f'"{name}" is ready. No training history was recorded, so there was nothing to judge. {stars}'
-    if v["severity"] != "pass":
+    if v["rating_caveat"]:
         return f'"{name}" is ready, with a caveat: {v["summary"]} {stars}'
     return f'"{name}" is ready. {v["summary"]} {stars}'
