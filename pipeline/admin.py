@@ -60,3 +60,9 @@ class NotificationAdmin(admin.ModelAdmin):
     @admin.display(description="Metadata")
     def metadata_pretty(self, obj):
         return pretty_json(obj.metadata)
+
+
+# The product's name on every admin page (header, browser tab) instead of "Django administration".
+admin.site.site_header = "PIPELINE administration"
+admin.site.site_title = "PIPELINE admin"
+admin.site.index_title = "Models, training jobs and deliveries"

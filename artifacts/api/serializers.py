@@ -150,7 +150,7 @@ class ModelArtifactSerializer(serializers.ModelSerializer):
             "training_summary",
             "configuration",
             "artifacts",
-            "download_count",
+            "links_handed_out",
             "deleted_at",
             "created_at",
             "updated_at",
