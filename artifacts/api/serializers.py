@@ -32,13 +32,20 @@ class DownloadRequestSerializer(serializers.Serializer):
     )
 
 
+class TextField(serializers.CharField):
+    """Text only: a number or a list is an error, not something to turn into a string."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
 class ModelUpdateSerializer(serializers.Serializer):
     """``PATCH /api/models/{id}``: the owner renames or describes a model; both optional."""
 
-    name = serializers.CharField(
-        required=False, trim_whitespace=False, help_text=f"Up to {NAME_MAX_LENGTH} characters, one line."
-    )
-    description = serializers.CharField(
+    name = TextField(required=False, trim_whitespace=False, help_text=f"Up to {NAME_MAX_LENGTH} characters, one line.")
+    description = TextField(
         required=False,
         allow_blank=True,
         trim_whitespace=False,
