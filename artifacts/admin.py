@@ -19,7 +19,7 @@ class ArtifactFileInline(admin.TabularInline):
 @admin.register(ModelArtifact)
 class ModelArtifactAdmin(admin.ModelAdmin):
     # Short columns so the list fits a 1280 px screen; the name wraps, the rest stays one line.
-    list_display = ("name", "user", "stars", "health", "links", "created_at", "deleted_at")
+    list_display = ("name", "user", "stars", "health", "links", "created", "deleted")
     list_filter = ("status", "quality_score", ("deleted_at", admin.EmptyFieldListFilter))
     search_fields = ("id", "name", "user__username", "job__external_job_id")
     list_select_related = ("user",)
@@ -48,9 +48,17 @@ class ModelArtifactAdmin(admin.ModelAdmin):
         health = obj.training_health if isinstance(obj.training_health, dict) else {}
         return verdict(health, obj.quality_metrics if isinstance(obj.quality_metrics, dict) else {})["card_label"]
 
-    @admin.display(description="Links handed out", ordering="links_handed_out")
+    @admin.display(description="Links issued", ordering="links_handed_out")
     def links(self, obj):
         return obj.links_handed_out
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, obj):
+        return timezone.localtime(obj.created_at).strftime("%Y-%m-%d")
+
+    @admin.display(description="Deleted", boolean=True, ordering="deleted_at")
+    def deleted(self, obj):
+        return obj.deleted_at is not None
 
     @admin.display(description="Quality metrics")
     def quality_metrics_pretty(self, obj):

@@ -13,6 +13,7 @@ import os
 import re
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.http import (
     FileResponse,
@@ -47,7 +48,13 @@ def link_problem(request: HttpRequest, message: str, *, status: int, expired: bo
     """Why a download link does not work: a page that says what to do in a browser, one plain line
     for scripts (``curl --fail`` exits non-zero on either status)."""
     if wants_html(request):
-        context = {"message": message, "expired": expired}
+        context = {
+            "message": message,
+            "expired": expired,
+            "gone": status == 404,
+            "status": status,
+            "ttl_minutes": settings.SIGNED_URL_TTL // 60,
+        }
         return render(request, "artifacts/download_link_problem.html", context, status=status)
     return HttpResponse(f"{message}\n", status=status, content_type="text/plain; charset=utf-8")
 

@@ -67,6 +67,7 @@ def test_a_link_to_a_deleted_model_is_404_for_both(signed_url):
     ModelArtifact.objects.filter(pk=model.pk).update(deleted_at=timezone.now())
     page = Client().get(url, HTTP_ACCEPT=BROWSER_ACCEPT)
     assert page.status_code == 404 and "This file is no longer available." in text(page)
+    assert "deleted after this link was made" in text(page)
     script = Client().get(url)
     assert script.status_code == 404 and script.content == b"This file is no longer available.\n"
 
@@ -89,7 +90,7 @@ def test_admin_carries_the_products_name_and_short_list_columns(django_user_mode
     assert "PIPELINE administration" in text(index) and "Django administration" not in text(index)
     assert "<title>Models, training jobs and deliveries | PIPELINE admin</title>" in index.content.decode()
     listing = text(client.get("/admin/artifacts/modelartifact/"))
-    for column in ("Name", "User", "Stars", "Health", "Links handed out", "Created at", "Deleted at"):
+    for column in ("Name", "User", "Stars", "Health", "Links issued", "Created", "Deleted"):
         assert column in listing
     assert "Download count" not in listing
 
