@@ -41,6 +41,10 @@ MODEL_NOT_FOUND = "Model not found or access denied"
 MODEL_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 
 
+# One component for the detail envelope (retrieve and partial_update answer the same shape).
+DETAIL_ENVELOPE = envelope_of(ModelArtifactDetailSerializer(), "ModelDetailEnvelope")
+
+
 class ModelPagination(EnvelopePagination):
     results_key = "models"
 
@@ -57,7 +61,7 @@ class ModelPagination(EnvelopePagination):
         description="Someone else's, a deleted or a missing model all answer 404.",
         parameters=[MODEL_ID],
         responses={
-            200: envelope_of(ModelArtifactDetailSerializer(), "ModelDetailEnvelope"),
+            200: DETAIL_ENVELOPE,
             401: ERROR_RESPONSE,
             404: ERROR_RESPONSE,
         },
@@ -68,7 +72,7 @@ class ModelPagination(EnvelopePagination):
         parameters=[MODEL_ID],
         request=ModelUpdateSerializer,
         responses={
-            200: envelope_of(ModelArtifactDetailSerializer(), "ModelDetailEnvelope"),
+            200: DETAIL_ENVELOPE,
             400: ERROR_RESPONSE,
             401: ERROR_RESPONSE,
             404: ERROR_RESPONSE,
