@@ -96,11 +96,20 @@ def record_failure(job: TrainingJob, ingest: ArtifactIngest, reason: str, *, per
             job,
             "artifact_failed",
             FAILED_TITLE,
-            f"The files of your training job could not be stored: {reason}",
+            f"The files of your training job {_job_label(job)} could not be stored: {reason}",
             action_url=f"/training/jobs/{job.pk}",
             metadata={"job_id": job_id, "attempts": ingest.attempts, "error": reason[:500]},
         )
     return IngestOutcome.failed(job_id, reason)
+
+
+def _job_label(job: TrainingJob) -> str:
+    """Which run failed, as its owner knows it: dataset, preset and rank."""
+    hyper = job.hyperparameters if isinstance(job.hyperparameters, dict) else {}
+    rank = hyper.get("rank")
+    parts = [job.dataset.name if job.dataset else "", job.preset_id, f"r{rank}" if isinstance(rank, int) else ""]
+    label = " · ".join(p for p in parts if p)
+    return f'"{label}"' if label else str(job.external_job_id or job.pk)
 
 
 def backoff_seconds(attempts: int) -> float:
