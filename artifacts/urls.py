@@ -18,6 +18,7 @@ model_patterns = [
     path("models/<uuid:pk>/bundle", delivery_views.model_bundle, name="bundle"),
     path("models/<uuid:pk>/delete", delivery_views.model_delete, name="delete"),
     path("models/<uuid:pk>/restore", delivery_views.model_restore, name="restore"),
+    path("models/<uuid:pk>/card", views.model_card_page, name="card"),
 ]
 
 job_patterns = [

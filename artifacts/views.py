@@ -21,10 +21,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from artifacts.filters import MAX_SEARCH_LENGTH, ModelFilters
+from artifacts.inspection.summary import adapter_folder
 from artifacts.models import ArtifactFile, ModelArtifact, ModelArtifactQuerySet
 from artifacts.quality import CONVERGENCE_LABELS
 from artifacts.services.comparison import MAX_MODELS, MIN_MODELS
 from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
+from artifacts.services.model_card import artifact_card, card_filename
 from artifacts.storage import artifact_storage
 from pipeline.lib.api.pagination import PAGE_SIZE
 from pipeline.lib.charts import loss_chart
@@ -172,8 +174,7 @@ def adapter_base_model(artifact: ModelArtifact, files: list[ArtifactFile]) -> st
 
 
 def adapter_dirname(artifact: ModelArtifact) -> str:
-    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in artifact.name.lower())
-    return "-".join(part for part in safe.split("-") if part)[:60] or "adapter"
+    return adapter_folder(artifact.name)  # the folder the inspection's serving commands point at
 
 
 @login_required
@@ -239,3 +240,16 @@ def model_download(request: HttpRequest, pk: Any) -> HttpResponse:
     context["links"] = [(name, url, sizes.get(name)) for name, url in grant.download_urls.items()]
     context["expires_at"] = grant.expires_at
     return render(request, "artifacts/model_download.html", context)
+
+
+@login_required
+@require_GET
+def model_card_page(request: HttpRequest, pk: Any) -> HttpResponse:
+    """The model card as text on a page (``GET /api/models/<id>/card`` serves the raw Markdown)."""
+    artifact = get_object_or_404(ModelArtifact.objects.visible_to(request.user).select_related("dataset"), pk=pk)
+    context = {
+        "artifact": artifact,
+        "card": artifact_card(artifact),
+        "card_filename": card_filename(artifact.artifacts or {}),
+    }
+    return render(request, "artifacts/model_card.html", context)

@@ -129,9 +129,15 @@ class ModelArtifactDetailSerializer(ModelArtifactSerializer):
     dataset = DatasetDetailSerializer(read_only=True, allow_null=True)  # type: ignore[assignment]
     job = JobDetailSerializer(read_only=True)  # type: ignore[assignment]
     files = ArtifactFileSerializer(many=True, read_only=True)
+    inspection = FiniteJSONField(
+        read_only=True,
+        allow_null=True,
+        help_text="What inspecting the adapter found (DESIGN §10): verdict, findings, adapter facts, serving "
+        "readiness per engine; null until inspected.",
+    )
 
     class Meta(ModelArtifactSerializer.Meta):
-        fields = [*ModelArtifactSerializer.Meta.fields, "files"]
+        fields = [*ModelArtifactSerializer.Meta.fields, "files", "inspection"]
         read_only_fields = fields
 
 

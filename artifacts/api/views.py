@@ -11,10 +11,12 @@ import uuid
 from typing import Any, cast
 
 from django.db.models import QuerySet
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -34,12 +36,24 @@ from artifacts.filters import ModelFilters
 from artifacts.models import ModelArtifact, ModelArtifactQuerySet
 from artifacts.services import comparison
 from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
+from artifacts.services.model_card import CARD_CONTENT_TYPE, artifact_card, card_filename
 from pipeline.lib.api.envelope import ERROR_RESPONSE, envelope, envelope_of
 from pipeline.lib.api.exceptions import ApiError
 from pipeline.lib.api.pagination import PAGE_SIZE, EnvelopePagination, validated_query
 
 MODEL_NOT_FOUND = "Model not found or access denied"
 MODEL_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+
+
+class MarkdownRenderer(BaseRenderer):
+    """Lets a client ask for ``Accept: text/markdown``; errors still answer in the JSON envelope."""
+
+    media_type = "text/markdown"
+    format = "md"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        return JSONRenderer().render(data) if not isinstance(data, str) else data.encode()
 
 
 class ModelPagination(EnvelopePagination):
@@ -173,3 +187,24 @@ class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
                 status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
             ) from None
         return envelope(DownloadGrantSerializer(grant).data)
+
+    @extend_schema(
+        summary="The model card (Hugging Face README) of a model",
+        description=(
+            "YAML front matter (base_model, library_name: peft, tags, datasets, metrics), then the training\n"
+            "summary, configuration, training health, inspection and how to load. The same text is `README.md`\n"
+            "in downloads (`MODEL_CARD.md` when the cluster sent a README)."
+        ),
+        parameters=[MODEL_ID],
+        responses={
+            (200, "text/markdown"): OpenApiResponse(OpenApiTypes.STR, description="The card, as Markdown"),
+            401: ERROR_RESPONSE,
+            404: ERROR_RESPONSE,
+        },
+    )
+    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, MarkdownRenderer])
+    def card(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        model = self.get_object()
+        response = HttpResponse(artifact_card(model), content_type=CARD_CONTENT_TYPE)
+        response["Content-Disposition"] = f'inline; filename="{card_filename(model.artifacts or {})}"'
+        return response

@@ -31,8 +31,8 @@ from django.db import transaction
 from django.utils import timezone
 from zipstream import ZIP_STORED, ZipStream
 
-from artifacts.inspection import model_card
 from artifacts.models import ArtifactFile, Bundle, ModelArtifact
+from artifacts.services.model_card import artifact_card, card_filename
 from artifacts.storage import CHUNK_SIZE, S3ArtifactStorage, SupabaseArtifactStorage, artifact_storage
 
 logger = logging.getLogger(__name__)
@@ -67,25 +67,6 @@ class BundleStatus:
 def sha256sums(files: Iterable[ArtifactFile]) -> str:
     """``sha256sum -c`` input: ``<hex>  <name>`` per file (two spaces: text mode), sorted by name."""
     return "".join(f"{f.sha256}  {f.filename}\n" for f in sorted(files, key=lambda f: f.filename))
-
-
-def card_filename(files: Iterable[ArtifactFile]) -> str:
-    """``README.md``, or ``MODEL_CARD.md`` when the model ships a README of its own."""
-    return "MODEL_CARD.md" if any(f.filename == "README.md" for f in files) else "README.md"
-
-
-def card_text(artifact: ModelArtifact, files: list[ArtifactFile]) -> str:
-    return model_card(
-        name=artifact.name,
-        dataset_name=artifact.dataset.name if artifact.dataset else None,
-        configuration=artifact.configuration,
-        quality_metrics=artifact.quality_metrics,
-        training_summary=artifact.training_summary,
-        inspection=artifact.inspection,
-        health=artifact.training_health,
-        files=[{"filename": f.filename, "size": f.size, "sha256": f.sha256} for f in files],
-        folder=bundle_folder(artifact),
-    )
 
 
 def bundle_folder(artifact: ModelArtifact) -> str:
@@ -140,7 +121,8 @@ def zip_stream(artifact: ModelArtifact, files: list[ArtifactFile], storage: Any)
     for record in files:
         stream.add(stored_chunks(storage, record), arcname=record.filename, size=record.size)
     stream.add(sha256sums(files).encode(), arcname="SHA256SUMS")
-    stream.add(card_text(artifact, files).encode(), arcname=card_filename(files))
+    card = artifact_card(artifact, files, folder=bundle_folder(artifact))
+    stream.add(card.encode(), arcname=card_filename(f.filename for f in files))
     if artifact.inspection is not None:
         stream.add(json.dumps(artifact.inspection, indent=2, sort_keys=True).encode(), arcname="inspection.json")
     return stream
