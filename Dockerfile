@@ -9,8 +9,9 @@ COPY . .
 # Build the hashed, compressed static files with the production storage so its manifest exists;
 # the key only lets settings load at build time and is never used at run time.
 RUN DEBUG=false SECRET_KEY="build-only-$(python -c 'import secrets; print(secrets.token_urlsafe(48))')" \
-    python manage.py collectstatic --noinput
+    deploy/run collectstatic
 RUN useradd --create-home --uid 1000 app && mkdir -p /app/var && chown -R app /app/var
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "pipeline.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "120"]
+# One image, every role: deploy/run web|worker|beat|simulator|migrate (see docker-compose.yml).
+CMD ["deploy/run", "web"]

@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml client/pyproject.toml | c
 export GPU_CLUSTER_API_KEY ?= demo-cluster-key
 export GPU_CLUSTER_WEBHOOK_SECRET ?= demo-webhook-secret
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench prod-check clean
 
 setup: $(STAMP)
 
@@ -44,7 +44,12 @@ lint: setup
 	$(PY) -m mypy .
 
 bench: setup
-	$(PY) bench/run.py
+	$(PY) -m bench
+
+# The production process set (deploy/run) end to end without Docker: needs PostgreSQL and Redis on
+# 127.0.0.1 (PRODCHECK_DATABASE_URL, PRODCHECK_REDIS_URL name the dedicated database and db number).
+prod-check: setup
+	$(PY) -m deploy.prod_check
 
 clean:
 	rm -rf var staticfiles

@@ -131,3 +131,6 @@ class DownloadGrantAdmin(admin.ModelAdmin):
     search_fields = ("artifact__name", "user__username")
     list_select_related = ("artifact", "user")
     readonly_fields = ("artifact", "user", "files", "created_at", "expires_at")
+
+
+from artifacts import admin_overview  # noqa: E402, F401  (registers the storage and ingest overview)

@@ -26,7 +26,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, parse_http_date_safe, quote_etag
 from django.views.decorators.http import require_safe
 
-from artifacts.models import ArtifactFile
+from artifacts.models import ArtifactFile, Bundle
 from artifacts.signing import InvalidDownloadToken, content_disposition, read_token
 from artifacts.storage import StoredFile, artifact_storage
 
@@ -122,13 +122,16 @@ GONE_MESSAGE = "This file is no longer available."
 def _live_file(key: str) -> tuple[StoredFile, str, os.stat_result]:
     """The file stored under ``key``, its path on disk and its ``stat``; 404 when it is gone.
 
-    Only files of live artifacts: a model deleted after the grant stops downloading.
+    Only files (and ready zip bundles) of live artifacts: a model deleted after the grant stops
+    downloading, and a purged one is gone from storage.
     """
     record = (
         ArtifactFile.objects.filter(key=key, artifact__deleted_at__isnull=True)
         .only("filename", "key", "sha256", "content_type")
         .first()
     )
+    if record is None:
+        record = _live_bundle(key)
     if record is None:
         raise FileGone
     try:
@@ -144,6 +147,14 @@ def _live_file(key: str) -> tuple[StoredFile, str, os.stat_result]:
         content_type=record.content_type or "application/octet-stream",
     )
     return stored, path, stat
+
+
+def _live_bundle(key: str) -> ArtifactFile | None:
+    """A ready zip bundle of a live artifact, shaped like a file record (served the same way)."""
+    bundle = Bundle.objects.filter(key=key, state=Bundle.State.READY, artifact__deleted_at__isnull=True).first()
+    if bundle is None:
+        return None
+    return ArtifactFile(filename=bundle.filename, key=key, sha256=bundle.sha256, content_type="application/zip")
 
 
 def safe_filename(name: str) -> str:

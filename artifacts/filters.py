@@ -70,18 +70,27 @@ class ModelFilters:
     @classmethod
     def from_page_query(cls, query: QueryDict, dataset_ids: Collection[str]) -> ModelFilters:
         """The page's reading: a bad value, or a dataset not in ``dataset_ids``, filters nothing."""
+        return cls.read_page_query(query, dataset_ids)[0]
+
+    @classmethod
+    def read_page_query(cls, query: QueryDict, dataset_ids: Collection[str]) -> tuple[ModelFilters, list[str]]:
+        """:meth:`from_page_query` plus the names of the parameters it ignored, so the page can
+        say which of them it did not apply."""
+        ignored: list[str] = []
         serializer = ModelListFilter(data=query)
         if not serializer.is_valid():
+            ignored = [name for name in serializer.errors if name in serializer.fields]
             valid = query.copy()  # a QueryDict, so an empty value still means "not given"
             for name in serializer.errors:
                 valid.pop(name, None)
             serializer = ModelListFilter(data=valid)
             if not serializer.is_valid():  # each field is checked on its own, so this is not expected
-                return cls()
+                return cls(), ignored
         filters = cls.from_validated(serializer.validated_data)
         if filters.dataset and filters.dataset not in dataset_ids:
             filters = replace(filters, dataset="")
-        return filters
+            ignored.append("dataset")
+        return filters, ignored
 
     @property
     def active(self) -> bool:

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.dispatch import receiver
 
 from artifacts.models import ArtifactIngest
+from artifacts.services import bundles, lifecycle
 from artifacts.services import ingest as ingest_service
 from pipeline.models import TrainingJob
 
@@ -88,3 +89,35 @@ def ingest_job(job_id: str) -> ingest_service.IngestOutcome | None:
         return None
     follow_up(outcome)
     return outcome
+
+
+# --- Bundles and lifecycle ------------------------------------------------------------------------
+@receiver(bundles.bundle_requested, dispatch_uid="artifacts.tasks.enqueue_bundle_build")
+def enqueue_bundle_build(sender: Any, bundle_id: Any, token: str, **kwargs: Any) -> None:
+    transaction.on_commit(lambda: build_bundle.delay(str(bundle_id), token))
+
+
+@shared_task(
+    name="artifacts.tasks.build_bundle",
+    ignore_result=True,
+    acks_late=True,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
+)
+def build_bundle(bundle_id: str, token: str) -> bool:
+    """Write the zip of one artifact into storage (the claim's ``token`` proves it is ours)."""
+    return bundles.build_bundle(bundle_id, token)
+
+
+@shared_task(name="artifacts.tasks.expire_bundles", ignore_result=True)
+def expire_bundles() -> int:
+    removed = bundles.expire_bundles()
+    logger.info("bundle expiry removed %s bundle(s)", removed)
+    return removed
+
+
+@shared_task(name="artifacts.tasks.purge_deleted_models", ignore_result=True)
+def purge_deleted_models() -> int:
+    purged = lifecycle.purge_deleted()
+    logger.info("purge removed %s deleted model(s)", purged)
+    return purged

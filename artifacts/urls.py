@@ -7,12 +7,18 @@ download is ``artifact-file-download``.
 
 from django.urls import include, path
 
-from artifacts import edit_views, file_views, job_views, views
+from artifacts import compare_views, delivery_views, edit_views, file_views, job_views, views
 
 model_patterns = [
     path("models", views.model_list, name="list"),
+    path("models/compare", compare_views.model_compare, name="compare"),
     path("models/<uuid:pk>", views.model_detail, name="detail"),
     path("models/<uuid:pk>/download", views.model_download, name="download"),
+    path("models/deleted", delivery_views.deleted_models, name="deleted"),
+    path("models/<uuid:pk>/bundle", delivery_views.model_bundle, name="bundle"),
+    path("models/<uuid:pk>/delete", delivery_views.model_delete, name="delete"),
+    path("models/<uuid:pk>/restore", delivery_views.model_restore, name="restore"),
+    path("models/<uuid:pk>/card", views.model_card_page, name="card"),
     path("models/<uuid:pk>/edit", edit_views.model_edit, name="edit"),
 ]
 

@@ -122,14 +122,11 @@ def _inspection_reason(inspection: Any) -> str | None:
     """Why the adapter is unusable, in one sentence, when its inspection says so."""
     if not isinstance(inspection, Mapping) or inspection.get("verdict") != "unusable":
         return None
-    try:
-        from artifacts.inspection import inspection_sentence  # type: ignore[attr-defined]
-    except ImportError:
-        inspection_sentence = None
-    if inspection_sentence is not None:
-        sentence = inspection_sentence(inspection)
-        if sentence:
-            return str(sentence)
+    from artifacts.inspection.summary import inspection_sentence
+
+    sentence = inspection_sentence(inspection)
+    if sentence:
+        return str(sentence)
     findings = inspection.get("findings")
     errors = [
         str(f.get("message"))
@@ -148,7 +145,7 @@ def ready_message(name: str, score: Any, health: Mapping[str, Any], quality: Map
     stars = f"Quality score: {score}/5 stars"  # the seed's sentence, last
     unusable = _inspection_reason(inspection)
     if unusable:
-        return f'"{name}" is stored, but the adapter looks unusable: {unusable.rstrip(".")}. {stars}'
+        return f'"{name}" is stored but not ready to use. {unusable.rstrip()} {stars}'
     if v["download_warning"]:
         return f'"{name}" is stored, but training diverged: {v["summary"]} {stars}'
     if not v["has_history"]:

@@ -20,11 +20,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from artifacts.filters import ModelFilters
+from artifacts.filters import MAX_SEARCH_LENGTH, ModelFilters
 from artifacts.health_page import health_context
+from artifacts.inspection.summary import adapter_folder
 from artifacts.models import ArtifactFile, ModelArtifact, ModelArtifactQuerySet
 from artifacts.quality import CONVERGENCE_LABELS
+from artifacts.services.comparison import MAX_MODELS, MIN_MODELS
 from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
+from artifacts.services.model_card import artifact_card, card_filename
 from artifacts.storage import artifact_storage
 from pipeline.lib.api.pagination import PAGE_SIZE
 from pipeline.lib.numbers import finite_number, first_finite
@@ -41,6 +44,37 @@ HF_REPO_ID = re.compile(r"[A-Za-z0-9][\w.\-]*(?:/[\w.\-]+)?", re.ASCII)
 HF_REPO_ID_MAX_LENGTH = 96
 
 
+# What the list says about a query parameter it could not apply (``ModelFilters.read_page_query``).
+IGNORED_FILTER_MESSAGES = {
+    "sort": "“{value}” is not a way to sort this list; showing the most recent first.",
+    "dataset": "That dataset filter does not match any of your datasets; showing every dataset.",
+    "min_score": "“{value}” is not a rating from 1 to 5; showing every rating.",
+    "convergence": "“{value}” is not a convergence label; showing every label.",
+    "q": "The search can be at most {max_length} characters; showing every name.",
+}
+MAX_QUOTED = 40  # a bad parameter value is quoted back at most this long
+
+
+def _quoted(value: str) -> str:
+    return value if len(value) <= MAX_QUOTED else value[:MAX_QUOTED] + "…"
+
+
+def page_number(raw: str | None, num_pages: int) -> tuple[int, str]:
+    """The page to show for ``?page=raw`` and, when it is not the one asked for, why."""
+    if raw is None or raw == "":
+        return 1, ""
+    try:
+        number = int(raw)
+    except ValueError:
+        return 1, f"“{_quoted(raw)}” is not a page number; showing page 1."
+    if number < 1:
+        return 1, "Pages are numbered from 1; showing page 1."
+    if number > num_pages:
+        pages = f"{num_pages} page{'s' if num_pages != 1 else ''}"
+        return num_pages, f"There is no page {number:,}: the list has {pages}; showing page {num_pages}."
+    return number, ""
+
+
 @login_required
 @require_GET
 def model_list(request: HttpRequest) -> HttpResponse:
@@ -48,21 +82,35 @@ def model_list(request: HttpRequest) -> HttpResponse:
     datasets = list(
         Dataset.objects.filter(model_artifacts__in=visible).distinct().order_by("name").values("id", "name")
     )
-    filters = ModelFilters.from_page_query(request.GET, {str(d["id"]) for d in datasets})
+    filters, ignored = ModelFilters.read_page_query(request.GET, {str(d["id"]) for d in datasets})
+    notices = [
+        IGNORED_FILTER_MESSAGES[name].format(value=_quoted(request.GET.get(name, "")), max_length=MAX_SEARCH_LENGTH)
+        for name in ignored
+        if name in IGNORED_FILTER_MESSAGES
+    ]
 
     models = filters.apply(visible).select_related("dataset", "job")
 
-    page = Paginator(models, PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(models, PAGE_SIZE)
+    number, page_notice = page_number(request.GET.get("page"), paginator.num_pages)
+    page = paginator.page(number)
+    if page_notice:
+        notices.append(page_notice)
+    owned_total = visible.count() if filters.active else paginator.count
     context = {
         "page": page,
         "models": page.object_list,
-        "total": page.paginator.count,
-        "owned_total": visible.count() if filters.active else page.paginator.count,
+        "total": paginator.count,
+        "owned_total": owned_total,
+        "compare_form": "compare-form" if owned_total >= MIN_MODELS else "",
         "filters": filters,
+        "notices": notices,
         "sorts": [(key, SORT_LABELS.get(key, key)) for key in ModelArtifactQuerySet.SORTS],
         "datasets": datasets,
         "convergence_labels": CONVERGENCE_LABELS,
         "star_choices": [(n, f"{n}+ stars" if n < 5 else "5 stars") for n in range(1, 6)],
+        "search_max_length": MAX_SEARCH_LENGTH,
+        "compare_range": (MIN_MODELS, MAX_MODELS),
         "prev_query": filters.query_string(page.previous_page_number()) if page.has_previous() else "",
         "next_query": filters.query_string(page.next_page_number()) if page.has_next() else "",
     }
@@ -126,8 +174,7 @@ def adapter_base_model(artifact: ModelArtifact, files: list[ArtifactFile]) -> st
 
 
 def adapter_dirname(artifact: ModelArtifact) -> str:
-    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in artifact.name.lower())
-    return "-".join(part for part in safe.split("-") if part)[:60] or "adapter"
+    return adapter_folder(artifact.name)  # the folder the inspection's serving commands point at
 
 
 @login_required
@@ -195,3 +242,16 @@ def model_download(request: HttpRequest, pk: Any) -> HttpResponse:
     context["links"] = [(name, url, sizes.get(name)) for name, url in grant.download_urls.items()]
     context["expires_at"] = grant.expires_at
     return render(request, "artifacts/model_download.html", context)
+
+
+@login_required
+@require_GET
+def model_card_page(request: HttpRequest, pk: Any) -> HttpResponse:
+    """The model card as text on a page (``GET /api/models/<id>/card`` serves the raw Markdown)."""
+    artifact = get_object_or_404(ModelArtifact.objects.visible_to(request.user).select_related("dataset"), pk=pk)
+    context = {
+        "artifact": artifact,
+        "card": artifact_card(artifact),
+        "card_filename": card_filename(artifact.artifacts or {}),
+    }
+    return render(request, "artifacts/model_card.html", context)

@@ -209,6 +209,14 @@ ARTIFACT_LEASE_SECONDS = env_int("ARTIFACT_LEASE_SECONDS", 900, minimum=30)
 ARTIFACT_RETRY_BASE_SECONDS = env_int("ARTIFACT_RETRY_BASE_SECONDS", 60, minimum=1)
 ARTIFACT_SWEEP_CRON = env_str("ARTIFACT_SWEEP_CRON", "*/2 * * * *")
 
+# --- Delivery and lifecycle -----------------------------------------------------------------------
+# A zip bundle nobody asked for in BUNDLE_TTL_DAYS is removed (BUNDLE_EXPIRY_CRON); a model deleted
+# longer than ARTIFACT_RETENTION_DAYS ago can no longer be restored and is purged (ARTIFACT_PURGE_CRON).
+BUNDLE_TTL_DAYS = env_int("BUNDLE_TTL_DAYS", 7, minimum=1)
+BUNDLE_EXPIRY_CRON = env_str("BUNDLE_EXPIRY_CRON", "15 * * * *")
+ARTIFACT_RETENTION_DAYS = env_int("ARTIFACT_RETENTION_DAYS", 30, minimum=1)
+ARTIFACT_PURGE_CRON = env_str("ARTIFACT_PURGE_CRON", "45 * * * *")
+
 # --- Celery ---------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_DIR = VAR_DIR / "broker"
@@ -241,12 +249,24 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 _sweep = parse_cron("ARTIFACT_SWEEP_CRON", ARTIFACT_SWEEP_CRON)
+_bundle_expiry = parse_cron("BUNDLE_EXPIRY_CRON", BUNDLE_EXPIRY_CRON)
+_purge = parse_cron("ARTIFACT_PURGE_CRON", ARTIFACT_PURGE_CRON)
 CELERY_BEAT_SCHEDULE = {
     "artifact-sweep": {
         "task": "artifacts.tasks.sweep_completed_jobs",
         "schedule": _sweep,
         # A sweep that could not start before the next one is due is dropped, not stacked.
         "options": {"expires": max(10, shortest_interval_seconds(_sweep) - 10)},
+    },
+    "bundle-expiry": {
+        "task": "artifacts.tasks.expire_bundles",
+        "schedule": _bundle_expiry,
+        "options": {"expires": max(10, shortest_interval_seconds(_bundle_expiry) - 10)},
+    },
+    "artifact-purge": {
+        "task": "artifacts.tasks.purge_deleted_models",
+        "schedule": _purge,
+        "options": {"expires": max(10, shortest_interval_seconds(_purge) - 10)},
     },
 }
 

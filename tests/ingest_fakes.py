@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
 import responses
 
 from pipeline.models import TrainingJob
+from tests.adapter_files import config, lora_tensors, safetensors_bytes
 from tests.factories import add_history, make_dataset, make_job
 
 API = "http://cluster.test"
 STORAGE_HOST = "https://files.storage.test"
+# A real, loadable PEFT adapter (1 MiB of weights), so ingest's inspection finds nothing wrong.
 FILES = {
-    "adapter_config.json": b'{"peft_type": "LORA", "r": 16}',
-    "adapter_model.safetensors": bytes(range(256)) * 4096,  # 1 MiB
+    "adapter_config.json": json.dumps(config(r=16, lora_alpha=32)).encode(),
+    "adapter_model.safetensors": safetensors_bytes(lora_tensors(rank=16, hidden=256, layers=16)),
     "tokenizer_config.json": b'{"model_max_length": 4096}',
 }
 

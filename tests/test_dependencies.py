@@ -50,3 +50,50 @@ def test_pipeline_code_does_not_import_artifacts():
                 names = [node.module]
             offenders += [f"{relative}: {n}" for n in names if n == "artifacts" or n.startswith("artifacts.")]
     assert offenders == []
+
+
+def _project_imports() -> dict[str, set[str]]:
+    """Module → the project modules it imports (function-level imports included)."""
+    base = Path(settings.BASE_DIR)
+    modules = {}
+    for app in ("pipeline", "artifacts", "accounts"):
+        for path in (base / app).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            name = ".".join(path.relative_to(base).with_suffix("").parts).removesuffix(".__init__")
+            modules[name] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                # `from artifacts import signing` names a module; `from artifacts.models import X` does not
+                targets |= {f"{node.module}.{a.name}" for a in node.names if f"{node.module}.{a.name}" in modules}
+                targets.add(node.module)
+        graph[name] = {t for t in targets if t in modules and t != name}
+    return graph
+
+
+def test_the_import_graph_has_no_loop():
+    graph = _project_imports()
+    loops = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for target in sorted(graph[node]):
+            # A package's own __init__ re-exporting its submodules is not a loop between rooms.
+            if node.startswith(target + "."):
+                continue
+            if state.get(target) == 1:
+                loops.append(" → ".join(path[path.index(target) :] + [node, target]))
+            elif target not in state:
+                visit(target, path + [node])
+        state[node] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [])
+    assert loops == []

@@ -171,12 +171,19 @@ class ModelArtifactDetailSerializer(ModelArtifactSerializer):
     dataset = DatasetDetailSerializer(read_only=True, allow_null=True)  # type: ignore[assignment]
     job = JobDetailSerializer(read_only=True)  # type: ignore[assignment]
     files = ArtifactFileSerializer(many=True, read_only=True)
+    inspection = FiniteJSONField(
+        read_only=True,
+        allow_null=True,
+        help_text="What inspecting the adapter found (DESIGN §10): verdict, findings, adapter facts, serving "
+        "readiness per engine; null until inspected.",
+    )
+
     training_health = FiniteJSONField(
         read_only=True, allow_null=True, help_text="DESIGN §11: summary, best step and loss, smoothed losses, checks."
     )
 
     class Meta(ModelArtifactSerializer.Meta):
-        fields = [*ModelArtifactSerializer.Meta.fields, "files", "training_health"]
+        fields = [*ModelArtifactSerializer.Meta.fields, "files", "inspection", "training_health"]
         read_only_fields = fields
 
 

@@ -11,16 +11,20 @@ import uuid
 from typing import Any, cast
 
 from django.db.models import QuerySet
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.throttling import ScopedRateThrottle
 
 from artifacts.api import schema  # noqa: F401 -- registers the bearer token scheme
+from artifacts.api.compare import ComparisonSerializer, comparison_data
+from artifacts.api.delivery import DELETED, DeliveryActionsMixin
 from artifacts.api.serializers import (
     DownloadGrantSerializer,
     DownloadRequestSerializer,
@@ -31,7 +35,9 @@ from artifacts.api.serializers import (
 )
 from artifacts.filters import ModelFilters
 from artifacts.models import ModelArtifact, ModelArtifactQuerySet
+from artifacts.services import comparison
 from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
+from artifacts.services.model_card import CARD_CONTENT_TYPE, artifact_card, card_filename
 from artifacts.verdict import health_of
 from pipeline.lib.api.envelope import ERROR_RESPONSE, envelope, envelope_of
 from pipeline.lib.api.exceptions import ApiError
@@ -45,6 +51,17 @@ MODEL_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 DETAIL_ENVELOPE = envelope_of(ModelArtifactDetailSerializer(), "ModelDetailEnvelope")
 
 
+class MarkdownRenderer(BaseRenderer):
+    """Lets a client ask for ``Accept: text/markdown``; errors still answer in the JSON envelope."""
+
+    media_type = "text/markdown"
+    format = "md"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        return JSONRenderer().render(data) if not isinstance(data, str) else data.encode()
+
+
 class ModelPagination(EnvelopePagination):
     results_key = "models"
 
@@ -53,7 +70,7 @@ class ModelPagination(EnvelopePagination):
     list=extend_schema(
         summary="List your models",
         description=f"Newest first (or `sort=quality`: best score first), {PAGE_SIZE} per page by default.",
-        parameters=[ModelListQuerySerializer],
+        parameters=[ModelListQuerySerializer, DELETED],
         responses={200: ModelArtifactSerializer(many=True), 400: ERROR_RESPONSE, 401: ERROR_RESPONSE},
     ),
     retrieve=extend_schema(
@@ -79,7 +96,7 @@ class ModelPagination(EnvelopePagination):
         },
     ),
 )
-class ModelArtifactViewSet(viewsets.ReadOnlyModelViewSet):
+class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ModelArtifactSerializer
     pagination_class = ModelPagination
     lookup_value_regex = "[^/]+"  # any id reaches get_object, which answers the one 404
@@ -134,6 +151,35 @@ class ModelArtifactViewSet(viewsets.ReadOnlyModelViewSet):
         return self._detail(model)
 
     @extend_schema(
+        summary="Compare 2 to 4 of your models side by side",
+        description=(
+            "`ids=a,b[,c,d]` (or `ids` repeated). Configuration and health check rows carry one value per\n"
+            "model and a `differs` flag; each model has its training health, inspection and loss history."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "ids", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True, description="2 to 4 model ids"
+            )
+        ],
+        responses={
+            200: envelope_of(ComparisonSerializer(), "ModelComparisonEnvelope"),
+            400: OpenApiResponse(ERROR_RESPONSE, description="Fewer than 2, more than 4, repeated or malformed ids"),
+            401: ERROR_RESPONSE,
+            404: ERROR_RESPONSE,
+        },
+    )
+    @action(detail=False, methods=["get"], url_path="compare")
+    def compare(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        try:
+            ids = comparison.parse_ids(request.query_params.getlist("ids"))
+        except comparison.InvalidSelection as exc:
+            raise exceptions.ValidationError({"ids": [str(exc)]}) from None
+        models = comparison.load_models(request.user, ids)
+        if models is None:
+            raise exceptions.NotFound(MODEL_NOT_FOUND)
+        return envelope(comparison_data(comparison.compare(models)))
+
+    @extend_schema(
         summary="Signed, expiring download URLs for a model's files",
         description=(
             'Body `{"files": [...]}` picks files; without it every file is signed. URLs need no other\n'
@@ -174,3 +220,24 @@ class ModelArtifactViewSet(viewsets.ReadOnlyModelViewSet):
                 status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
             ) from None
         return envelope(DownloadGrantSerializer(grant).data)
+
+    @extend_schema(
+        summary="The model card (Hugging Face README) of a model",
+        description=(
+            "YAML front matter (base_model, library_name: peft, tags, datasets, metrics), then the training\n"
+            "summary, configuration, training health, inspection and how to load. The same text is `README.md`\n"
+            "in downloads (`MODEL_CARD.md` when the cluster sent a README)."
+        ),
+        parameters=[MODEL_ID],
+        responses={
+            (200, "text/markdown"): OpenApiResponse(OpenApiTypes.STR, description="The card, as Markdown"),
+            401: ERROR_RESPONSE,
+            404: ERROR_RESPONSE,
+        },
+    )
+    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, MarkdownRenderer])
+    def card(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        model = self.get_object()
+        response = HttpResponse(artifact_card(model), content_type=CARD_CONTENT_TYPE)
+        response["Content-Disposition"] = f'inline; filename="{card_filename(model.artifacts or {})}"'
+        return response

@@ -54,11 +54,6 @@ DTYPE_BITS = {
 }
 
 
-def _keep(predicate) -> bytes:
-    """The byte values for which ``predicate`` is false: ``bytes.translate`` deletes them."""
-    return bytes(value for value in range(256) if not predicate(value))
-
-
 def _flags(predicate) -> bytes:
     """A translation table mapping each byte to 1 when ``predicate`` holds, else 0."""
     return bytes(1 if predicate(value) else 0 for value in range(256))
@@ -79,24 +74,82 @@ NONFINITE_RULES = {
     "F32": (4, 3, _HIGH7, 2, _TOP1),
     "F64": (8, 7, _HIGH7, 6, _TOP4),
 }
-_DELETE = {id(rule): _keep(rule) for rule in (_HIGH7, _F16, _TOP1, _TOP4)}
 _FLAGS = {id(rule): _flags(rule) for rule in (_HIGH7, _F16, _TOP1, _TOP4)}
+# The same rules with their tables resolved, so the per-chunk path does no dictionary work.
+_FAST = {
+    dtype: (size, high, _FLAGS[id(high_rule)], low, _FLAGS[id(low_rule)] if low_rule else b"")
+    for dtype, (size, high, high_rule, low, low_rule) in NONFINITE_RULES.items()
+}
+# When few byte values can flag an element (0x7F and 0xFF for F32, BF16 and F64; eight for F16),
+# memchr searches over the high bytes rule out the common all-finite case faster than a translate.
+_FEW_CANDIDATES = {
+    dtype: tuple(value for value in range(256) if high_rule(value))
+    for dtype, (_, _, high_rule, _, _) in NONFINITE_RULES.items()
+    if sum(1 for value in range(256) if high_rule(value)) <= 8
+}
+# Compared against with ``==`` (a memcmp), the fastest all-zero test the standard library offers.
+_ZEROS = bytes(1024 * 1024)
 
 
-def count_nonfinite(dtype: str, data: bytes) -> int:
-    """Non-finite elements in ``data`` (whole elements only, little-endian), without numpy."""
-    size, high, high_rule, low, low_rule = NONFINITE_RULES[dtype]
-    high_bytes = data[high::size]
-    candidates = len(high_bytes.translate(None, _DELETE[id(high_rule)]))
-    if not candidates or low is None:
-        return candidates
-    # Both bytes must match: AND their 0/1 flag strings as big integers and count the set bits.
-    high_flags = int.from_bytes(high_bytes.translate(_FLAGS[id(high_rule)]), "little")
-    low_flags = int.from_bytes(data[low::size].translate(_FLAGS[id(low_rule)]), "little")
-    return (high_flags & low_flags).bit_count()
+def count_nonfinite(dtype: str, data: bytes, start: int = 0, stop: int | None = None) -> int:
+    """Non-finite elements in ``data[start:stop]`` (whole elements only, little-endian).
+
+    Every step runs at C speed: strided slicing picks the exponent bytes, ``translate`` maps each to
+    a 0/1 flag, a ``1 in`` (memchr) skips the common all-finite case, and for exponents that span
+    two bytes both flag strings are ANDed as big integers whose set bits are counted.
+    """
+    size, high, high_flags, low, low_flags = _FAST[dtype]
+    stop = len(data) if stop is None else stop
+    stop -= (stop - start) % size
+    if stop <= start:
+        return 0
+    high_bytes = data[start + high : stop : size]
+    few = _FEW_CANDIDATES.get(dtype)
+    if few is not None and not any(value in high_bytes for value in few):
+        return 0
+    flags = high_bytes.translate(high_flags)
+    if few is None and 1 not in flags:
+        return 0
+    if low is None:
+        return int.from_bytes(flags, "little").bit_count()
+    other = data[start + low : stop : size].translate(low_flags)
+    return (int.from_bytes(flags, "little") & int.from_bytes(other, "little")).bit_count()
 
 
-@dataclass
+# Clears a float's sign bit in its top byte: -0.0 is zero too (an all -0.0 lora_B does nothing).
+_CLEAR_SIGN = bytes(value & 0x7F for value in range(256))
+
+
+def all_zero_values(dtype: str, data: bytes, phase: int = 0) -> bool:
+    """Whether every element of ``data`` is zero, with ``+0.0`` and ``-0.0`` alike for float dtypes.
+
+    ``phase`` is the offset of ``data[0]`` within its element (a piece may start mid-element).
+    """
+    if all_zero(data):
+        return True
+    fast = _FAST.get(dtype)
+    if fast is None:
+        return False
+    size = fast[0]
+    sign = (size - 1 - phase) % size
+    head = bytearray(data[:64])  # trained weights show a non-zero mantissa byte at once: no copy
+    head[sign::size] = head[sign::size].translate(_CLEAR_SIGN)
+    if any(head):
+        return False
+    cleared = bytearray(data)
+    cleared[sign::size] = data[sign::size].translate(_CLEAR_SIGN)
+    return all_zero(cleared)
+
+
+def all_zero(data: bytes | bytearray) -> bool:
+    """Whether every byte of ``data`` is zero, compared a megabyte at a time."""
+    window = len(_ZEROS)
+    if len(data) <= window:
+        return data == _ZEROS[: len(data)]
+    return all(data[i : i + window] == _ZEROS[: len(data) - i] for i in range(0, len(data), window))
+
+
+@dataclass(slots=True)  # thousands of these per adapter: no per-instance __dict__
 class TensorInfo:
     name: str
     dtype: str
@@ -176,7 +229,9 @@ class SafetensorsStream:
             if len(self._buffer) == wanted:
                 self._read_prefix() if self._phase == "prefix" else self._read_header()
         if len(view) and self._phase == "data":
-            self._scan(view)
+            # The data section is scanned by offsets into the chunk itself: no copy per piece.
+            data = chunk if isinstance(chunk, bytes) else view.tobytes()
+            self._scan(data, len(data) - len(view))
 
     def _read_prefix(self) -> None:
         (length,) = struct.unpack("<Q", bytes(self._buffer))
@@ -192,8 +247,7 @@ class SafetensorsStream:
             self._phase = "header"
 
     def _read_header(self) -> None:
-        raw = bytes(self._buffer)
-        self._buffer = bytearray()
+        raw, self._buffer = self._buffer, bytearray()  # no copy: the text is decoded from it once
         if not raw.startswith(b"{"):
             self._fail("The header does not start with '{', so it is not a JSON object.")
             return
@@ -201,7 +255,10 @@ class SafetensorsStream:
             self._fail(f"The header lists more than {MAX_HEADER_ITEMS:,} items, far more than any adapter has.")
             return
         try:
-            parsed = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
+            text = raw.decode("utf-8")
+            del raw
+            parsed = json.loads(text, object_pairs_hook=_no_duplicates)
+            del text
         except _Duplicate as error:
             self._fail(f"The header is invalid: {error}.")
             return
@@ -274,31 +331,41 @@ class SafetensorsStream:
         while self._index < len(self._ordered) and self._ordered[self._index].end <= self._position:
             self._index += 1
 
-    def _scan(self, view: memoryview) -> None:
-        while len(view):
+    def _scan(self, data: bytes, begin: int) -> None:
+        while begin < len(data):
             if self._index >= len(self._ordered):
-                self._extra += len(view)
+                self._extra += len(data) - begin
                 return
             tensor = self._ordered[self._index]
-            take = min(len(view), tensor.end - self._position)
-            self._scan_tensor(tensor, view[:take])
-            self._position += take
-            view = view[take:]
+            stop = min(len(data), begin + tensor.end - self._position)
+            self._scan_tensor(tensor, data, begin, stop)
+            self._position += stop - begin
+            begin = stop
             self._skip_finished()
 
-    def _scan_tensor(self, tensor: TensorInfo, piece: memoryview) -> None:
-        data = piece.tobytes()
-        tensor.scanned += len(data)
-        if tensor.all_zero and (any(data[:64]) or data.count(0) != len(data)):
-            tensor.all_zero = False
-        rule = NONFINITE_RULES.get(tensor.dtype)
-        if rule is None:
+    def _scan_tensor(self, tensor: TensorInfo, data: bytes, begin: int, stop: int) -> None:
+        """Scan ``data[begin:stop]``, the next bytes of ``tensor``."""
+        fast = _FAST.get(tensor.dtype)
+        size = fast[0] if fast is not None else 1
+        if tensor.all_zero:  # in practice once per tensor: trained weights fail at their first bytes
+            piece = data if (begin, stop) == (0, len(data)) else data[begin:stop]
+            tensor.all_zero = all_zero_values(tensor.dtype, piece, tensor.scanned % size)
+        tensor.scanned += stop - begin
+        if fast is None:
             return
-        data = self._carry + data
-        whole = len(data) - len(data) % rule[0]
-        self._carry = data[whole:]
-        if whole:
-            tensor.nonfinite += count_nonfinite(tensor.dtype, data[:whole])
+        if self._carry:  # finish the element the previous piece split
+            need = min(size - len(self._carry), stop - begin)
+            self._carry += data[begin : begin + need]
+            begin += need
+            if len(self._carry) < size:
+                return
+            tensor.nonfinite += count_nonfinite(tensor.dtype, self._carry)
+            self._carry = b""
+        whole = stop - (stop - begin) % size
+        if whole > begin:
+            tensor.nonfinite += count_nonfinite(tensor.dtype, data, begin, whole)
+        if whole < stop:
+            self._carry = data[whole:stop]
 
     def finish(self) -> None:
         """Judge the file's length once every byte has been fed."""

@@ -3,7 +3,12 @@
 * ``GET /training/artifacts/{external_job_id}`` (``Authorization: Bearer <key>``) lists the job's
   files as ``{"download_urls": {...}, "model_metadata": {..., "files": {name: {size, sha256}}}}``.
 * ``GET|HEAD /files/{external_job_id}/{filename}?expires=..&signature=..`` serves one file; like a
-  storage provider's presigned URL it needs no bearer key, only a valid, unexpired signature.
+  storage provider's presigned URL it needs no bearer key, only a valid, unexpired signature. It
+  honours a single ``Range: bytes=...`` (206 with ``Content-Range``; 416 when unsatisfiable) and
+  ``If-Range``, and sends ``Accept-Ranges`` and a strong ``ETag`` (the file's sha256).
+
+``throttle_bytes_per_second`` caps every file response to that rate, per connection, so a
+transfer can be caught in progress (a worker killed mid-file) or a slow link benchmarked.
 
 Faults for tests and demos: ``latency`` (seconds before every answer), ``error_rate`` (share of
 requests answered 503), and behaviours picked by words in the external job id:
@@ -29,6 +34,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from pipeline.simulator.files import AdapterSpec, Manifest, generate, spec_for_job
@@ -37,6 +43,34 @@ logger = logging.getLogger("pipeline.simulator")
 
 JOB_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 URL_TTL = 3600
+SEND_CHUNK = 64 * 1024
+CORRUPT_OFFSET = 1024 * 1024 - 1  # the byte a ``corrupt`` job flips (or its last byte, if smaller)
+BYTE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class RangeNotSatisfiable(Exception):
+    """The Range header asks for bytes the file does not have (answered 416)."""
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """``(start, end)`` (end exclusive) for one byte range; None for no Range header, or one this
+    server ignores (multi-part or malformed), in which case the whole file is sent."""
+    if not header:
+        return None
+    match = BYTE_RANGE.match(header.strip())
+    if match is None or match.groups() == ("", ""):
+        return None
+    first, last = match.groups()
+    if not first:  # a suffix: the last N bytes
+        if int(last) == 0:
+            raise RangeNotSatisfiable
+        return max(0, size - int(last)), size
+    start = int(first)
+    if last and int(last) < start:
+        return None
+    if start >= size:
+        raise RangeNotSatisfiable
+    return start, min(int(last) + 1, size) if last else size
 
 
 @dataclass
@@ -48,6 +82,7 @@ class SimulatorConfig:
     latency: float = 0.0
     error_rate: float = 0.0
     seed: int | None = None
+    throttle_bytes_per_second: int = 0  # 0: as fast as the link goes
 
 
 class SimulatorServer(ThreadingHTTPServer):
@@ -199,24 +234,67 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         if entry is None:
             self._json(404, {"error": "File not found"})
             return
-        self.send_response(200)
+        etag = f'"{entry.sha256}"'
+        try:
+            wanted = parse_range(self.headers.get("Range"), entry.size)
+        except RangeNotSatisfiable:
+            self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
+            self.send_header("Content-Range", f"bytes */{entry.size}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if_range = self.headers.get("If-Range")
+        if wanted and if_range is not None and if_range.strip() != etag:
+            wanted = None  # the client's copy is of another version: send the whole file
+        start, end = wanted or (0, entry.size)
+        self.send_response(HTTPStatus.PARTIAL_CONTENT if wanted else HTTPStatus.OK)
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(entry.size))
+        self.send_header("Content-Length", str(end - start))
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("ETag", etag)
+        if wanted:
+            self.send_header("Content-Range", f"bytes {start}-{end - 1}/{entry.size}")
         self.end_headers()
         if self.command == "HEAD":
             return
+        if "truncated" in job_id:
+            end = start + (end - start) // 2
+            self.close_connection = True
+        corrupt = None
+        if "corrupt" in job_id and filename == "adapter_model.safetensors":
+            corrupt = min(CORRUPT_OFFSET, entry.size - 1)
         with entry.path.open("rb") as handle:
-            if "truncated" in job_id:
-                self.wfile.write(handle.read(entry.size // 2))
-                self.wfile.flush()
-                self.close_connection = True
-                return
-            if "corrupt" in job_id and filename == "adapter_model.safetensors":
-                first = bytearray(handle.read(1024 * 1024))
-                first[-1] ^= 0xFF
-                self.wfile.write(bytes(first))
+            self._send_body(handle, start, end, corrupt)
+
+    def _send_body(self, handle: BinaryIO, start: int, end: int, corrupt: int | None) -> None:
+        """Send bytes [start, end) of the file, flipping byte ``corrupt``, at most at the throttle rate."""
+        rate = self.server.config.throttle_bytes_per_second
+        if not rate and corrupt is None:
             self.wfile.flush()
-            self.connection.sendfile(handle, offset=handle.tell())
+            if end > start:
+                self.connection.sendfile(handle, offset=start, count=end - start)
+            return
+        chunk_size = min(SEND_CHUNK, max(1024, rate // 20)) if rate else SEND_CHUNK
+        began = time.monotonic()
+        handle.seek(start)
+        sent = 0
+        position = start
+        while position < end:
+            data = handle.read(min(chunk_size, end - position))
+            if not data:
+                break
+            if corrupt is not None and position <= corrupt < position + len(data):
+                flipped = bytearray(data)
+                flipped[corrupt - position] ^= 0xFF
+                data = bytes(flipped)
+            self.wfile.write(data)
+            position += len(data)
+            sent += len(data)
+            if rate:
+                ahead = began + sent / rate - time.monotonic()
+                if ahead > 0:
+                    time.sleep(ahead)
+        self.wfile.flush()
 
 
 def serve_in_thread(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 0) -> SimulatorServer:

@@ -82,10 +82,73 @@
       results.setAttribute("aria-busy", "true");
     });
   });
-  window.addEventListener("pageshow", function () { // back/forward cache: clear a stale spinner
+  window.addEventListener("pageshow", function (event) { // back/forward cache: clear a stale spinner
     document.querySelectorAll(".results.is-loading").forEach(function (el) {
       el.classList.remove("is-loading");
       el.removeAttribute("aria-busy");
+    });
+    // A page restored by Back keeps the values the user picked before leaving, which are not the
+    // filters this list applies: put the fields back to the applied state the page was rendered with.
+    if (event.persisted) {
+      document.querySelectorAll("form[data-autosubmit]").forEach(function (form) { form.reset(); });
+    }
+  });
+
+  // --- Models list: pick 2-4 models to compare ----------------------------------------------------
+  document.querySelectorAll("form[data-compare-form]").forEach(function (form) {
+    var boxes = Array.prototype.slice.call(document.querySelectorAll("input[data-compare-box][form='" + form.id + "']"));
+    var button = form.querySelector("[data-compare-button]");
+    var label = form.querySelector("[data-compare-label]");
+    var status = form.querySelector("[data-compare-status]");
+    var min = parseInt(form.getAttribute("data-min"), 10) || 2;
+    var max = parseInt(form.getAttribute("data-max"), 10) || 4;
+
+    function count() {
+      return boxes.filter(function (box) { return box.checked; }).length;
+    }
+
+    function update() {
+      var n = count();
+      label.textContent = "Compare (" + n + ")";
+      form.hidden = n === 0;
+      var ok = n >= min && n <= max;
+      button.disabled = !ok;
+      status.classList.toggle("is-error", n > max);
+      if (n > max) status.textContent = "Compare at most " + max + " models at a time: untick " + (n - max) + ".";
+      else if (n < min) status.textContent = "Tick " + (min - n) + " more model" + (min - n === 1 ? "" : "s") + " to compare.";
+      else status.textContent = n + " models selected.";
+    }
+
+    boxes.forEach(function (box) { box.addEventListener("change", update); });
+    form.addEventListener("submit", function (event) {
+      var n = count();
+      if (n < min || n > max) {
+        event.preventDefault();
+        update();
+        showToast("Pick " + min + " to " + max + " models", status.textContent, "warning");
+      }
+    });
+    window.addEventListener("pageshow", update);
+    update();
+  });
+
+  // --- Compare page: "only differences" / "all settings" without reloading -----------------------
+  document.querySelectorAll("[data-diff-toggle]").forEach(function (section) {
+    var links = section.querySelectorAll("[data-diff-show]");
+    var rows = section.querySelectorAll("tr[data-differs=false]");
+    var none = section.querySelector("[data-diff-none]");
+    links.forEach(function (link) {
+      link.addEventListener("click", function (event) {
+        event.preventDefault();
+        var all = link.getAttribute("data-diff-show") === "all";
+        rows.forEach(function (row) { row.hidden = !all; });
+        if (none) none.hidden = all;
+        links.forEach(function (other) {
+          if (other === link) other.setAttribute("aria-current", "true");
+          else other.removeAttribute("aria-current");
+        });
+        if (window.history && history.replaceState) history.replaceState(null, "", link.href);
+      });
     });
   });
 

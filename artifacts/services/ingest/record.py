@@ -16,6 +16,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from artifacts.inspection.guarded import GuardedInspector
+from artifacts.inspection.summary import adapter_folder
 from artifacts.models import ArtifactFile, ArtifactIngest, ModelArtifact
 from artifacts.naming import default_model_name
 from artifacts.quality import calculate_quality_metrics
@@ -31,15 +33,22 @@ FAILED_TITLE = "Model Delivery Failed"
 
 
 def record_artifact(
-    job: TrainingJob, artifact_id: uuid.UUID, stored: list[TransferredFile], progress: Progress
+    job: TrainingJob,
+    artifact_id: uuid.UUID,
+    stored: list[TransferredFile],
+    progress: Progress,
+    inspector: GuardedInspector | None = None,
 ) -> ModelArtifact:
-    """Artifact, file rows, job link and notification; LeaseLost if another worker got there first."""
+    """Artifact (with its inspection), file rows, job link and notification; LeaseLost if another
+    worker got there first. An unusable adapter is stored all the same: the owner is told why."""
     with transaction.atomic():
         locked = TrainingJob.objects.select_for_update().get(pk=job.pk)
         if locked.artifact_id is not None:
             raise LeaseLost(f"job {job.pk} already has artifact {locked.artifact_id}")
         if not progress.ingest.succeed(bytes_done=progress.bytes_done):
             raise LeaseLost(f"lease on job {job.pk} was taken over before recording")
+        fields = _artifact_fields(job)
+        inspection = _inspection(job, inspector, fields["name"])
         try:
             with transaction.atomic():
                 artifact = ModelArtifact.objects.create(
@@ -48,7 +57,8 @@ def record_artifact(
                     job=job,
                     dataset_id=job.dataset_id,
                     artifacts={f.name: f.key for f in stored},
-                    **_artifact_fields(job),
+                    inspection=inspection,
+                    **fields,
                 )
         except IntegrityError as exc:  # the one-artifact-per-job constraint: another worker won
             raise LeaseLost(f"job {job.pk} already has an artifact") from exc
@@ -129,6 +139,14 @@ def _notify_owner(job: TrainingJob, kind: str, title: str, message: str, *, acti
         action_url=action_url,
         metadata=metadata,
     )
+
+
+def _inspection(job: TrainingJob, inspector: GuardedInspector | None, name: str) -> dict[str, Any] | None:
+    """DESIGN §10's ``inspection``; its commands expect the files in the folder the page names."""
+    if inspector is None:
+        return None
+    hyperparameters = job.hyperparameters if isinstance(job.hyperparameters, dict) else None
+    return inspector.report(hyperparameters, adapter_name=adapter_folder(name))
 
 
 def _artifact_fields(job: TrainingJob) -> dict[str, Any]:

@@ -3,9 +3,10 @@
 1. Claim: a conditional UPDATE on the job's ``ArtifactIngest`` takes a lease; only one worker
    can hold it, and an expired lease (a worker killed mid-transfer) can be taken again.
 2. Transfer: each listed file streams from the cluster into ``{user_id}/{artifact_id}/{name}``,
-   verified on the way, renewing the lease (``transfer.py``).
-3. Record: artifact, file rows, job link and notification in one transaction, only while the
-   lease is still ours (``record.py``).
+   verified on the way, renewing the lease (``transfer.py``), and inspected in the same pass
+   (``artifacts.inspection``: one inspector per attempt sees every file).
+3. Record: artifact with its inspection, file rows, job link and notification in one
+   transaction, only while the lease is still ours (``record.py``).
 
 A failure removes what the attempt stored and records a retry or, for errors no retry can fix
 and past ``ARTIFACT_MAX_ATTEMPTS``, the failure. The result is an ``IngestOutcome``; the caller
@@ -19,6 +20,7 @@ import uuid
 from dataclasses import dataclass
 
 from artifacts.cluster import ClusterClient, ClusterError, NeverRetry
+from artifacts.inspection.guarded import GuardedInspector
 from artifacts.models import ArtifactIngest
 from artifacts.services.ingest.outcome import IngestOutcome
 from artifacts.services.ingest.record import record_artifact, record_failure
@@ -68,10 +70,11 @@ def ingest(
         listing = client.get_listing(job.external_job_id or "")
         progress.report(force=True, bytes_total=listing.total_bytes)
         stored = []
+        inspector = GuardedInspector()
         for remote in listing.files:
-            stored.append(transfer_file(client, remote, prefix + remote.name, progress))
+            stored.append(transfer_file(client, remote, prefix + remote.name, progress, inspector))
             logger.info("ingest stored %s file=%s bytes=%d", log, remote.name, stored[-1].size)
-        artifact = record_artifact(job, claimed.artifact_id, stored, progress)
+        artifact = record_artifact(job, claimed.artifact_id, stored, progress, inspector)
     except LeaseLost as exc:
         # The prefix now belongs to the worker that took over: leave its files alone.
         logger.warning("ingest stood down %s: %s", log, exc)

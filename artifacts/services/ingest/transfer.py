@@ -12,7 +12,7 @@ import hashlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from botocore.exceptions import ClientError
@@ -53,6 +53,16 @@ class Progress:
         self.report()
 
 
+class Inspector(Protocol):
+    """Sees each file's verified bytes as they pass (``artifacts.inspection.AdapterInspector``)."""
+
+    def start_file(self, name: str, expected_size: int | None = None) -> None: ...
+
+    def feed(self, name: str, chunk: bytes) -> None: ...
+
+    def end_file(self, name: str, size: int | None = None) -> None: ...
+
+
 @dataclass(frozen=True)
 class TransferredFile:
     name: str
@@ -61,8 +71,14 @@ class TransferredFile:
     sha256: str
 
 
-def transfer_file(client: ClusterClient, remote: RemoteFile, key: str, progress: Progress) -> TransferredFile:
-    """Stream ``remote`` to ``key``; a broken connection restarts the file (the client's retries)."""
+def transfer_file(
+    client: ClusterClient, remote: RemoteFile, key: str, progress: Progress, inspector: Inspector | None = None
+) -> TransferredFile:
+    """Stream ``remote`` to ``key``; a broken connection restarts the file (the client's retries).
+
+    ``inspector`` sees the same pass: ``start_file`` at each attempt, ``feed`` per verified chunk,
+    ``end_file`` once the whole file is verified and stored; no byte is read twice.
+    """
     storage = artifact_storage()
     start_bytes = progress.bytes_done
 
@@ -70,8 +86,12 @@ def transfer_file(client: ClusterClient, remote: RemoteFile, key: str, progress:
         progress.bytes_done = start_bytes  # a retried file starts its count again
         digest = hashlib.sha256()
         counter = [0]
+        if inspector is not None:
+            inspector.start_file(remote.name, remote.size)
         with client.open_file(remote) as response:
             chunks = _verified_chunks(remote, response, progress, digest, counter)
+            if inspector is not None:
+                chunks = _inspected(remote.name, chunks, inspector)
             try:
                 storage.save_stream(key, chunks)
             except (SuspiciousFileOperation, ClientError, OSError) as exc:
@@ -79,10 +99,18 @@ def transfer_file(client: ClusterClient, remote: RemoteFile, key: str, progress:
                 if refusal is None:
                     raise
                 raise StorageRefused(f"{remote.name}: storage refused the file: {refusal}") from exc
+        if inspector is not None:
+            inspector.end_file(remote.name, counter[0])
         return TransferredFile(name=remote.name, key=key, size=counter[0], sha256=digest.hexdigest())
 
     progress.report(force=True, current_file=remote.name)
     return client.with_retries(f"download of {remote.name}", attempt)
+
+
+def _inspected(name: str, chunks: Iterator[bytes], inspector: Inspector) -> Iterator[bytes]:
+    for chunk in chunks:
+        inspector.feed(name, chunk)
+        yield chunk
 
 
 def _refusal(exc: Exception) -> str | None:

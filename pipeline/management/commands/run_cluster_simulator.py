@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from pipeline.demo_data import simulator_specs
+from pipeline.env import env_int
 from pipeline.simulator.files import AdapterSpec
 from pipeline.simulator.server import SimulatorConfig, SimulatorServer
 
@@ -25,12 +26,24 @@ class Command(BaseCommand):
             action="store_true",
             help="Serve every job the default adapter instead of what each demo job's hyperparameters ask for.",
         )
+        parser.add_argument(
+            "--throttle-bytes-per-second",
+            type=int,
+            default=None,
+            help="Cap each file download at this many bytes per second, per connection "
+            "(default: SIMULATOR_THROTTLE_BYTES_PER_SECOND, else no cap).",
+        )
 
     def handle(self, *args, **options):
         if not 0 <= options["error_rate"] <= 1:
             raise CommandError("--error-rate must be between 0 and 1.")
         if options["adapter_mb"] <= 0 or options["rank"] <= 0:
             raise CommandError("--adapter-mb and --rank must be positive.")
+        throttle = options["throttle_bytes_per_second"]
+        if throttle is None:
+            throttle = env_int("SIMULATOR_THROTTLE_BYTES_PER_SECOND", 0, minimum=0)
+        if throttle < 0:
+            raise CommandError("The throttle must be zero (no cap) or a positive number of bytes per second.")
         api_key = options["api_key"] if options["api_key"] is not None else settings.GPU_CLUSTER_API_KEY
         if not api_key:
             raise CommandError("Set GPU_CLUSTER_API_KEY (or pass --api-key): the simulator checks the bearer key.")
@@ -42,9 +55,11 @@ class Command(BaseCommand):
             jobs={} if options["no_demo_jobs"] else simulator_specs(adapter_bytes=adapter_bytes),
             latency=options["latency"],
             error_rate=options["error_rate"],
+            throttle_bytes_per_second=throttle,
         )
         server = SimulatorServer((options["host"], options["port"]), config)
-        self.stdout.write(f"GPU cluster simulator listening on {server.base_url}", ending="\n")
+        capped = f", files capped at {throttle:,} bytes/s per connection" if throttle else ""
+        self.stdout.write(f"GPU cluster simulator listening on {server.base_url}{capped}", ending="\n")
         self.stdout.flush()
         try:
             server.serve_forever()

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("artifacts", "0004_inspection_health_description"),
+        ("artifacts", "0006_bundles_lifecycle"),
     ]
 
     operations = [

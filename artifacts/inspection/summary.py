@@ -1,0 +1,65 @@
+"""What the rest of the product says about a stored inspection: one sentence, a folder name, a panel.
+
+The inspection JSON (DESIGN §10) is stored on the artifact; these pure functions read it back
+for the notification, the pages and the serving commands, tolerating a missing or odd value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+MAX_FOLDER_LENGTH = 60
+ENGINE_LABELS = {"peft": "PEFT", "vllm": "vLLM", "lorax": "LoRAX", "llama_cpp": "llama.cpp"}
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def adapter_folder(name: str) -> str:
+    """The folder the downloaded files go in, named after the model: lower case, ``a-z0-9-_`` only.
+
+    The model page tells people to use this folder and the serving commands point at it.
+    """
+    safe = "".join(c if c.isalnum() and c.isascii() or c in "-_" else "-" for c in name.lower())
+    return "-".join(part for part in safe.split("-") if part)[:MAX_FOLDER_LENGTH].strip("-_") or "adapter"
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def findings(inspection: Any) -> list[Mapping[str, Any]]:
+    """The findings, errors first, then warnings, then notes (stable within a severity)."""
+    items = [f for f in _mapping(inspection).get("findings") or [] if isinstance(f, Mapping)]
+    return sorted(items, key=lambda f: SEVERITY_ORDER.get(str(f.get("severity")), 3))
+
+
+def verdict(inspection: Any) -> str | None:
+    value = _mapping(inspection).get("verdict")
+    return value if value in ("ok", "warnings", "unusable") else None
+
+
+def inspection_sentence(inspection: Any) -> str | None:
+    """For the ``artifact_ready`` notification: why the adapter will not load, or None when it will."""
+    if verdict(inspection) != "unusable":
+        return None
+    errors = [f for f in findings(inspection) if f.get("severity") == "error" and f.get("message")]
+    reason = str(errors[0]["message"]).strip() if errors else "inspection found errors in its files."
+    more = len(errors) - 1
+    extra = f" ({more} more problem{'s' if more > 1 else ''} on the model page.)" if more > 0 else ""
+    return f"Warning: this adapter will not load as delivered. {reason}{extra}"
+
+
+def serving_rows(inspection: Any) -> list[dict[str, Any]]:
+    """One row per engine, in a fixed order, for the page: label, ready, reasons, command."""
+    serving = _mapping(_mapping(inspection).get("serving"))
+    rows = []
+    for key, label in ENGINE_LABELS.items():
+        state = _mapping(serving.get(key))
+        if not state:
+            continue
+        reasons = [str(r) for r in state.get("reasons") or [] if r]
+        command = state.get("command") if isinstance(state.get("command"), str) else None
+        rows.append(
+            {"key": key, "label": label, "ready": state.get("ready") is True, "reasons": reasons, "command": command}
+        )
+    return rows

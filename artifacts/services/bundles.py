@@ -1,0 +1,237 @@
+"""One zip of a whole model: every file, ``SHA256SUMS``, the model card and ``inspection.json``.
+
+:func:`request_bundle` is what the API and the page call: it answers with the bundle's state and,
+when nobody is building it yet, claims the build (one conditional UPDATE on the artifact's one
+:class:`~artifacts.models.Bundle` row) and asks for it through the ``bundle_requested`` signal
+(``artifacts.tasks`` queues the Celery task). :func:`build_bundle` runs in the worker: it streams
+each stored file out of storage in chunks, through ``zipstream-ng`` (entries STORED, never
+recompressed; Zip64 when needed; its size known before the first byte), into storage with the
+same ``save_stream`` the ingest uses. Memory stays bounded whatever the model's size.
+
+The bundle is an ordinary stored object under ``{user_id}/{artifact_id}/bundles/``, so it is signed
+like any file (S3 presigned, Supabase, or the local ``/downloads/<token>`` endpoint, all with Range)
+and removed with the model's other objects when the model is purged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import django.dispatch
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from zipstream import ZIP_STORED, ZipStream
+
+from artifacts.models import ArtifactFile, Bundle, ModelArtifact
+from artifacts.services.model_card import artifact_card, card_filename
+from artifacts.storage import CHUNK_SIZE, S3ArtifactStorage, SupabaseArtifactStorage, artifact_storage
+
+logger = logging.getLogger(__name__)
+
+# Sent with ``bundle_id`` and ``token`` after the build was claimed; ``artifacts.tasks`` queues it.
+bundle_requested = django.dispatch.Signal()
+
+PROGRESS_EVERY_BYTES = 8 * CHUNK_SIZE
+PROGRESS_EVERY_SECONDS = 2.0
+
+
+class BundleBuildError(Exception):
+    """A stored file could not be read back as recorded (missing, wrong size or checksum)."""
+
+
+@dataclass(frozen=True)
+class BundleStatus:
+    state: str
+    progress: float
+    download_url: str | None = None
+    expires_at: datetime | None = None
+    size: int | None = None
+    sha256: str | None = None
+    error: str = ""
+
+    @property
+    def ready(self) -> bool:
+        return self.state == Bundle.State.READY
+
+
+# --- What goes into the zip -----------------------------------------------------------------------
+def sha256sums(files: Iterable[ArtifactFile]) -> str:
+    """``sha256sum -c`` input: ``<hex>  <name>`` per file (two spaces: text mode), sorted by name."""
+    return "".join(f"{f.sha256}  {f.filename}\n" for f in sorted(files, key=lambda f: f.filename))
+
+
+def bundle_folder(artifact: ModelArtifact) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in artifact.name.lower())
+    slug = "-".join(part for part in safe.split("-") if part)[:60] or "model"
+    return f"{slug}-{str(artifact.pk)[:8]}"
+
+
+def bundle_key(artifact: ModelArtifact, token: str) -> str:
+    """Each build writes a key of its own, so removing an old zip never touches a newer one."""
+    return f"{artifact.user_id}/{artifact.pk}/bundles/{token[:16]}/{bundle_folder(artifact)}.zip"
+
+
+def stored_chunks(storage: Any, record: ArtifactFile) -> Iterator[bytes]:
+    """The stored bytes of one file, in chunks, checked against its recorded size and sha256."""
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in _raw_chunks(storage, record):
+        digest.update(chunk)
+        size += len(chunk)
+        yield chunk
+    if size != record.size or digest.hexdigest() != record.sha256:
+        raise BundleBuildError(f"{record.filename} in storage no longer matches its recorded size and sha256")
+
+
+def _raw_chunks(storage: Any, record: ArtifactFile) -> Iterator[bytes]:
+    if isinstance(storage, S3ArtifactStorage):
+        # A streaming GET: django-storages' S3File would download the whole object first.
+        body = storage.bucket.Object(storage._normalize_name(record.key)).get()["Body"]
+        try:
+            yield from body.iter_chunks(CHUNK_SIZE)
+        finally:
+            body.close()
+        return
+    if isinstance(storage, SupabaseArtifactStorage):
+        # The Storage API client downloads whole objects into memory; a signed URL streams.
+        import requests
+
+        url = storage.signed_url(record.key, record.filename, 3600)
+        with requests.get(url, stream=True, timeout=(10, 60)) as response:
+            response.raise_for_status()
+            yield from response.iter_content(CHUNK_SIZE)
+        return
+    with storage.open(record.key, "rb") as handle:
+        while chunk := handle.read(CHUNK_SIZE):
+            yield chunk
+
+
+def zip_stream(artifact: ModelArtifact, files: list[ArtifactFile], storage: Any) -> ZipStream:
+    """The bundle as a ``ZipStream``: sized (``len()`` is known up front), every entry STORED."""
+    stream = ZipStream(compress_type=ZIP_STORED, sized=True)
+    for record in files:
+        stream.add(stored_chunks(storage, record), arcname=record.filename, size=record.size)
+    stream.add(sha256sums(files).encode(), arcname="SHA256SUMS")
+    card = artifact_card(artifact, files, folder=bundle_folder(artifact))
+    stream.add(card.encode(), arcname=card_filename(f.filename for f in files))
+    if artifact.inspection is not None:
+        stream.add(json.dumps(artifact.inspection, indent=2, sort_keys=True).encode(), arcname="inspection.json")
+    return stream
+
+
+# --- Requests from the API and the page -----------------------------------------------------------
+def status_of(bundle: Bundle | None, *, touch: bool = False) -> BundleStatus:
+    """What a caller sees; a ready bundle gets a fresh signed URL (and is marked as used)."""
+    if bundle is None:
+        return BundleStatus(state=Bundle.State.NEW, progress=0.0)
+    if bundle.state != Bundle.State.READY:
+        return BundleStatus(state=bundle.state, progress=bundle.progress, error=bundle.last_error)
+    ttl = settings.SIGNED_URL_TTL
+    expires_at = timezone.now().replace(microsecond=0) + timedelta(seconds=ttl)
+    url = artifact_storage().signed_url(bundle.key, bundle.filename, ttl)
+    if touch:
+        Bundle.objects.filter(pk=bundle.pk).update(last_used_at=timezone.now())
+    return BundleStatus(
+        state=bundle.state,
+        progress=1.0,
+        download_url=url,
+        expires_at=expires_at,
+        size=bundle.size,
+        sha256=bundle.sha256,
+    )
+
+
+def current_bundle(artifact: ModelArtifact) -> Bundle | None:
+    return Bundle.objects.filter(artifact=artifact).first()
+
+
+def request_bundle(artifact: ModelArtifact) -> BundleStatus:
+    """Ready: its download. Otherwise make sure exactly one build is under way and report it."""
+    bundle = current_bundle(artifact)
+    if bundle is not None and bundle.state == Bundle.State.READY:
+        return status_of(bundle, touch=True)
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        claimed = Bundle.objects.claim_build(artifact, token)
+        if claimed is not None:
+            bundle_requested.send(sender=Bundle, bundle_id=claimed.pk, token=token)
+    bundle = claimed or current_bundle(artifact)
+    if bundle is not None and bundle.state == Bundle.State.READY:  # finished while we looked
+        return status_of(bundle, touch=True)
+    return BundleStatus(state=Bundle.State.PREPARING, progress=bundle.progress if bundle else 0.0)
+
+
+# --- The build (in a worker) ----------------------------------------------------------------------
+def _with_progress(bundle: Bundle, chunks: Iterable[bytes], digest: Any, total: int) -> Iterator[bytes]:
+    """Pass the zip's chunks on, hashing them and recording progress (which renews the lease)."""
+    done = 0
+    reported, reported_at = 0, time.monotonic()
+    for chunk in chunks:
+        digest.update(chunk)
+        done += len(chunk)
+        yield chunk
+        if done - reported >= PROGRESS_EVERY_BYTES or time.monotonic() - reported_at >= PROGRESS_EVERY_SECONDS:
+            if not bundle.renew(bytes_done=done, bytes_total=total):
+                raise BundleBuildError("another worker took this bundle over")
+            reported, reported_at = done, time.monotonic()
+
+
+def build_bundle(bundle_id: Any, token: str) -> bool:
+    """Build the bundle this ``token`` claimed; False when the claim is no longer ours."""
+    bundle = Bundle.objects.select_related("artifact", "artifact__dataset").filter(pk=bundle_id).first()
+    if bundle is None or bundle.lease_token != token or bundle.state != Bundle.State.PREPARING:
+        return False
+    artifact = bundle.artifact
+    files = list(artifact.files.order_by("filename"))
+    storage = artifact_storage()
+    key = bundle_key(artifact, token)
+    filename = f"{bundle_folder(artifact)}.zip"
+    try:
+        stream = zip_stream(artifact, files, storage)
+        total = len(stream)
+        bundle.renew(bytes_done=0, bytes_total=total)
+        digest = hashlib.sha256()
+        storage.save_stream(key, _with_progress(bundle, stream, digest, total))
+    except Exception as exc:
+        logger.exception("bundle of artifact %s failed", artifact.pk)
+        _remove(storage, key)
+        bundle.fail(str(exc) or exc.__class__.__name__)
+        return False
+    if not bundle.succeed(key=key, filename=filename, size=total, sha256=digest.hexdigest()):
+        logger.warning("bundle of artifact %s finished after its lease was taken over", artifact.pk)
+        return False
+    logger.info("bundle of artifact %s ready: %s bytes", artifact.pk, total)
+    return True
+
+
+def _remove(storage: Any, key: str) -> None:
+    try:
+        storage.delete(key)
+    except Exception:  # nothing there, or storage down: expiry tries again
+        logger.warning("could not remove bundle %s", key, exc_info=True)
+
+
+def expire_bundles(now: datetime | None = None) -> int:
+    """Remove bundles unused for ``BUNDLE_TTL_DAYS``: the stored zip first, then the row."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.BUNDLE_TTL_DAYS)
+    storage = artifact_storage()
+    removed = 0
+    for bundle in Bundle.objects.unused_since(cutoff):
+        # The row goes first and only if still unused (a request may have used it meanwhile):
+        # from then on no new link is signed for the zip, which is removed next.
+        if not Bundle.objects.unused_since(cutoff).filter(pk=bundle.pk).delete()[0]:
+            continue
+        if bundle.key:
+            _remove(storage, bundle.key)
+        removed += 1
+        logger.info("bundle of artifact %s expired (unused since %s)", bundle.artifact_id, bundle.last_used_at)
+    return removed

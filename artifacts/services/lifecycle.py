@@ -1,0 +1,128 @@
+"""A model's life after ingest: soft delete, restore within the retention, purge, storage use.
+
+* :func:`soft_delete` hides a model from every list, page, API call and signed link at once
+  (``visible_to`` and the local download endpoint both skip deleted models).
+* :func:`restore` brings it back while it was deleted less than ``ARTIFACT_RETENTION_DAYS`` ago.
+* :func:`purge_deleted` (beat) removes models deleted longer ago for good: the stored objects of
+  each one first (its files and bundles, one ``clear_prefix``), then its rows. A run that stops
+  half-way leaves rows whose objects are gone, and the next run finishes them (idempotent).
+* :func:`storage_use` / :func:`storage_by_user`: bytes stored per user (files + ready bundles,
+  deleted-but-not-purged models included: they still take the space), one query.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from artifacts.models import ArtifactFile, ArtifactIngest, Bundle, ModelArtifact, retention_cutoff
+from artifacts.storage import artifact_storage
+
+logger = logging.getLogger(__name__)
+
+
+class RetentionOver(Exception):
+    """The model was deleted longer than ``ARTIFACT_RETENTION_DAYS`` ago: it cannot come back."""
+
+
+def soft_delete(artifact: ModelArtifact) -> bool:
+    """Hide the model; False when it was already deleted."""
+    return bool(ModelArtifact.objects.filter(pk=artifact.pk, deleted_at__isnull=True).update(deleted_at=timezone.now()))
+
+
+def restore(artifact: ModelArtifact) -> bool:
+    """Show a deleted model again; False when it was not deleted. Raises :class:`RetentionOver`."""
+    if artifact.deleted_at is None:
+        return False
+    updated = ModelArtifact.objects.filter(
+        pk=artifact.pk, deleted_at__isnull=False, deleted_at__gte=retention_cutoff()
+    ).update(deleted_at=None)
+    if not updated:
+        raise RetentionOver(artifact.pk)
+    return True
+
+
+def artifact_prefix(artifact: ModelArtifact) -> str:
+    """Every object of the model lives under this prefix: its files and its bundles."""
+    return f"{artifact.user_id}/{artifact.pk}/"
+
+
+def purge_deleted(now: datetime | None = None) -> int:
+    """Remove models deleted before the retention cutoff: objects first, then rows."""
+    storage = artifact_storage()
+    purged = 0
+    for artifact in ModelArtifact.objects.purgeable().filter(deleted_at__lt=retention_cutoff(now)).iterator():
+        try:
+            # Bundles sit one folder deeper; not every backend's clear_prefix reaches into folders.
+            for key in Bundle.objects.filter(artifact=artifact).exclude(key="").values_list("key", flat=True):
+                storage.delete(key)
+            storage.clear_prefix(artifact_prefix(artifact))
+        except Exception:  # storage down: the rows stay, so the next run tries again
+            logger.exception("purge of artifact %s: removing its stored objects failed", artifact.pk)
+            continue
+        with transaction.atomic():
+            deleted = ModelArtifact.objects.filter(pk=artifact.pk, deleted_at__isnull=False).delete()[0]
+            # Its job has no artifact any more: keep the sweep from ingesting it again.
+            ArtifactIngest.objects.get_or_create(
+                job_id=artifact.job_id,
+                defaults={"state": ArtifactIngest.State.SUCCEEDED, "finished_at": timezone.now()},
+            )
+        if deleted:
+            purged += 1
+            logger.info(
+                "purged artifact %s of user %s (deleted at %s)", artifact.pk, artifact.user_id, artifact.deleted_at
+            )
+    return purged
+
+
+# --- Storage use ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StorageUse:
+    models: int
+    bytes: int
+
+
+def _bytes_per_user() -> tuple[Subquery, Subquery]:
+    files = (
+        ArtifactFile.objects.filter(artifact__user=OuterRef("pk"))
+        .order_by()
+        .values("artifact__user")
+        .annotate(total=Sum("size"))
+        .values("total")
+    )
+    bundles = (
+        Bundle.objects.filter(artifact__user=OuterRef("pk"), state=Bundle.State.READY)
+        .order_by()
+        .values("artifact__user")
+        .annotate(total=Sum("size"))
+        .values("total")
+    )
+    return Subquery(files, output_field=IntegerField()), Subquery(bundles, output_field=IntegerField())
+
+
+def storage_by_user(users: QuerySet[Any] | None = None) -> QuerySet[Any]:
+    """Users annotated with ``model_count`` (live models), ``file_bytes``, ``bundle_bytes`` and
+    ``stored_bytes`` (their sum); one query."""
+    files, bundles = _bytes_per_user()
+    zero = Value(0, output_field=IntegerField())
+    queryset = users if users is not None else get_user_model().objects.all()
+    return queryset.annotate(
+        model_count=Count("model_artifacts", filter=Q(model_artifacts__deleted_at__isnull=True)),
+        file_bytes=Coalesce(files, zero),
+        bundle_bytes=Coalesce(bundles, zero),
+    ).annotate(stored_bytes=Coalesce(files, zero) + Coalesce(bundles, zero))
+
+
+def storage_use(user: Any) -> StorageUse:
+    row = storage_by_user(get_user_model().objects.filter(pk=user.pk)).values("model_count", "stored_bytes").first()
+    if row is None:
+        return StorageUse(models=0, bytes=0)
+    return StorageUse(models=row["model_count"], bytes=row["stored_bytes"])

@@ -1,0 +1,220 @@
+"""Ingest throughput against the machine's own limits, measured side by side in the same run.
+
+* Local storage: ingest of one ``BENCH_ADAPTER_MB`` (default 1024) MiB adapter in a fresh process vs
+  ``curl -o FILE && sync FILE`` of the same URL (ingest also fsyncs what it stores). Target
+  (DESIGN §13): ingest throughput ≥ 0.8× the baseline's; peak RSS of the ingesting process < 150 MB.
+* S3 (moto's server on loopback): ingest of a ``BENCH_S3_MB`` (default 256) MiB adapter vs plain
+  boto3 ``upload_fileobj`` of the same bytes to the same endpoint. Target ≥ 0.8× as well.
+* sha256 in this Python, as information: the ceiling of any verified ingest on one core.
+
+Each side runs ``BENCH_REPEAT`` times (default 2), alternating; the best run of each counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import MIB, PY, ROOT, Row, app_env, listing, port, processes, start_simulator
+
+INGEST_SCRIPT = r"""
+import json, resource, sys, time
+import django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from pipeline.models import TrainingJob
+from artifacts.services.ingest import ingest
+user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"email": "b@example.com"})
+job = TrainingJob.objects.create(user=user, status="running", external_job_id=sys.argv[1])
+TrainingJob.objects.filter(pk=job.pk).update(status="completed", completed_at=timezone.now())  # no signal
+job.refresh_from_db()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+started = time.perf_counter()
+result = ingest(job)
+elapsed = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"success": result.success, "error": result.error, "seconds": elapsed,
+                  "peak_rss_kib": peak, "rss_before_ingest_kib": before}))
+"""
+
+UPLOAD_SCRIPT = r"""
+import json, os, sys, time
+import boto3
+client = boto3.client("s3", endpoint_url=os.environ["AWS_S3_ENDPOINT_URL"], region_name="us-east-1",
+                      aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+                      aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"])
+started = time.perf_counter()
+with open(sys.argv[1], "rb") as handle:
+    client.upload_fileobj(handle, os.environ["ARTIFACT_BUCKET"], sys.argv[2])
+print(json.dumps({"seconds": time.perf_counter() - started}))
+"""
+
+
+def run_ingest(env: dict[str, str], job: str) -> dict[str, Any]:
+    proc = subprocess.run([PY, "-c", INGEST_SCRIPT, job], cwd=ROOT, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"ingest benchmark crashed:\n{proc.stderr[-3000:]}")
+    measured: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    if not measured["success"]:
+        raise SystemExit(f"ingest failed: {measured['error']}")
+    return measured
+
+
+def sha256_throughput(total_mib: int = 512) -> float:
+    block = os.urandom(MIB)
+    digest = hashlib.sha256()
+    started = time.perf_counter()
+    for _ in range(total_mib):
+        digest.update(block)
+    return total_mib / (time.perf_counter() - started)
+
+
+def bench_local(repeat: int) -> list[Row]:
+    adapter_mb = float(os.environ.get("BENCH_ADAPTER_MB", "1024"))
+    var = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    try:
+        with processes() as group:
+            sim = start_simulator(group, var, adapter_mb)
+            print(f"  generating a {adapter_mb:.0f} MiB adapter in the simulator…", flush=True)
+            body = listing(sim, "bench-large")
+            files = body["model_metadata"]["files"]
+            size = files["adapter_model.safetensors"]["size"]
+            total = sum(f["size"] for f in files.values())
+            url = body["download_urls"]["adapter_model.safetensors"]
+            target = var / "curl.out"
+            baselines, ingests = [], []
+            for attempt in range(repeat):
+                started = time.perf_counter()
+                subprocess.run(["curl", "-sf", "-o", str(target), url], check=True)
+                subprocess.run(["sync", str(target)], check=True)
+                baselines.append((time.perf_counter() - started) * total / size)  # same bytes as ingest moves
+                target.unlink()
+                env = app_env(var, GPU_CLUSTER_API_URL=sim, ARTIFACT_STORAGE_ROOT=str(var / f"storage-{attempt}"))
+                env["DATABASE_URL"] = f"sqlite:///{var / f'ingest-{attempt}.sqlite3'}"
+                ingests.append(run_ingest(env, "bench-large"))
+                shutil.rmtree(var / f"storage-{attempt}", ignore_errors=True)
+    finally:
+        shutil.rmtree(var, ignore_errors=True)
+    mib = total / MIB
+    baseline = min(baselines)
+    best = min(ingests, key=lambda m: m["seconds"])
+    peak_mb = max(m["peak_rss_kib"] for m in ingests) / 1024
+    before_mb = max(m["rss_before_ingest_kib"] for m in ingests) / 1024
+    ratio = baseline / best["seconds"]
+    return [
+        Row(f"`curl -o && sync` of {mib:,.0f} MiB", f"{baseline:.2f} s ({mib / baseline:,.0f} MiB/s)", "limit"),
+        Row(
+            f"ingest of {mib:,.0f} MiB (local storage)",
+            f"{best['seconds']:.2f} s ({mib / best['seconds']:,.0f} MiB/s)",
+            ">= 0.8x limit",
+            ratio,
+            ratio >= 0.8,
+        ),
+        Row(
+            "peak RSS of the ingesting process",
+            f"{peak_mb:.1f} MB ({before_mb:.1f} before)",
+            "< 150 MB",
+            None,
+            peak_mb < 150,
+        ),
+    ]
+
+
+def start_s3(group: Any, var: Path) -> dict[str, str]:
+    import boto3
+
+    s3_port = port()
+    group.start([PY, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)], app_env(var))
+    endpoint = f"http://127.0.0.1:{s3_port}"
+    settings = {
+        "ARTIFACT_STORAGE": "s3",
+        "ARTIFACT_BUCKET": "bench",
+        "AWS_S3_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench-secret",
+    }
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=settings["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=settings["AWS_SECRET_ACCESS_KEY"],
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            client.create_bucket(Bucket="bench")
+            return settings
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+def bench_s3(repeat: int) -> list[Row]:
+    adapter_mb = float(os.environ.get("BENCH_S3_MB", "256"))
+    var = Path(tempfile.mkdtemp(prefix="bench-s3-"))
+    try:
+        with processes() as group:
+            sim = start_simulator(group, var, adapter_mb)
+            s3 = start_s3(group, var)
+            body = listing(sim, "bench-s3")
+            files = body["model_metadata"]["files"]
+            total = sum(f["size"] for f in files.values())
+            size = files["adapter_model.safetensors"]["size"]
+            local = var / "adapter.bin"
+            subprocess.run(
+                ["curl", "-sf", "-o", str(local), body["download_urls"]["adapter_model.safetensors"]], check=True
+            )
+            uploads, ingests = [], []
+            for attempt in range(repeat):
+                env = app_env(var, GPU_CLUSTER_API_URL=sim, **s3)
+                proc = subprocess.run(
+                    [PY, "-c", UPLOAD_SCRIPT, str(local), f"baseline/{attempt}"],
+                    cwd=ROOT,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                uploads.append(json.loads(proc.stdout.strip().splitlines()[-1])["seconds"] * total / size)
+                env["DATABASE_URL"] = f"sqlite:///{var / f'ingest-{attempt}.sqlite3'}"
+                ingests.append(run_ingest(env, "bench-s3"))
+    finally:
+        shutil.rmtree(var, ignore_errors=True)
+    mib = total / MIB
+    baseline, best = min(uploads), min(m["seconds"] for m in ingests)
+    ratio = baseline / best
+    peak_mb = max(m["peak_rss_kib"] for m in ingests) / 1024
+    before_mb = max(m["rss_before_ingest_kib"] for m in ingests) / 1024
+    return [
+        Row(
+            f"boto3 upload_fileobj of {mib:,.0f} MiB to moto",
+            f"{baseline:.2f} s ({mib / baseline:,.0f} MiB/s)",
+            "limit",
+        ),
+        Row(
+            f"ingest of {mib:,.0f} MiB into moto (S3)",
+            f"{best:.2f} s ({mib / best:,.0f} MiB/s)",
+            ">= 0.8x limit",
+            ratio,
+            ratio >= 0.8,
+        ),
+        Row(
+            "peak RSS ingesting into S3", f"{peak_mb:.1f} MB ({before_mb:.1f} before)", "< 150 MB", None, peak_mb < 150
+        ),
+    ]
+
+
+def bench_hash() -> list[Row]:
+    return [Row("hashlib sha256 in this Python (1 MiB blocks)", f"{sha256_throughput():,.0f} MiB/s", "one core")]

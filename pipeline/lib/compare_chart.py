@@ -1,0 +1,211 @@
+"""Geometry of a multi-series loss chart: one line per model on shared axes (the compare page).
+
+Same scales, ticks and rules as the single-model chart (``pipeline.lib.charts``): missing values
+break a line, a range over two orders of magnitude turns the y axis logarithmic. The markup is
+``templates/partials/compare_chart.html`` (autoescaped SVG); each model's line is one ``<path>``
+whose colour comes from its position (``series-0`` … ``series-3`` in the stylesheet), and the
+legend is HTML beside the chart so long model names wrap on a phone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pipeline.lib.charts import LOG_SCALE_RATIO, Layout, Tick, format_tick, format_value, linear_ticks, log_ticks
+
+# Two charts sit side by side on a desktop; on a phone each is drawn in the compact layout.
+HALF = Layout(width=560, height=320, left=56, right=16, top=16, bottom=46, x_ticks=6, y_ticks=5, font=12)
+PHONE = Layout(width=340, height=240, left=46, right=12, top=12, bottom=44, x_ticks=4, y_ticks=4, font=12)
+
+
+@dataclass
+class ModelSeries:
+    """One model's values of one quantity: (step, loss), None where the line breaks."""
+
+    model_id: str
+    index: int  # the model's position, which picks its colour
+    label: str  # short name for the chart's text description, e.g. "A"
+    points: Sequence[tuple[float, float | None]] = field(default_factory=list)
+    faint: bool = False  # a background line (raw values behind a smoothed one)
+    dots: bool = False  # mark each value (sparse series such as validation loss)
+
+
+@dataclass(frozen=True)
+class DrawnSeries:
+    model_id: str
+    css: str
+    path: str  # the SVG path: "M x,y L x,y …", a new "M" after each break; "" if nothing to draw
+    dots: list[tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class MultiPlot:
+    chart_id: str
+    layout: Layout
+    title: str
+    description: str
+    y_title: str
+    y_ticks: list[Tick]
+    x_ticks: list[Tick]
+    series: list[DrawnSeries]
+
+    @property
+    def plot_right(self) -> int:
+        return self.layout.width - self.layout.right
+
+    @property
+    def plot_bottom(self) -> int:
+        return self.layout.height - self.layout.bottom
+
+    @property
+    def y_label_x(self) -> int:
+        return self.layout.left - 8
+
+    @property
+    def x_mark_end(self) -> int:
+        return self.plot_bottom + 5
+
+    @property
+    def x_label_y(self) -> int:
+        return self.plot_bottom + 18
+
+    @property
+    def x_title_x(self) -> float:
+        return round(self.layout.left + self.layout.plot_width / 2, 1)
+
+    @property
+    def x_title_y(self) -> int:
+        return self.layout.height - 6
+
+    @property
+    def y_title_y(self) -> float:
+        return round(self.layout.top + self.layout.plot_height / 2, 1)
+
+
+@dataclass(frozen=True)
+class MultiChart:
+    title: str
+    description: str
+    log_scale: bool
+    wide: MultiPlot | None  # None when no model has a finite value
+    compact: MultiPlot | None
+
+    @property
+    def has_data(self) -> bool:
+        return self.wide is not None
+
+
+def _segments(points: Sequence[tuple[float, float | None]]) -> list[list[tuple[float, float]]]:
+    segments: list[list[tuple[float, float]]] = [[]]
+    for x, y in points:
+        if y is None or not math.isfinite(y):
+            if segments[-1]:
+                segments.append([])
+        else:
+            segments[-1].append((x, y))
+    return [s for s in segments if s]
+
+
+def describe(title: str, series: Sequence[ModelSeries], log_scale: bool) -> str:
+    """The chart in words, for screen readers: where each model's line starts, ends and bottoms out."""
+    parts = [f"{title}."]
+    for s in series:
+        if s.faint:
+            continue
+        finite = [(x, y) for x, y in s.points if y is not None and math.isfinite(y)]
+        if not finite:
+            parts.append(f"Model {s.label}: nothing recorded.")
+            continue
+        (x0, y0), (x1, y1) = finite[0], finite[-1]
+        low = min(y for _, y in finite)
+        parts.append(
+            f"Model {s.label}: from {format_value(y0)} at step {x0:,.0f} to {format_value(y1)} at step "
+            f"{x1:,.0f}, lowest {format_value(low)}."
+        )
+    if log_scale:
+        parts.append("The loss axis is logarithmic.")
+    return " ".join(parts)
+
+
+def _plot(
+    chart_id: str,
+    layout: Layout,
+    title: str,
+    description: str,
+    series: Sequence[ModelSeries],
+    x_range: tuple[float, float],
+    ys: list[float],
+    log_scale: bool,
+) -> MultiPlot:
+    x_ticks = linear_ticks(x_range[0], x_range[1], layout.x_ticks)
+    x_step = x_ticks[1] - x_ticks[0] if len(x_ticks) > 1 else 1.0
+    x_min, x_max = x_ticks[0], x_ticks[-1]
+    y_step: float | None
+    if log_scale:
+        y_ticks = log_ticks(min(ys), max(ys))
+        y_step = None
+    else:
+        y_low, y_high = min(ys), max(ys)
+        if y_low >= 0 and y_low < y_high * 0.25:
+            y_low = 0.0
+        else:
+            pad = (y_high - y_low) * 0.08 or abs(y_high) * 0.1 or 1.0
+            y_low = y_low - pad if y_low - pad > 0 or y_low < 0 else 0.0
+            y_high += pad
+        y_ticks = linear_ticks(y_low, y_high, layout.y_ticks)
+        y_step = y_ticks[1] - y_ticks[0] if len(y_ticks) > 1 else 1.0
+    y_min, y_max = y_ticks[0], y_ticks[-1]
+
+    def sx(x: float) -> float:
+        return round(layout.left + (x - x_min) / ((x_max - x_min) or 1) * layout.plot_width, 1)
+
+    def sy(y: float) -> float:
+        if log_scale:
+            frac = (math.log10(y) - math.log10(y_min)) / ((math.log10(y_max) - math.log10(y_min)) or 1)
+        else:
+            frac = (y - y_min) / ((y_max - y_min) or 1)
+        return round(layout.top + (1 - frac) * layout.plot_height, 1)
+
+    drawn = []
+    for s in series:
+        commands: list[str] = []
+        dots: list[tuple[float, float]] = []
+        for segment in _segments(s.points):
+            if len(segment) > 1:
+                coords = [f"{sx(x)},{sy(y)}" for x, y in segment]
+                commands.append("M" + " L".join(coords))
+            if s.dots or len(segment) == 1:
+                dots.extend((sx(x), sy(y)) for x, y in segment)
+        css = f"series-{s.index}" + (" cmp-line--faint" if s.faint else "")
+        drawn.append(DrawnSeries(s.model_id, css, " ".join(commands), dots))
+
+    return MultiPlot(
+        chart_id=chart_id,
+        layout=layout,
+        title=title,
+        description=description,
+        y_title=("Loss (log scale)" if layout is HALF else "Loss (log)") if log_scale else "Loss",
+        y_ticks=[Tick(sy(t), format_tick(t, y_step)) for t in y_ticks],
+        x_ticks=[Tick(sx(t), format_tick(t, x_step)) for t in x_ticks],
+        series=drawn,
+    )
+
+
+def multi_chart(
+    chart_id: str, title: str, series: Sequence[ModelSeries], x_range: Sequence[float] | None = None
+) -> MultiChart:
+    """Both layouts of one chart. ``x_range`` shares the step axis between charts; by default it
+    spans these series' own steps."""
+    ys = [y for s in series for _, y in s.points if y is not None and math.isfinite(y)]
+    log_scale = bool(ys) and min(ys) > 0 and max(ys) / min(ys) > LOG_SCALE_RATIO
+    description = describe(title, series, log_scale)
+    if not ys:
+        return MultiChart(title, description, log_scale, None, None)
+    xs = [x for s in series for x, _ in s.points]
+    low, high = (x_range[0], x_range[1]) if x_range else (min(xs), max(xs))
+    span = (max(0.0, low) if low >= 0 else low, high if high > low else low + 1)
+    wide = _plot(f"{chart_id}-wide", HALF, title, description, series, span, ys, log_scale)
+    compact = _plot(f"{chart_id}-compact", PHONE, title, description, series, span, ys, log_scale)
+    return MultiChart(title, description, log_scale, wide, compact)

@@ -1,0 +1,89 @@
+"""The C-speed value scan agrees with a plain numpy reference on random data, wherever the chunks split."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from artifacts.inspection.safetensors_stream import SafetensorsStream, all_zero_values, count_nonfinite
+from tests.adapter_files import bf16_bytes, raw_safetensors
+
+SPECIALS = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 65504.0, -65504.0, 1e38, -1e38], dtype=np.float32)
+
+
+def random_values(rng: np.random.Generator, count: int) -> np.ndarray:
+    values = rng.standard_normal(count).astype(np.float32)
+    picks = rng.random(count) < 0.2  # plenty of specials, many of them next to each other
+    values[picks] = rng.choice(SPECIALS, int(picks.sum()))
+    return values
+
+
+def encode(values: np.ndarray, dtype: str) -> bytes:
+    if dtype == "BF16":
+        return bf16_bytes(values)
+    with np.errstate(over="ignore"):
+        return values.astype({"F32": np.float32, "F16": np.float16, "F64": np.float64}[dtype]).tobytes()
+
+
+def reference(values: np.ndarray, dtype: str) -> tuple[int, bool]:
+    """Non-finite count and all-zero, computed on the decoded values."""
+    if dtype == "BF16":
+        decoded = (values.astype(np.float32).view(np.uint32) & 0xFFFF0000).view(np.float32)
+    else:
+        with np.errstate(over="ignore"):
+            decoded = values.astype({"F32": np.float32, "F16": np.float16, "F64": np.float64}[dtype])
+    return int((~np.isfinite(decoded)).sum()), bool(np.all(decoded == 0))
+
+
+@pytest.mark.parametrize("dtype", ["F32", "F16", "BF16", "F64"])
+@pytest.mark.parametrize("seed", range(3))
+def test_count_nonfinite_matches_numpy_on_any_slice(dtype, seed):
+    rng = np.random.default_rng(seed)
+    values = random_values(rng, 5000)
+    raw = encode(values, dtype)
+    size = len(raw) // len(values)
+    assert count_nonfinite(dtype, raw) == reference(values, dtype)[0]
+    for _ in range(20):
+        first, last = sorted(int(i) for i in rng.integers(0, len(values), 2))
+        assert count_nonfinite(dtype, raw, first * size, last * size) == reference(values[first:last], dtype)[0]
+
+
+@pytest.mark.parametrize("dtype", ["F32", "F16", "BF16"])
+def test_negative_zero_counts_as_zero(dtype):
+    zeros = np.array([-0.0, 0.0, -0.0, -0.0], dtype=np.float32)
+    raw = encode(zeros, dtype)
+    assert all_zero_values(dtype, raw)
+    size = len(raw) // 4
+    assert all_zero_values(dtype, raw[1:], phase=1)  # a piece that starts mid-element
+    assert not all_zero_values(dtype, encode(np.array([0.0, 0.0, 1e-3, -0.0], dtype=np.float32), dtype))
+    assert not all_zero_values("I32", np.array([0, -(2**31)], dtype=np.int32).tobytes())  # no sign rule for ints
+    assert size in (2, 4)
+
+
+@pytest.mark.parametrize("dtype", ["F32", "F16", "BF16"])
+@pytest.mark.parametrize("chunk", [1, 3, 5, 7, 64, 4093, 65536])
+def test_streamed_tensors_match_the_reference_at_every_chunk_split(dtype, chunk):
+    rng = np.random.default_rng(chunk)
+    tensors = {
+        "a": random_values(rng, 3001),  # odd sizes: tensor boundaries fall mid-chunk
+        "zero": np.zeros(517, dtype=np.float32),
+        "negzero": -np.zeros(263, dtype=np.float32),
+        "finite": rng.standard_normal(1999).astype(np.float32),
+        "tail": random_values(rng, 7),
+    }
+    header: dict[str, object] = {}
+    data = b""
+    for name, values in tensors.items():
+        raw = encode(values, dtype)
+        header[name] = {"dtype": dtype, "shape": [len(values)], "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    header["__metadata__"] = {"pad": "x" * int(rng.integers(0, 7))}  # misalign the data section
+    blob = raw_safetensors(header, data)
+    stream = SafetensorsStream(len(blob))
+    for start in range(0, len(blob), chunk):
+        stream.feed(blob[start : start + chunk])
+    stream.finish()
+    assert stream.valid, stream.errors
+    got = {t.name: (t.nonfinite, t.all_zero) for t in stream.tensors}
+    assert got == {name: reference(values, dtype) for name, values in tensors.items()}
+    assert got["a"][0] > 0 and got["zero"][1] and got["negzero"][1] and not got["finite"][1]
