@@ -25,6 +25,8 @@ $(STAMP): pyproject.toml client/pyproject.toml
 # The demo retries a broken job quickly so its failure shows within seconds.
 demo: export ARTIFACT_RETRY_BASE_SECONDS ?= 3
 demo: export ARTIFACT_MAX_ATTEMPTS ?= 3
+# DEBUG stays on for the demo's dev server, but visitors see the product's 404 page, not Django's.
+demo: export PRODUCT_404_IN_DEBUG ?= true
 demo: setup
 	$(MANAGE) migrate --noinput
 	$(MANAGE) seed_demo

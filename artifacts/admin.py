@@ -18,7 +18,8 @@ class ArtifactFileInline(admin.TabularInline):
 
 @admin.register(ModelArtifact)
 class ModelArtifactAdmin(admin.ModelAdmin):
-    list_display = ("name", "user", "quality_score", "status", "download_count", "created_at", "deleted_at")
+    # Short columns so the list fits a 1280 px screen; the name wraps, the rest stays one line.
+    list_display = ("name", "user", "stars", "health", "links", "created", "deleted")
     list_filter = ("status", "quality_score", ("deleted_at", admin.EmptyFieldListFilter))
     search_fields = ("id", "name", "user__username", "job__external_job_id")
     list_select_related = ("user",)
@@ -28,12 +29,36 @@ class ModelArtifactAdmin(admin.ModelAdmin):
         "training_summary_pretty",
         "configuration_pretty",
         "artifacts_pretty",
-        "download_count",
+        "training_health_pretty",
+        "links_handed_out",
     )
-    exclude = ("quality_metrics", "training_summary", "configuration", "artifacts")
+    exclude = ("quality_metrics", "training_summary", "configuration", "artifacts", "training_health")
     inlines = [ArtifactFileInline]
     actions = ["soft_delete", "restore"]
     date_hierarchy = "created_at"
+
+    @admin.display(description="Stars", ordering="quality_score")
+    def stars(self, obj):
+        return obj.quality_score
+
+    @admin.display(description="Health")
+    def health(self, obj):
+        from artifacts.verdict import verdict
+
+        health = obj.training_health if isinstance(obj.training_health, dict) else {}
+        return verdict(health, obj.quality_metrics if isinstance(obj.quality_metrics, dict) else {})["card_label"]
+
+    @admin.display(description="Links issued", ordering="links_handed_out")
+    def links(self, obj):
+        return obj.links_handed_out
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, obj):
+        return timezone.localtime(obj.created_at).strftime("%Y-%m-%d")
+
+    @admin.display(description="Deleted", boolean=True, ordering="deleted_at")
+    def deleted(self, obj):
+        return obj.deleted_at is not None
 
     @admin.display(description="Quality metrics")
     def quality_metrics_pretty(self, obj):
@@ -46,6 +71,10 @@ class ModelArtifactAdmin(admin.ModelAdmin):
     @admin.display(description="Configuration")
     def configuration_pretty(self, obj):
         return pretty_json(obj.configuration)
+
+    @admin.display(description="Training health")
+    def training_health_pretty(self, obj):
+        return pretty_json(obj.training_health)
 
     @admin.display(description="Files (filename → storage key)")
     def artifacts_pretty(self, obj):

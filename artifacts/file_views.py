@@ -13,15 +13,15 @@ import os
 import re
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.http import (
     FileResponse,
-    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
-    HttpResponseForbidden,
 )
+from django.shortcuts import render
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, parse_http_date_safe, quote_etag
 from django.views.decorators.http import require_safe
@@ -36,6 +36,27 @@ _UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 class RangeNotSatisfiable(Exception):
     pass
+
+
+def wants_html(request: HttpRequest) -> bool:
+    """A browser asking for a page (its Accept prefers text/html), not a script or download tool."""
+    accepted = request.get_preferred_type(["text/html", "application/octet-stream", "text/plain"])
+    return accepted == "text/html" and "text/html" in request.headers.get("Accept", "")
+
+
+def link_problem(request: HttpRequest, message: str, *, status: int, expired: bool = False) -> HttpResponse:
+    """Why a download link does not work: a page that says what to do in a browser, one plain line
+    for scripts (``curl --fail`` exits non-zero on either status)."""
+    if wants_html(request):
+        context = {
+            "message": message,
+            "expired": expired,
+            "gone": status == 404,
+            "status": status,
+            "ttl_minutes": settings.SIGNED_URL_TTL // 60,
+        }
+        return render(request, "artifacts/download_link_problem.html", context, status=status)
+    return HttpResponse(f"{message}\n", status=status, content_type="text/plain; charset=utf-8")
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
@@ -91,6 +112,13 @@ class FileSlice:
         self._handle.close()
 
 
+class FileGone(Exception):
+    """The signed file was deleted, or its model was."""
+
+
+GONE_MESSAGE = "This file is no longer available."
+
+
 def _live_file(key: str) -> tuple[StoredFile, str, os.stat_result]:
     """The file stored under ``key``, its path on disk and its ``stat``; 404 when it is gone.
 
@@ -105,12 +133,12 @@ def _live_file(key: str) -> tuple[StoredFile, str, os.stat_result]:
     if record is None:
         record = _live_bundle(key)
     if record is None:
-        raise Http404("This file is no longer available.")
+        raise FileGone
     try:
         path = artifact_storage().path(key)
         stat = os.stat(path)
     except (NotImplementedError, SuspiciousFileOperation, OSError):
-        raise Http404("This file is no longer available.") from None
+        raise FileGone from None
     stored = StoredFile(
         name=record.filename,
         key=key,
@@ -155,8 +183,11 @@ def download_file(request: HttpRequest, token: str) -> HttpResponseBase:
     try:
         signed = read_token(token)
     except InvalidDownloadToken as exc:
-        return HttpResponseForbidden(f"{exc}\n", content_type="text/plain; charset=utf-8")
-    stored, path, stat = _live_file(signed.key)
+        return link_problem(request, str(exc), status=403, expired="expired" in str(exc))
+    try:
+        stored, path, stat = _live_file(signed.key)
+    except FileGone:
+        return link_problem(request, GONE_MESSAGE, status=404)
     etag = quote_etag(stored.sha256 or f"{stat.st_size:x}-{stat.st_mtime_ns:x}")
     mtime = int(stat.st_mtime)
 
@@ -193,7 +224,7 @@ def download_file(request: HttpRequest, token: str) -> HttpResponseBase:
         try:
             handle = open(path, "rb")  # noqa: SIM115 -- closed by the response
         except OSError:
-            raise Http404("This file is no longer available.") from None
+            return link_problem(request, GONE_MESSAGE, status=404)
         response = FileResponse(
             FileSlice(handle, first, length),
             status=status,

@@ -105,7 +105,11 @@ class ModelArtifact(models.Model):
     # What the files are (DESIGN §10) and how the run went (DESIGN §11); null until computed.
     inspection = models.JSONField(null=True, blank=True)
     training_health = models.JSONField(null=True, blank=True)
-    download_count = models.PositiveIntegerField(default=0)
+    # How many times download links were handed out (each grant of signed URLs counts once). Not
+    # how many downloads happened: a link can be used many times, or never.
+    links_handed_out = models.PositiveIntegerField(
+        "download links handed out", default=0, help_text="Times signed download links were issued for this model"
+    )
     deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

@@ -7,7 +7,7 @@ download is ``artifact-file-download``.
 
 from django.urls import include, path
 
-from artifacts import compare_views, delivery_views, file_views, job_views, views
+from artifacts import compare_views, delivery_views, edit_views, file_views, job_views, views
 
 model_patterns = [
     path("models", views.model_list, name="list"),
@@ -19,6 +19,7 @@ model_patterns = [
     path("models/<uuid:pk>/delete", delivery_views.model_delete, name="delete"),
     path("models/<uuid:pk>/restore", delivery_views.model_restore, name="restore"),
     path("models/<uuid:pk>/card", views.model_card_page, name="card"),
+    path("models/<uuid:pk>/edit", edit_views.model_edit, name="edit"),
 ]
 
 job_patterns = [

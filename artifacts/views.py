@@ -22,6 +22,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from artifacts.filters import MAX_SEARCH_LENGTH, ModelFilters
+from artifacts.health_page import health_context
 from artifacts.inspection.summary import adapter_folder
 from artifacts.models import ArtifactFile, ModelArtifact, ModelArtifactQuerySet
 from artifacts.quality import CONVERGENCE_LABELS
@@ -30,7 +31,6 @@ from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFi
 from artifacts.services.model_card import artifact_card, card_filename
 from artifacts.storage import artifact_storage
 from pipeline.lib.api.pagination import PAGE_SIZE, PageSlice
-from pipeline.lib.charts import loss_chart
 from pipeline.lib.numbers import finite_number, first_finite
 from pipeline.models import Dataset, MetricsPoint
 
@@ -196,7 +196,9 @@ def adapter_dirname(artifact: ModelArtifact) -> str:
 def model_detail(request: HttpRequest, pk: Any) -> HttpResponse:
     artifact = get_object_or_404(ModelArtifact.objects.visible_to(request.user).select_related("dataset", "job"), pk=pk)
     files = list(artifact.files.all())
-    points = MetricsPoint.objects.filter(job_id=artifact.job_id).only("step", "training_loss", "validation_loss")
+    points = MetricsPoint.objects.filter(job_id=artifact.job_id).only(
+        "step", "epoch", "training_loss", "validation_loss"
+    )
     quality = artifact.quality_metrics if isinstance(artifact.quality_metrics, dict) else {}
     summary = artifact.training_summary if isinstance(artifact.training_summary, dict) else {}
     job = artifact.job
@@ -216,11 +218,11 @@ def model_detail(request: HttpRequest, pk: Any) -> HttpResponse:
         "configuration": configuration_rows(artifact.configuration),
         "files": files,
         "total_size": sum(f.size for f in files),
-        "chart": loss_chart(points),
         "base_model": adapter_base_model(artifact, files),
         "adapter_dir": adapter_dirname(artifact),
         "ttl_minutes": settings.SIGNED_URL_TTL // 60,
     }
+    context.update(health_context(artifact, points))
     return render(request, "artifacts/model_detail.html", context)
 
 

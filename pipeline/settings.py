@@ -22,6 +22,8 @@ VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 # --- Core -----------------------------------------------------------------------------------------
 _DEFAULT_SECRET_KEY = "insecure-local-development-key-change-me"  # noqa: S105 (refused when DEBUG is off)
 DEBUG = env_bool("DEBUG", True)
+# With DEBUG on, show browsers the product's 404 page instead of Django's technical one (make demo).
+PRODUCT_404_IN_DEBUG = env_bool("PRODUCT_404_IN_DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", _DEFAULT_SECRET_KEY)
 if not DEBUG and (SECRET_KEY == _DEFAULT_SECRET_KEY or len(SECRET_KEY) < 50):
     raise ImproperlyConfigured("SECRET_KEY must be set to a random value of at least 50 characters when DEBUG is off.")
@@ -57,6 +59,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "pipeline.lib.not_found.ProductNotFoundMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a lockout into the 429 page
 ]
 

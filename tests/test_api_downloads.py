@@ -91,7 +91,7 @@ def test_grant_signs_every_file_and_records_it(alice, owner, model, settings):
     assert sorted(record.files) == ["adapter_config.json", "adapter_model.safetensors"]
     assert record.expires_at == expires_at
     model.refresh_from_db()
-    assert model.download_count == 1
+    assert model.links_handed_out == 1
 
 
 @pytest.mark.parametrize("body", [None, {}, {"files": None}], ids=["no body", "empty object", "files null"])
@@ -111,7 +111,7 @@ def test_each_grant_counts_as_a_download(owner, model):
     for _ in range(3):
         assert grant(owner, model, {}).status_code == 200
     model.refresh_from_db()
-    assert model.download_count == 3
+    assert model.links_handed_out == 3
     assert DownloadGrant.objects.filter(artifact=model).count() == 3
 
 
@@ -125,7 +125,7 @@ def test_unknown_file_names_are_400_naming_them_and_nothing_is_recorded(owner, m
     assert body["details"]["available"] == ["adapter_config.json", "adapter_model.safetensors"]
     assert not DownloadGrant.objects.exists()
     model.refresh_from_db()
-    assert model.download_count == 0
+    assert model.links_handed_out == 0
 
 
 @pytest.mark.parametrize(
@@ -244,7 +244,7 @@ def test_a_signing_failure_is_a_500_in_the_envelope_and_records_nothing(owner, m
     assert "adapter_config.json" in body["details"]
     assert not DownloadGrant.objects.exists()
     model.refresh_from_db()
-    assert model.download_count == 0
+    assert model.links_handed_out == 0
     assert any(record.exc_info and record.exc_info[1] is error for record in caplog.records)
 
 

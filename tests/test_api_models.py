@@ -383,7 +383,7 @@ def test_isolation_matrix(alices_model, alice, bob, charlie, who, expected):
         assert listing.json() == {"error": "Authentication credentials were not provided."}
         assert listing["WWW-Authenticate"] == "Bearer"
     alices_model.refresh_from_db()
-    assert alices_model.download_count == (1 if who == "owner" else 0)
+    assert alices_model.links_handed_out == (1 if who == "owner" else 0)
 
 
 # --- Authentication -------------------------------------------------------------------------------

@@ -35,7 +35,8 @@ def test_completed_job_becomes_stored_verified_scored_artifact(job, alice, artif
     artifact = ModelArtifact.objects.get(job=job)
     assert result.artifact_id == str(artifact.id)
     assert artifact.status == "stored" and artifact.version == "1.0.0"
-    assert artifact.name == f"Support chats - {timezone.localdate():%-m/%-d/%Y}"
+    # A default name that tells runs apart: dataset, preset, rank and training date (issue 11).
+    assert artifact.name == f"Support chats · balanced · r16 · {timezone.localdate(job.completed_at).isoformat()}"
     assert artifact.quality_metrics["convergence_quality"] == "excellent"
     assert artifact.quality_score == artifact.quality_metrics["overall_score"] == 5
     assert artifact.training_summary == {
@@ -68,7 +69,10 @@ def test_completed_job_becomes_stored_verified_scored_artifact(job, alice, artif
 
     note = Notification.objects.get(user=alice)
     assert (note.type, note.title, note.priority) == ("artifact_ready", "Model Ready for Download", "high")
-    assert note.message == "Your trained model is ready. Quality score: 5/5 stars"
+    # The message names the model and what its health checks found, then the seed's score sentence.
+    assert note.message.startswith(f'"{artifact.name}" is ready')
+    assert artifact.training_health["summary"] in note.message
+    assert note.message.endswith("Quality score: 5/5 stars")
     assert note.action_url == f"/models/{artifact.id}"
     assert note.metadata == {"artifact_id": str(artifact.id), "job_id": str(job.id)}
 

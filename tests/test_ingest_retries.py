@@ -103,6 +103,7 @@ def test_after_max_attempts_the_owner_is_told_why(job, alice):
     note = Notification.objects.get(user=alice)
     assert note.type == "artifact_failed" and note.priority == "high"
     assert "HTTP 404" in note.message and note.action_url == f"/training/jobs/{job.id}"
+    assert '"Support chats · balanced · r16"' in note.message  # which run failed, by its name
     assert job not in awaiting_jobs()
 
 

@@ -89,7 +89,9 @@ def test_a_good_adapter_is_ok_everywhere(simulator, alice, alice_client):
     assert vllm["command"].replace("'", "&#x27;") in page  # the exact command, with a copy button
     assert 'data-copy="#serve-vllm"' in page
     assert "will not load" not in ready_message(artifact)
-    assert ready_message(artifact) == f"Your trained model is ready. Quality score: {artifact.quality_score}/5 stars"
+    # Issue 11: the message names the model and its health, then the seed's score sentence.
+    assert ready_message(artifact).startswith(f'"{artifact.name}" is ready')
+    assert ready_message(artifact).endswith(f"Quality score: {artifact.quality_score}/5 stars")
     assert 'data-testid="unusable-badge"' not in alice_client.get("/models").content.decode()
 
 
@@ -113,7 +115,8 @@ def test_an_untrained_adapter_is_stored_byte_exact_and_called_unusable(simulator
     assert 'data-testid="inspection-verdict">Unusable<' in page
 
     message = ready_message(artifact)
-    assert message.startswith(f"Your trained model is ready. Quality score: {artifact.quality_score}/5 stars. Warning:")
+    assert message.startswith(f'"{artifact.name}" is stored but not ready to use. Warning:')
+    assert message.endswith(f"Quality score: {artifact.quality_score}/5 stars") and "is ready" not in message
     assert "will not load" in message and reason["message"] in message
     assert 'data-testid="unusable-badge"' in alice_client.get("/models").content.decode()
 

@@ -278,7 +278,7 @@ def test_download_form_when_storage_cannot_sign_goes_back_with_a_message(model, 
     assert "Failed to generate download URLs" in page and "please try again" in page
     assert not DownloadGrant.objects.exists()
     model.refresh_from_db()
-    assert model.download_count == 0
+    assert model.links_handed_out == 0
 
 
 # --- PEFT snippet --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from artifacts.filters import ModelListFilter
 from artifacts.models import ArtifactFile, ModelArtifact
+from artifacts.naming import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, validate_display_text
 from pipeline.lib.api.pagination import PageQuerySerializer
 from pipeline.lib.numbers import json_safe
 from pipeline.models import Dataset, TrainingJob
@@ -29,6 +30,46 @@ class DownloadRequestSerializer(serializers.Serializer):
         max_length=1000,
         help_text="File names to sign; omit (or null) for every file of the model.",
     )
+
+
+class TextField(serializers.CharField):
+    """Text only: a number or a list is an error, not something to turn into a string."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+class ModelUpdateSerializer(serializers.Serializer):
+    """``PATCH /api/models/{id}``: the owner renames or describes a model; both optional."""
+
+    name = TextField(required=False, trim_whitespace=False, help_text=f"Up to {NAME_MAX_LENGTH} characters, one line.")
+    description = TextField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text=f"Up to {DESCRIPTION_MAX_LENGTH} characters; line breaks allowed.",
+    )
+
+    def validate_name(self, value: str) -> str:
+        try:
+            return validate_display_text(value, NAME_MAX_LENGTH, label="Name")
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate_description(self, value: str) -> str:
+        try:
+            return validate_display_text(
+                value, DESCRIPTION_MAX_LENGTH, multiline=True, allow_empty=True, label="Description"
+            )
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError('Send "name", "description" or both.')
+        return attrs
 
 
 # --- Output ---------------------------------------------------------------------------------------
@@ -108,6 +149,7 @@ class ModelArtifactSerializer(serializers.ModelSerializer):
             "job_id",
             "dataset_id",
             "name",
+            "description",
             "version",
             "status",
             "quality_metrics",
@@ -115,7 +157,7 @@ class ModelArtifactSerializer(serializers.ModelSerializer):
             "training_summary",
             "configuration",
             "artifacts",
-            "download_count",
+            "links_handed_out",
             "deleted_at",
             "created_at",
             "updated_at",
@@ -136,8 +178,12 @@ class ModelArtifactDetailSerializer(ModelArtifactSerializer):
         "readiness per engine; null until inspected.",
     )
 
+    training_health = FiniteJSONField(
+        read_only=True, allow_null=True, help_text="DESIGN §11: summary, best step and loss, smoothed losses, checks."
+    )
+
     class Meta(ModelArtifactSerializer.Meta):
-        fields = [*ModelArtifactSerializer.Meta.fields, "files", "inspection"]
+        fields = [*ModelArtifactSerializer.Meta.fields, "files", "inspection", "training_health"]
         read_only_fields = fields
 
 

@@ -32,12 +32,14 @@ from artifacts.api.serializers import (
     ModelArtifactDetailSerializer,
     ModelArtifactSerializer,
     ModelListQuerySerializer,
+    ModelUpdateSerializer,
 )
 from artifacts.filters import ModelFilters
 from artifacts.models import ModelArtifact, ModelArtifactQuerySet
 from artifacts.services import comparison
 from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
 from artifacts.services.model_card import CARD_CONTENT_TYPE, artifact_card, card_filename
+from artifacts.verdict import health_of
 from pipeline.lib.api.envelope import ERROR_RESPONSE, envelope, envelope_of, error_responses
 from pipeline.lib.api.exceptions import ApiError
 from pipeline.lib.api.pagination import PAGE_SIZE, EnvelopePagination, validated_query
@@ -46,6 +48,10 @@ from pipeline.models import TrainingJob
 
 MODEL_NOT_FOUND = "Model not found or access denied"
 MODEL_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+
+
+# One component for the detail envelope (retrieve and partial_update answer the same shape).
+DETAIL_ENVELOPE = envelope_of(ModelArtifactDetailSerializer(), "ModelDetailEnvelope")
 
 
 class MarkdownRenderer(BaseRenderer):
@@ -100,8 +106,18 @@ def list_deferred_fields(serializer_class: type[BaseSerializer[Any]]) -> list[st
         description="Someone else's, a deleted or a missing model all answer 404.",
         parameters=[MODEL_ID],
         responses={
-            200: envelope_of(ModelArtifactDetailSerializer(), "ModelDetailEnvelope"),
+            200: DETAIL_ENVELOPE,
             **error_responses(401, 404, 429),
+        },
+    ),
+    partial_update=extend_schema(
+        summary="Rename or describe one of your models",
+        description="Partial update: send `name`, `description` or both. Only the owner can; others get 404.",
+        parameters=[MODEL_ID],
+        request=ModelUpdateSerializer,
+        responses={
+            200: DETAIL_ENVELOPE,
+            **error_responses(400, 401, 404, 413, 415, 429),
         },
     ),
 )
@@ -133,7 +149,7 @@ class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
         except ValueError:
             raise exceptions.NotFound(MODEL_NOT_FOUND) from None
         queryset = self.filter_queryset(self.get_queryset())
-        if self.action == "retrieve":
+        if self.action in ("retrieve", "partial_update"):
             queryset = queryset.prefetch_related("files")
         model = queryset.filter(pk=model_id).first()
         if model is None:
@@ -142,12 +158,27 @@ class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
         return model
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
-        if self.action == "retrieve":
+        if self.action in ("retrieve", "partial_update"):
             return ModelArtifactDetailSerializer
         return super().get_serializer_class()
 
+    def _detail(self, model: ModelArtifact) -> Response:
+        if model.training_health is None:  # stored before health existed: computed, not saved
+            model.training_health = dict(health_of(model))
+        return envelope(ModelArtifactDetailSerializer(model, context=self.get_serializer_context()).data)
+
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return envelope(self.get_serializer(self.get_object()).data)
+        return self._detail(self.get_object())
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        model = self.get_object()
+        body = ModelUpdateSerializer(data=request.data if isinstance(request.data, dict) else None)
+        body.is_valid(raise_exception=True)
+        changes = body.validated_data
+        for field, value in changes.items():
+            setattr(model, field, value)
+        model.save(update_fields=[*changes, "updated_at"])
+        return self._detail(model)
 
     @extend_schema(
         summary="Compare 2 to 4 of your models side by side",

@@ -85,5 +85,5 @@ def grant_download(artifact: ModelArtifact, user: Any, requested: Sequence[str] 
             raise SigningFailed(name) from exc
     with transaction.atomic():
         DownloadGrant.objects.create(artifact=artifact, user=user, files=list(files), expires_at=expires_at)
-        ModelArtifact.objects.filter(pk=artifact.pk).update(download_count=F("download_count") + 1)
+        ModelArtifact.objects.filter(pk=artifact.pk).update(links_handed_out=F("links_handed_out") + 1)
     return Grant(download_urls=urls, expires_at=expires_at)

@@ -96,6 +96,26 @@ class Trace:
 
 
 @dataclass(frozen=True)
+class ChartMarker:
+    """A step worth pointing at (the best validation loss, where overfitting starts)."""
+
+    step: float
+    label: str
+    css: str
+
+
+@dataclass(frozen=True)
+class PlacedMarker:
+    """A marker in pixels: a dashed vertical line at ``x`` with its label beside it."""
+
+    x: float
+    label: str
+    css: str
+    label_x: float
+    anchor: str  # SVG text-anchor: "start" (label right of the line) or "end"
+
+
+@dataclass(frozen=True)
 class LegendEntry:
     x: int
     name: str
@@ -117,6 +137,11 @@ class Plot:
     traces: list[Trace]
     legend: list[LegendEntry]
     nonfinite_legend_x: int | None  # where the "NaN" legend entry goes; None without one
+    markers: list[PlacedMarker] = field(default_factory=list)
+
+    @property
+    def marker_label_y(self) -> int:
+        return self.layout.top + 12
 
     @property
     def plot_right(self) -> int:
@@ -165,6 +190,7 @@ class LossChart:
     log_scale: bool
     wide: Plot | None  # None when nothing finite was recorded
     compact: Plot | None
+    markers: list[ChartMarker] = field(default_factory=list)
 
     @property
     def has_data(self) -> bool:
@@ -351,6 +377,7 @@ def build_plot(
     description: str,
     log_scale: bool,
     nonfinite: list[float],
+    markers: Sequence[ChartMarker] = (),
 ) -> Plot:
     """Scales, ticks, lines, dots and legend of one layout of the chart, in pixels."""
     finite = training.finite + validation.finite
@@ -410,7 +437,21 @@ def build_plot(
             legend.append(LegendEntry(legend_x, series.name, series.css))
             legend_x += 24 + int(len(series.name) * layout.font * 0.6) + 18
 
+    placed = []
+    middle = layout.left + layout.plot_width / 2
+    for marker in markers:
+        if not x_min <= marker.step <= x_max:
+            continue
+        x = round(sx(marker.step), 1)
+        left_side = x > middle  # label on the side with more room
+        placed.append(
+            PlacedMarker(
+                x, marker.label, marker.css, round(x - 4 if left_side else x + 4, 1), "end" if left_side else "start"
+            )
+        )
+
     return Plot(
+        markers=placed,
         chart_id=chart_id,
         layout=layout,
         title=title,
@@ -425,8 +466,11 @@ def build_plot(
     )
 
 
-def loss_chart(points: Iterable[Any], chart_id: str = "loss-chart") -> LossChart:
-    """Build the chart for metrics points ordered by time (as ``MetricsPoint`` orders them)."""
+def loss_chart(points: Iterable[Any], chart_id: str = "loss-chart", markers: Sequence[ChartMarker] = ()) -> LossChart:
+    """Build the chart for metrics points ordered by time (as ``MetricsPoint`` orders them).
+
+    ``markers`` are steps to mark with a labelled dashed line (drawn only inside the step axis).
+    """
     training, validation, nonfinite = build_series(points)
     ys = [y for _, y in training.finite + validation.finite]
     log_scale = bool(ys) and min(ys) > 0 and max(ys) / min(ys) > LOG_SCALE_RATIO
@@ -437,9 +481,25 @@ def loss_chart(points: Iterable[Any], chart_id: str = "loss-chart") -> LossChart
         drawn_training = Series(training.name, training.css, thin(training.points))
         drawn_validation = Series(validation.name, validation.css, thin(validation.points))
         wide = build_plot(
-            f"{chart_id}-wide", WIDE, drawn_training, drawn_validation, title, description, log_scale, nonfinite
+            f"{chart_id}-wide",
+            WIDE,
+            drawn_training,
+            drawn_validation,
+            title,
+            description,
+            log_scale,
+            nonfinite,
+            markers,
         )
         compact = build_plot(
-            f"{chart_id}-compact", COMPACT, drawn_training, drawn_validation, title, description, log_scale, nonfinite
+            f"{chart_id}-compact",
+            COMPACT,
+            drawn_training,
+            drawn_validation,
+            title,
+            description,
+            log_scale,
+            nonfinite,
+            markers,
         )
-    return LossChart(training, validation, nonfinite, title, description, log_scale, wide, compact)
+    return LossChart(training, validation, nonfinite, title, description, log_scale, wide, compact, list(markers))

@@ -17,11 +17,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from artifacts.inspection.guarded import GuardedInspector
-from artifacts.inspection.summary import adapter_folder, inspection_sentence
+from artifacts.inspection.summary import adapter_folder
 from artifacts.models import ArtifactFile, ArtifactIngest, ModelArtifact
+from artifacts.naming import default_model_name
 from artifacts.quality import calculate_quality_metrics
 from artifacts.services.ingest.outcome import IngestOutcome
 from artifacts.services.ingest.transfer import LeaseLost, Progress, TransferredFile
+from artifacts.verdict import health_of_job, ready_message
 from pipeline.lib.numbers import finite_number
 from pipeline.models import Notification, TrainingJob
 
@@ -76,14 +78,12 @@ def record_artifact(
             job,
             "artifact_ready",
             READY_TITLE,
-            ". ".join(
-                filter(
-                    None,
-                    [
-                        f"Your trained model is ready. Quality score: {artifact.quality_score}/5 stars",
-                        inspection_sentence(artifact.inspection),
-                    ],
-                )
+            ready_message(
+                artifact.name,
+                artifact.quality_score,
+                artifact.training_health or {},
+                artifact.quality_metrics,
+                artifact.inspection,
             ),
             action_url=f"/models/{artifact.id}",
             metadata={"artifact_id": str(artifact.id), "job_id": str(job.pk)},
@@ -106,11 +106,20 @@ def record_failure(job: TrainingJob, ingest: ArtifactIngest, reason: str, *, per
             job,
             "artifact_failed",
             FAILED_TITLE,
-            f"The files of your training job could not be stored: {reason}",
+            f"The files of your training job {_job_label(job)} could not be stored: {reason}",
             action_url=f"/training/jobs/{job.pk}",
             metadata={"job_id": job_id, "attempts": ingest.attempts, "error": reason[:500]},
         )
     return IngestOutcome.failed(job_id, reason)
+
+
+def _job_label(job: TrainingJob) -> str:
+    """Which run failed, as its owner knows it: dataset, preset and rank."""
+    hyper = job.hyperparameters if isinstance(job.hyperparameters, dict) else {}
+    rank = hyper.get("rank")
+    parts = [job.dataset.name if job.dataset else "", job.preset_id, f"r{rank}" if isinstance(rank, int) else ""]
+    label = " · ".join(p for p in parts if p)
+    return f'"{label}"' if label else str(job.external_job_id or job.pk)
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -145,12 +154,22 @@ def _artifact_fields(job: TrainingJob) -> dict[str, Any]:
     quality = calculate_quality_metrics(points)
     current = job.current_metrics if isinstance(job.current_metrics, dict) else {}
     final_loss = current.get("training_loss")
+    hyperparameters = job.hyperparameters if isinstance(job.hyperparameters, dict) else {}
+    taken = ModelArtifact.objects.filter(user_id=job.user_id).values_list("name", flat=True)
+    name = default_model_name(
+        job.dataset.name if job.dataset else None,
+        job.preset_id,
+        hyperparameters.get("rank"),
+        timezone.localdate(job.completed_at) if job.completed_at else timezone.localdate(),
+        taken=taken,
+    )
     return {
-        "name": f"{job.dataset.name if job.dataset else 'Model'} - {timezone.localdate():%-m/%-d/%Y}",
+        "name": name,
         "version": "1.0.0",
         "status": ModelArtifact.Status.STORED,
         "quality_metrics": quality,
         "quality_score": quality["overall_score"],
+        "training_health": health_of_job(job.pk),
         "training_summary": {
             "epochs_completed": job.current_epoch,
             "total_steps": job.current_step,

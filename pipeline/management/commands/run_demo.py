@@ -52,6 +52,8 @@ class Command(BaseCommand):
             "GPU_CLUSTER_API_URL": os.environ.get("GPU_CLUSTER_API_URL", simulator_url),
             "SITE_URL": os.environ.get("SITE_URL", f"http://127.0.0.1:{options['port']}"),
             "PYTHONUNBUFFERED": "1",
+            # A dev server, but visitors of the demo see the product's 404 page (pipeline.lib.not_found).
+            "PRODUCT_404_IN_DEBUG": os.environ.get("PRODUCT_404_IN_DEBUG", "true"),
         }
         beat_schedule = str(Path(settings.VAR_DIR) / "celerybeat-schedule")
         commands = {

@@ -1,0 +1,155 @@
+"""What pages, cards and notifications say about a run, derived from its health checks.
+
+``artifacts.health`` judges the history; this module turns that judgement plus the seed's
+``quality_metrics`` into the few facts every surface shows, so the detail page, the list card and
+the ``artifact_ready`` notification cannot disagree with each other or with the checks. It also
+computes and stores the health of an artifact (at ingest and from ``recompute_health``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypedDict
+
+from artifacts.health import Status, TrainingHealth, headline_facts, training_health
+from artifacts.models import ModelArtifact
+from pipeline.models import MetricsPoint
+
+POINT_FIELDS = ("step", "epoch", "training_loss", "validation_loss")
+
+NO_HISTORY_CAVEAT = (
+    "No training history was recorded, so there was nothing to judge: the 3 stars are the score the "
+    "rating gives any run without metrics, not a sign of quality."
+)
+
+# Short labels for a list card, by the check that decides the run's health (first match wins).
+_CARD_LABELS: tuple[tuple[str, str, str], ...] = (
+    ("diverged", "fail", "Diverged"),
+    ("overfitting", "fail", "Overfits"),
+    ("overfitting", "warn", "Overfits"),
+    ("diverged", "warn", "Got worse"),
+    ("no_validation", "warn", "No validation data"),
+    ("few_points", "warn", "Too little history"),
+    ("still_improving", "warn", "Still improving"),
+    ("plateau", "warn", "Plateaued"),
+    ("loss_spikes", "warn", "Loss spikes"),
+)
+
+
+def health_of_job(job_id: Any) -> TrainingHealth:
+    """The training health of a job's whole metrics history."""
+    return training_health(MetricsPoint.objects.filter(job_id=job_id).values(*POINT_FIELDS).iterator())
+
+
+def health_of(artifact: ModelArtifact) -> Mapping[str, Any]:
+    """The stored health, or (for an artifact not yet recomputed) the health computed now."""
+    stored = artifact.training_health
+    if isinstance(stored, Mapping) and isinstance(stored.get("checks"), list):
+        return stored
+    return health_of_job(artifact.job_id)
+
+
+def recompute(artifact: ModelArtifact) -> TrainingHealth:
+    """Compute and store an artifact's health (quality_metrics and the score are left alone)."""
+    health = health_of_job(artifact.job_id)
+    ModelArtifact.objects.filter(pk=artifact.pk).update(training_health=health)
+    artifact.training_health = health
+    return health
+
+
+def _checks(health: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    checks = health.get("checks") if isinstance(health, Mapping) else None
+    if not isinstance(checks, list):
+        return {}
+    return {c["code"]: c for c in checks if isinstance(c, Mapping) and isinstance(c.get("code"), str)}
+
+
+def has_history(health: Mapping[str, Any]) -> bool:
+    """False when no finite training loss was logged at all (the seed's "unknown", 3 stars)."""
+    checks = _checks(health)
+    few, diverged = checks.get("few_points", {}), checks.get("diverged", {})
+    nothing_finite = few.get("status") == "warn" and str(few.get("message", "")).startswith("No finite")
+    return not (nothing_finite and diverged.get("status") == "pass")  # a NaN-only run has a history
+
+
+class Verdict(TypedDict):
+    severity: Status
+    improvement_is_good: bool
+    rating_caveat: str | None
+    download_warning: str | None
+    has_history: bool
+    has_validation: bool
+    rests_on_training_alone: bool
+    card_label: str
+    summary: str
+
+
+def verdict(health: Mapping[str, Any], quality_metrics: Mapping[str, Any]) -> Verdict:
+    """Everything a page or notification states about the run, consistent with the checks."""
+    quality = quality_metrics if isinstance(quality_metrics, Mapping) else {}
+    facts = headline_facts(health, quality)
+    checks = _checks(health)
+    history = has_history(health)
+    severity: Status = facts["severity"]
+    if quality.get("convergence_quality") == "diverged":
+        severity = "fail"
+    caveat = facts["rating_caveat"] if history else NO_HISTORY_CAVEAT
+    no_validation = checks.get("no_validation", {}).get("status") == "warn"
+    label = "Healthy"
+    if not checks:
+        label = "Not checked yet"
+    elif not history:
+        label = "No history to judge"
+    else:
+        label = next(
+            (text for code, status, text in _CARD_LABELS if checks.get(code, {}).get("status") == status),
+            "Healthy",
+        )
+    return {
+        "severity": severity,
+        "improvement_is_good": facts["improvement_is_good"],
+        "rating_caveat": caveat,
+        "download_warning": facts["download_warning"],
+        "has_history": history,
+        "has_validation": history and not no_validation,
+        "rests_on_training_alone": history and no_validation,
+        "card_label": label,
+        "summary": str(health.get("summary") or "") if isinstance(health, Mapping) else "",
+    }
+
+
+def _inspection_reason(inspection: Any) -> str | None:
+    """Why the adapter is unusable, in one sentence, when its inspection says so."""
+    if not isinstance(inspection, Mapping) or inspection.get("verdict") != "unusable":
+        return None
+    from artifacts.inspection.summary import inspection_sentence
+
+    sentence = inspection_sentence(inspection)
+    if sentence:
+        return str(sentence)
+    findings = inspection.get("findings")
+    errors = [
+        str(f.get("message"))
+        for f in (findings if isinstance(findings, list) else [])
+        if isinstance(f, Mapping) and f.get("severity") == "error" and f.get("message")
+    ]
+    return errors[0] if errors else "The adapter's files failed inspection."
+
+
+def ready_message(name: str, score: Any, health: Mapping[str, Any], quality: Mapping[str, Any], inspection: Any) -> str:
+    """The ``artifact_ready`` message: which model, its stars, and what its health checks found.
+
+    A diverged or unusable run is never announced as plainly "ready".
+    """
+    v = verdict(health, quality)
+    stars = f"Quality score: {score}/5 stars"  # the seed's sentence, last
+    unusable = _inspection_reason(inspection)
+    if unusable:
+        return f'"{name}" is stored but not ready to use. {unusable.rstrip()} {stars}'
+    if v["download_warning"]:
+        return f'"{name}" is stored, but training diverged: {v["summary"]} {stars}'
+    if not v["has_history"]:
+        return f'"{name}" is ready. No training history was recorded, so there was nothing to judge. {stars}'
+    if v["rating_caveat"]:
+        return f'"{name}" is ready, with a caveat: {v["summary"]} {stars}'
+    return f'"{name}" is ready. {v["summary"]} {stars}'
