@@ -37,12 +37,10 @@ from pipeline.models import Dataset, MetricsPoint
 logger = logging.getLogger(__name__)
 
 # Columns a model card does not show, left out of the list's query (the JSON ones can be large).
+# The card does read configuration, training_health and inspection (its facts and badges).
 CARD_DEFERRED = (
     "description",
-    "configuration",
     "artifacts",
-    "inspection",
-    "training_health",
     "job__hyperparameters",
     "job__gpu_config",
     "job__current_metrics",

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 
 from artifacts.models import ModelArtifact
 from artifacts.services import bundles, lifecycle
-from pipeline.lib.api.envelope import ERROR_RESPONSE, envelope, envelope_of
+from pipeline.lib.api.envelope import envelope, envelope_of, error_responses
 from pipeline.lib.api.exceptions import ApiError
 
 MODEL_NOT_FOUND = "Model not found or access denied"
@@ -103,8 +103,7 @@ class DeliveryActionsMixin:
         parameters=[MODEL_ID],
         responses={
             (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR),
-            401: ERROR_RESPONSE,
-            404: ERROR_RESPONSE,
+            **error_responses(401, 404, 429),
         },
     )
     @action(
@@ -132,8 +131,7 @@ class DeliveryActionsMixin:
         responses={
             200: envelope_of(BundleStatusSerializer(), "BundleReadyEnvelope"),
             202: envelope_of(BundleStatusSerializer(), "BundlePreparingEnvelope"),
-            401: ERROR_RESPONSE,
-            404: ERROR_RESPONSE,
+            **error_responses(401, 404, 429),
         },
     )
     @action(detail=True, methods=["post"], url_path="bundle")
@@ -155,7 +153,7 @@ class DeliveryActionsMixin:
     @extend_schema(
         summary="Delete a model (restorable for ARTIFACT_RETENTION_DAYS)",
         parameters=[MODEL_ID],
-        responses={204: None, 401: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+        responses={204: None, **error_responses(401, 404, 429)},
     )
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         lifecycle.soft_delete(self.get_object())
@@ -167,7 +165,7 @@ class DeliveryActionsMixin:
         description="Within `ARTIFACT_RETENTION_DAYS` of its deletion; later it answers 410.",
         parameters=[MODEL_ID],
         request=None,
-        responses={200: OpenApiTypes.OBJECT, 401: ERROR_RESPONSE, 404: ERROR_RESPONSE, 410: ERROR_RESPONSE},
+        responses={200: OpenApiTypes.OBJECT, **error_responses(401, 404, 410, 429)},
     )
     @action(detail=True, methods=["post"], url_path="restore")
     def restore(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -194,8 +194,7 @@ class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
         responses={
             200: envelope_of(ComparisonSerializer(), "ModelComparisonEnvelope"),
             400: OpenApiResponse(ERROR_RESPONSE, description="Fewer than 2, more than 4, repeated or malformed ids"),
-            401: ERROR_RESPONSE,
-            404: ERROR_RESPONSE,
+            **error_responses(401, 404, 429),
         },
     )
     @action(detail=False, methods=["get"], url_path="compare")
@@ -261,8 +260,7 @@ class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
         parameters=[MODEL_ID],
         responses={
             (200, "text/markdown"): OpenApiResponse(OpenApiTypes.STR, description="The card, as Markdown"),
-            401: ERROR_RESPONSE,
-            404: ERROR_RESPONSE,
+            **error_responses(401, 404, 429),
         },
     )
     @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, MarkdownRenderer])
