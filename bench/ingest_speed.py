@@ -1,6 +1,6 @@
 """Ingest throughput against the machine's real limit, side by side in one run.
 
-    python bench/ingest_speed.py [--adapter-mb 1024] [--repeats 3] [--compare-root DIR] [--port 0] [--s3]
+    python -m bench.ingest_speed [--adapter-mb 1024] [--repeats 3] [--compare-root DIR] [--port 0] [--s3]
 
 Starts the cluster simulator with one ``--adapter-mb`` MiB job, then, ``--repeats`` times in turn:
 
@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,9 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from bench.common import port as free_port
+from bench.common import wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -82,23 +84,6 @@ else:
         storage.save_stream("stream/adapter", iter(lambda: handle.read(1024 * 1024), b""))
 print(json.dumps({"seconds": time.perf_counter() - started}))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)  # noqa: S310 (loopback)
-            return
-        except Exception:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not come up")
 
 
 def env_for(var: Path, sim_url: str) -> dict[str, str]:

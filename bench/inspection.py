@@ -1,8 +1,8 @@
 """What adapter inspection costs: its own throughput, and the ingest's wall time and memory with it.
 
-    python bench/inspection.py                  # both parts, 2048 MiB ingest
-    python bench/inspection.py --only scan      # the inspector alone on a synthetic file
-    python bench/inspection.py --adapter-mb 1024 --runs 3
+    python -m bench.inspection                  # both parts, 2048 MiB ingest
+    python -m bench.inspection --only scan      # the inspector alone on a synthetic file
+    python -m bench.inspection --adapter-mb 1024 --runs 3
 
 1. Scan: a synthetic ``--scan-mb`` MiB safetensors file (F32, F16 and BF16; generated a chunk at a
    time, never held whole) fed to ``AdapterInspector`` in 1 MiB chunks whose boundaries split the
@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import struct
 import subprocess
 import sys
@@ -32,6 +31,9 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from bench.common import port as free_port
+from bench.common import wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -141,12 +143,6 @@ print(json.dumps({"success": result.success, "error": result.error, "seconds": e
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def env_for(var: Path, sim_url: str) -> dict[str, str]:
     return {
         **os.environ,
@@ -160,17 +156,6 @@ def env_for(var: Path, sim_url: str) -> dict[str, str]:
         "LOG_LEVEL": "warning",
         "DJANGO_SETTINGS_MODULE": "pipeline.settings",
     }
-
-
-def wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)  # noqa: S310 (loopback)
-            return
-        except Exception:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not come up")
 
 
 def bench_ingest(adapter_mb: int, runs: int) -> tuple[dict[str, float], dict[str, float]]:

@@ -65,9 +65,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         if wait is not None:
             body["details"] = {"retry_after_seconds": int(wait)}
     response.data = body
-    request = context.get("request")
+    request: Any = context.get("request")
     renderer = getattr(request, "accepted_renderer", None)
-    if renderer is not None and renderer.media_type not in ("application/json", "text/html"):
+    if request is not None and renderer is not None and renderer.media_type not in ("application/json", "text/html"):
         # A route that serves text (SHA256SUMS, the model card) still answers errors in the JSON
         # envelope, labelled as JSON, whatever the client asked for.
         request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
