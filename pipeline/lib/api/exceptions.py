@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import exceptions, status
-from rest_framework.response import Response
 from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 
