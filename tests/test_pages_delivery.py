@@ -91,6 +91,7 @@ def test_models_list_shows_storage_use(alice_client, alice, model):
     Bundle.objects.create(artifact=other, state=Bundle.State.READY, size=2000, key="k")
     gone = make_artifact(alice)
     lifecycle.soft_delete(gone)
-    line = alice_client.get("/models").content.decode().split('data-testid="storage-use">')[1].split("</p>")[0]
+    head = alice_client.get("/models").content.decode().split('data-testid="model-count">')[1].split("</p>")[0]
     total = 8 + 3000 + 1000 + 2000
-    assert line.startswith(f"2 models · {total / 1024:.1f}\xa0KB")
+    assert "<strong>2</strong> models total" in head
+    assert head.split('data-testid="storage-use">')[1].startswith(f" · {total / 1024:.1f}\xa0KB stored")
