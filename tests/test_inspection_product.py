@@ -113,6 +113,7 @@ def test_an_untrained_adapter_is_stored_byte_exact_and_called_unusable(simulator
     assert BANNER in page and reason["message"] in page
     assert page.index(BANNER) < page.index("Download All Files")  # seen before the download button
     assert 'data-testid="inspection-verdict">Unusable<' in page
+    assert page.index('data-testid="unusable-badge"') < page.index("Loss curve")  # in the header, beside the stars
 
     message = ready_message(artifact)
     assert message.startswith(f'"{artifact.name}" is stored but not ready to use. Warning:')
