@@ -250,3 +250,11 @@ def test_no_training_health_at_all_says_so_once(alice, alice_client):
     page = text(alice_client.get(f"/models/compare?ids={ids(first, second)}"))
     assert "Training health has not been computed for these models yet." in page
     assert "Not computed" not in page
+
+
+@pytest.mark.django_db
+def test_a_repeated_id_that_is_none_of_yours_is_404_not_400(alice_client):
+    unknown = "00000000-0000-0000-0000-000000000000"
+    response = alice_client.get(f"/api/models/compare?ids={unknown},{unknown}")
+    assert response.status_code == 404
+    assert response.json() == {"error": "Model not found or access denied"}

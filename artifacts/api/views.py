@@ -47,6 +47,7 @@ from pipeline.lib.api.parsers import JSONParser, MultiPartParser
 from pipeline.models import TrainingJob
 
 MODEL_NOT_FOUND = "Model not found or access denied"
+UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 MODEL_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 
 
@@ -188,7 +189,12 @@ class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
         ),
         parameters=[
             OpenApiParameter(
-                "ids", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True, description="2 to 4 model ids"
+                "ids",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                required=True,
+                description="2 to 4 distinct model ids, separated by commas",
+                pattern=f"^{UUID_PATTERN}(,{UUID_PATTERN}){{1,3}}$",
             )
         ],
         responses={
@@ -199,9 +205,13 @@ class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=False, methods=["get"], url_path="compare")
     def compare(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        values = request.query_params.getlist("ids")
         try:
-            ids = comparison.parse_ids(request.query_params.getlist("ids"))
+            ids = comparison.parse_ids(values)
         except comparison.InvalidSelection as exc:
+            # A repeated id that is not even one of the user's models is first of all unknown.
+            if isinstance(exc, comparison.RepeatedModel) and comparison.names_unknown_model(request.user, values):
+                raise exceptions.NotFound(MODEL_NOT_FOUND) from None
             raise exceptions.ValidationError({"ids": [str(exc)]}) from None
         models = comparison.load_models(request.user, ids)
         if models is None:

@@ -28,6 +28,10 @@ class InvalidSelection(ValueError):
     """The ``ids`` parameter does not name 2-4 distinct model ids; the message says why."""
 
 
+class RepeatedModel(InvalidSelection):
+    """One id is chosen twice."""
+
+
 def parse_ids(values: Iterable[str]) -> list[uuid.UUID]:
     """Model ids from ``ids`` values, each one id or several separated by commas.
 
@@ -47,13 +51,25 @@ def parse_ids(values: Iterable[str]) -> list[uuid.UUID]:
     seen: set[uuid.UUID] = set()
     for model_id in ids:
         if model_id in seen:
-            raise InvalidSelection(f"Model {model_id} is chosen more than once; choose each model once.")
+            raise RepeatedModel(f"Model {model_id} is chosen more than once; choose each model once.")
         seen.add(model_id)
     if len(ids) < MIN_MODELS:
         raise InvalidSelection(f"Choose at least {MIN_MODELS} models to compare (you chose {len(ids)}).")
     if len(ids) > MAX_MODELS:
         raise InvalidSelection(f"Compare at most {MAX_MODELS} models at a time (you chose {len(ids)}).")
     return ids
+
+
+def names_unknown_model(user: Any, values: Iterable[str]) -> bool:
+    """Whether any well-formed id in ``values`` is not one of the user's models: such a request is
+    a 404 (as for one model) whatever else is wrong with the selection."""
+    ids = set()
+    for token in (token.strip() for value in values for token in value.split(",")):
+        try:
+            ids.add(uuid.UUID(token))
+        except ValueError:
+            continue
+    return bool(ids) and ModelArtifact.objects.visible_to(user).filter(pk__in=ids).count() != len(ids)
 
 
 def load_models(user: Any, ids: Sequence[uuid.UUID]) -> list[ModelArtifact] | None:
