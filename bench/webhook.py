@@ -1,8 +1,9 @@
 """Webhook → stored: from the cluster's signed POST to the artifact row, through gunicorn and a
 Celery worker started with ``deploy/run``, for a 10 MiB adapter, ``BENCH_WEBHOOK_RUNS`` (default 10)
 times per broker: the filesystem broker (the embedded default) and Redis (``BENCH_REDIS_URL``,
-default ``redis://127.0.0.1:6379/12``, flushed; skipped when unreachable). Target: p50 < 2 s
-(the seed polled every 2 minutes)."""
+default ``redis://127.0.0.1:6379/12``, flushed; skipped when unreachable). Target (DESIGN §13 /
+the scale issue): p50 < 250 ms on Redis; the filesystem broker's figure is reported as information
+(it polls its folder, so it is slower by design)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,9 @@ TrainingJob.objects.bulk_create(
     TrainingJob(user=user, status="running", external_job_id=f"bench-hook-{i}") for i in range(int(sys.argv[1]))
 )
 """
+
+
+REDIS_TARGET_SECONDS = 0.25
 
 
 def redis_url() -> str | None:
@@ -123,13 +127,10 @@ def bench_webhook() -> list[Row]:
     for label, broker in brokers:
         values = latencies(broker, runs)
         middle = p50(values)
-        rows.append(
-            Row(
-                f"webhook -> stored p50 of {runs}, 10 MiB ({label})",
-                f"{middle:.2f} s (min {min(values):.2f}, max {max(values):.2f})",
-                "< 2 s",
-                middle / 2,
-                middle < 2,
-            )
-        )
+        figure = f"{middle:.2f} s (min {min(values):.2f}, max {max(values):.2f})"
+        measure = f"webhook -> stored p50 of {runs}, 10 MiB ({label})"
+        if broker == "filesystem://":
+            rows.append(Row(measure, figure, "information"))
+        else:
+            rows.append(Row(measure, figure, "< 0.25 s", middle / REDIS_TARGET_SECONDS, middle < REDIS_TARGET_SECONDS))
     return rows
