@@ -28,6 +28,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+call_command("collectstatic", interactive=False, verbosity=0)  # DEBUG=false pages need the manifest
 from django.contrib.auth import get_user_model
 from pipeline.models import Dataset, TrainingJob
 from artifacts.models import ModelArtifact

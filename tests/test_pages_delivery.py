@@ -95,3 +95,19 @@ def test_models_list_shows_storage_use(alice_client, alice, model):
     total = 8 + 3000 + 1000 + 2000
     assert "<strong>2</strong> models total" in head
     assert head.split('data-testid="storage-use">')[1].startswith(f" · {total / 1024:.1f}\xa0KB stored")
+
+
+def _size_sums(client) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/models").status_code == 200
+    return sum("SUM(" in q["sql"] for q in queries.captured_queries)
+
+
+def test_storage_use_is_summed_at_most_every_few_minutes_and_says_when(alice_client, alice, model):
+    assert _size_sums(alice_client) == 1
+    assert _size_sums(alice_client) == 0  # the figure measured a moment ago
+    head = alice_client.get("/models").content.decode().split('data-testid="storage-use">')[1].split("</span>")[0]
+    assert "stored" in head and "(as of" in alice_client.get("/models").content.decode()

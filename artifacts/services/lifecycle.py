@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -88,6 +89,7 @@ def purge_deleted(now: datetime | None = None) -> int:
 class StorageUse:
     models: int
     bytes: int
+    measured_at: datetime | None = None
 
 
 def _bytes_per_user() -> tuple[Subquery, Subquery]:
@@ -119,6 +121,22 @@ def storage_by_user(users: QuerySet[Any] | None = None) -> QuerySet[Any]:
         file_bytes=Coalesce(files, zero),
         bundle_bytes=Coalesce(bundles, zero),
     ).annotate(stored_bytes=Coalesce(files, zero) + Coalesce(bundles, zero))
+
+
+# Summing a user's file sizes reads every file row they own (about 0.6 s at 100,000 models on
+# PostgreSQL), so the list page shows a figure at most this old, with the time it was measured.
+STORAGE_USE_MAX_AGE_SECONDS = 300
+
+
+def recent_storage_use(user: Any) -> StorageUse:
+    """:func:`storage_use` as measured at most ``STORAGE_USE_MAX_AGE_SECONDS`` ago."""
+    key = f"artifacts:storage-use:{user.pk}"
+    cached = cache.get(key)
+    if cached is None:
+        use = storage_use(user)
+        cached = (use.models, use.bytes, timezone.now())
+        cache.set(key, cached, STORAGE_USE_MAX_AGE_SECONDS)
+    return StorageUse(models=cached[0], bytes=cached[1], measured_at=cached[2])
 
 
 def storage_use(user: Any) -> StorageUse:
