@@ -122,26 +122,10 @@ class LegendEntry:
     css: str
 
 
-@dataclass(frozen=True)
-class Plot:
-    """Everything ``partials/loss_chart.html`` draws for one layout, as numbers and plain text."""
+class AxisFrame:
+    """Where the axes, tick labels and axis titles of a plot go: shared by every chart template."""
 
-    chart_id: str
     layout: Layout
-    title: str
-    description: str
-    y_title: str
-    y_ticks: list[Tick]
-    x_ticks: list[Tick]
-    nonfinite_marks: list[float]  # x of each non-finite training step's tick
-    traces: list[Trace]
-    legend: list[LegendEntry]
-    nonfinite_legend_x: int | None  # where the "NaN" legend entry goes; None without one
-    markers: list[PlacedMarker] = field(default_factory=list)
-
-    @property
-    def marker_label_y(self) -> int:
-        return self.layout.top + 12
 
     @property
     def plot_right(self) -> int:
@@ -174,6 +158,28 @@ class Plot:
     @property
     def y_title_y(self) -> float:
         return round(self.layout.top + self.layout.plot_height / 2, 1)
+
+
+@dataclass(frozen=True)
+class Plot(AxisFrame):
+    """Everything ``partials/loss_chart.html`` draws for one layout, as numbers and plain text."""
+
+    chart_id: str
+    layout: Layout
+    title: str
+    description: str
+    y_title: str
+    y_ticks: list[Tick]
+    x_ticks: list[Tick]
+    nonfinite_marks: list[float]  # x of each non-finite training step's tick
+    traces: list[Trace]
+    legend: list[LegendEntry]
+    nonfinite_legend_x: int | None  # where the "NaN" legend entry goes; None without one
+    markers: list[PlacedMarker] = field(default_factory=list)
+
+    @property
+    def marker_label_y(self) -> int:
+        return self.layout.top + 12
 
     @property
     def nonfinite_mark_end(self) -> int:

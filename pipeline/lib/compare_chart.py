@@ -13,7 +13,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pipeline.lib.charts import LOG_SCALE_RATIO, Layout, Tick, format_tick, format_value, linear_ticks, log_ticks
+from pipeline.lib.charts import (
+    LOG_SCALE_RATIO,
+    AxisFrame,
+    Layout,
+    Tick,
+    format_tick,
+    format_value,
+    linear_ticks,
+    log_ticks,
+)
 
 # Two charts sit side by side on a desktop; on a phone each is drawn in the compact layout.
 HALF = Layout(width=560, height=320, left=56, right=16, top=16, bottom=46, x_ticks=6, y_ticks=5, font=12)
@@ -41,7 +50,7 @@ class DrawnSeries:
 
 
 @dataclass(frozen=True)
-class MultiPlot:
+class MultiPlot(AxisFrame):
     chart_id: str
     layout: Layout
     title: str
@@ -50,38 +59,6 @@ class MultiPlot:
     y_ticks: list[Tick]
     x_ticks: list[Tick]
     series: list[DrawnSeries]
-
-    @property
-    def plot_right(self) -> int:
-        return self.layout.width - self.layout.right
-
-    @property
-    def plot_bottom(self) -> int:
-        return self.layout.height - self.layout.bottom
-
-    @property
-    def y_label_x(self) -> int:
-        return self.layout.left - 8
-
-    @property
-    def x_mark_end(self) -> int:
-        return self.plot_bottom + 5
-
-    @property
-    def x_label_y(self) -> int:
-        return self.plot_bottom + 18
-
-    @property
-    def x_title_x(self) -> float:
-        return round(self.layout.left + self.layout.plot_width / 2, 1)
-
-    @property
-    def x_title_y(self) -> int:
-        return self.layout.height - 6
-
-    @property
-    def y_title_y(self) -> float:
-        return round(self.layout.top + self.layout.plot_height / 2, 1)
 
 
 @dataclass(frozen=True)
