@@ -59,6 +59,12 @@ def leaf_name(leaf: str) -> str | None:
     return raw.decode("utf-8")
 
 
+# Where an artifact's zip bundles live, beside its files. ``!bundles`` is the escaped form of
+# ``bundles``, a name that is always kept as-is, so no cluster file name ever maps to it: a file
+# called ``bundles`` cannot stand where the bundles' folder must go.
+BUNDLES_LEAF = MARKER + "bundles"
+
+
 def artifact_prefix(user_id: uuid.UUID | str, artifact_id: uuid.UUID | str) -> str:
     """Where one artifact's files live (ends in ``/``); what ``clear_prefix`` removes."""
     return f"{user_id}/{artifact_id}/"

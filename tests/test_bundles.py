@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import subprocess
 import threading
@@ -137,7 +138,7 @@ def test_bundle_is_named_after_the_model_and_stored_under_its_prefix(
     bundle = Bundle.objects.get(artifact=model)
     assert bundles.build_bundle(bundle.pk, bundle.lease_token)
     bundle.refresh_from_db()
-    assert bundle.key.startswith(f"{model.user_id}/{model.id}/bundles/")
+    assert bundle.key.startswith(f"{model.user_id}/{model.id}/!bundles/")
     assert bundle.filename.endswith(".zip")
     assert (artifact_root / bundle.key).stat().st_size == bundle.size
 
@@ -291,7 +292,7 @@ def test_bundle_on_s3_unzips_byte_exact_and_resumes(
     assert state.ready and state.download_url
     keys = [o["Key"] for o in s3_storage.list_objects_v2(Bucket=s3_storage.bucket)["Contents"]]
     bundle = Bundle.objects.get(artifact=artifact)
-    assert bundle.key in keys and bundle.key.startswith(f"{alice.pk}/{artifact.pk}/bundles/")
+    assert bundle.key in keys and bundle.key.startswith(f"{alice.pk}/{artifact.pk}/!bundles/")
     whole = requests.get(state.download_url, timeout=30)
     assert whole.status_code == 200
     assert hashlib.sha256(whole.content).hexdigest() == state.sha256
@@ -354,3 +355,13 @@ def test_a_deleted_models_bundle_link_stops_working(alice_client, model, builds,
     model.refresh_from_db()
     restore(model)
     assert Client().get(data["download_url"]).status_code == 200
+
+
+def test_a_file_named_bundles_does_not_stand_in_the_bundles_way(alice_client, alice, builds, post_bundle, tmp_path):
+    artifact = make_artifact(alice)
+    for name, content in {**FILES, "bundles": b"a cluster file that happens to be called bundles"}.items():
+        add_file(artifact, name, content)
+    data = ready_bundle(alice_client, artifact, builds, post_bundle)
+    archive = b"".join(Client().get(data["download_url"]).streaming_content)
+    with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
+        assert zipped.read("bundles") == b"a cluster file that happens to be called bundles"

@@ -8,7 +8,7 @@ each stored file out of storage in chunks, through ``zipstream-ng`` (entries STO
 recompressed; Zip64 when needed; its size known before the first byte), into storage with the
 same ``save_stream`` the ingest uses. Memory stays bounded whatever the model's size.
 
-The bundle is an ordinary stored object under ``{user_id}/{artifact_id}/bundles/``, so it is signed
+The bundle is an ordinary stored object under ``{user_id}/{artifact_id}/!bundles/``, so it is signed
 like any file (S3 presigned, Supabase, or the local ``/downloads/<token>`` endpoint, all with Range)
 and removed with the model's other objects when the model is purged.
 """
@@ -31,6 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 from zipstream import ZIP_STORED, ZipStream
 
+from artifacts.keys import BUNDLES_LEAF, artifact_prefix
 from artifacts.models import ArtifactFile, Bundle, ModelArtifact
 from artifacts.services.model_card import artifact_card, card_filename
 from artifacts.storage import CHUNK_SIZE, S3ArtifactStorage, SupabaseArtifactStorage, artifact_storage
@@ -77,7 +78,8 @@ def bundle_folder(artifact: ModelArtifact) -> str:
 
 def bundle_key(artifact: ModelArtifact, token: str) -> str:
     """Each build writes a key of its own, so removing an old zip never touches a newer one."""
-    return f"{artifact.user_id}/{artifact.pk}/bundles/{token[:16]}/{bundle_folder(artifact)}.zip"
+    prefix = artifact_prefix(artifact.user_id, artifact.pk)
+    return f"{prefix}{BUNDLES_LEAF}/{token[:16]}/{bundle_folder(artifact)}.zip"
 
 
 def stored_chunks(storage: Any, record: ArtifactFile) -> Iterator[bytes]:

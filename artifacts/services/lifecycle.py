@@ -24,6 +24,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from artifacts.keys import artifact_prefix
 from artifacts.models import ArtifactFile, ArtifactIngest, Bundle, ModelArtifact, retention_cutoff
 from artifacts.storage import artifact_storage
 
@@ -51,11 +52,6 @@ def restore(artifact: ModelArtifact) -> bool:
     return True
 
 
-def artifact_prefix(artifact: ModelArtifact) -> str:
-    """Every object of the model lives under this prefix: its files and its bundles."""
-    return f"{artifact.user_id}/{artifact.pk}/"
-
-
 def purge_deleted(now: datetime | None = None) -> int:
     """Remove models deleted before the retention cutoff: objects first, then rows."""
     storage = artifact_storage()
@@ -65,7 +61,7 @@ def purge_deleted(now: datetime | None = None) -> int:
             # Bundles sit one folder deeper; not every backend's clear_prefix reaches into folders.
             for key in Bundle.objects.filter(artifact=artifact).exclude(key="").values_list("key", flat=True):
                 storage.delete(key)
-            storage.clear_prefix(artifact_prefix(artifact))
+            storage.clear_prefix(artifact_prefix(artifact.user_id, artifact.pk))  # files and bundles
         except Exception:  # storage down: the rows stay, so the next run tries again
             logger.exception("purge of artifact %s: removing its stored objects failed", artifact.pk)
             continue
