@@ -1,5 +1,6 @@
 import hashlib
 import json
+import time
 
 import pytest
 import requests
@@ -96,3 +97,21 @@ def test_size_scales_with_spec_without_changing_layout_rules():
     large = AdapterSpec(rank=16, adapter_bytes=2 * 1024 * 1024 * 1024)
     assert small.num_layers == 1
     assert large.num_layers * large.layer_bytes >= 2 * 1024 * 1024 * 1024
+
+
+def test_small_answers_on_a_kept_alive_connection_do_not_stall(simulator):
+    """The listing and each small file come back at once on a reused connection.
+
+    With Nagle's algorithm on the server, the body of a small answer (written after its headers)
+    waited for the client's delayed ACK, ~40 ms each: ten small answers took over 0.4 s.
+    """
+    with requests.Session() as session:
+        headers = {"Authorization": f"Bearer {KEY}"}
+        urls = session.get(f"{simulator.base_url}/training/artifacts/sim-a", headers=headers, timeout=30).json()
+        small = urls["download_urls"]["adapter_config.json"]
+        assert session.get(small, timeout=30).status_code == 200  # the connection is open and the files generated
+        began = time.perf_counter()
+        for _ in range(5):
+            session.get(f"{simulator.base_url}/training/artifacts/sim-a", headers=headers, timeout=30).json()
+            assert session.get(small, timeout=30).status_code == 200
+        assert time.perf_counter() - began < 0.3
