@@ -3,7 +3,10 @@ Celery worker started with ``deploy/run``, for a 10 MiB adapter, ``BENCH_WEBHOOK
 times per broker: the filesystem broker (the embedded default) and Redis (``BENCH_REDIS_URL``,
 default ``redis://127.0.0.1:6379/12``, flushed; skipped when unreachable). Target (DESIGN §13 /
 the scale issue): p50 < 250 ms on Redis; the filesystem broker's figure is reported as information
-(it polls its folder, so it is slower by design)."""
+(it polls its folder, so it is slower by design).
+
+"Stored" is the moment the job's ``artifact_id`` is seen in the database, which is polled every
+20 ms: each figure includes up to 20 ms (10 on average) of that polling."""
 
 from __future__ import annotations
 
