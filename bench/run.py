@@ -1,11 +1,12 @@
 """``make bench``: each measure beside its true limit, measured side by side in the same run.
 
-Areas (``BENCH_ONLY=ingest,s3,hash,inspection,webhook,list`` picks some; default all):
+Areas (``BENCH_ONLY=ingest,s3,hash,inspection,streams,webhook,list`` picks some; default all):
 
 * ``ingest``  — large-file ingest to local storage vs ``curl -o FILE && sync FILE``; peak RSS
 * ``s3``      — ingest into an S3 endpoint (moto) vs boto3 ``upload_fileobj`` of the same bytes
 * ``hash``    — sha256 throughput of this Python (information)
 * ``inspection`` — the 2 GiB ingest with adapter inspection vs without (<= 1.10x); memory it adds
+* ``streams`` — 4 parallel range streams vs 1 from a cluster that caps each connection (>= 3x)
 * ``webhook`` — webhook -> stored p50 on the filesystem broker and on Redis
 * ``list``    — the models list, API and page, at 100,000 artifacts on PostgreSQL
 
@@ -25,6 +26,7 @@ from bench.common import Row, print_table
 from bench.ingest import bench_hash, bench_local, bench_s3
 from bench.inspection import inspection_rows
 from bench.listing import bench_listing
+from bench.streams import bench_streams
 from bench.webhook import bench_webhook
 
 
@@ -35,6 +37,7 @@ def main() -> int:
         "s3": lambda: bench_s3(repeat),
         "hash": bench_hash,
         "inspection": lambda: inspection_rows(int(os.environ.get("BENCH_ADAPTER_MB", "2048")), repeat),
+        "streams": lambda: bench_streams(repeat),
         "webhook": bench_webhook,
         "list": bench_listing,
     }

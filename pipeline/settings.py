@@ -202,6 +202,8 @@ GPU_CLUSTER_API_URL = env_str("GPU_CLUSTER_API_URL", "http://127.0.0.1:8765").rs
 GPU_CLUSTER_API_KEY = env_str("GPU_CLUSTER_API_KEY", "")
 GPU_CLUSTER_TIMEOUT = env_float("GPU_CLUSTER_TIMEOUT", 30.0, minimum=0.1)
 GPU_CLUSTER_CONNECT_TIMEOUT = env_float("GPU_CLUSTER_CONNECT_TIMEOUT", 5.0, minimum=0.1)
+# Connections per large file (parallel Range requests, in order; 1 streams each file as one body).
+GPU_CLUSTER_STREAMS = min(env_int("GPU_CLUSTER_STREAMS", 1, minimum=1), 16)
 GPU_CLUSTER_WEBHOOK_SECRET = env_str("GPU_CLUSTER_WEBHOOK_SECRET", "")
 
 # --- Ingest ---------------------------------------------------------------------------------------

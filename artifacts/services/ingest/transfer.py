@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
+from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 
 from artifacts.cluster import ClusterClient, NeverRetry, RemoteFile, RetryNow
 from artifacts.models import ArtifactIngest
+from artifacts.services.ingest.ranged_body import RangedBody, open_body
 from artifacts.services.ingest.remote_body import RemoteBody
 from artifacts.storage import StorageRefused, artifact_storage
 
@@ -97,7 +99,8 @@ def transfer_file(
             inspector.start_file(remote.name, remote.size)
         digest = hashlib.sha256()
         counter = [0]
-        with RemoteBody(client, remote, digest) as body:  # hashes each chunk before handing it over
+        # Hashes each chunk before handing it over; GPU_CLUSTER_STREAMS > 1 fetches parallel ranges.
+        with open_body(client, remote, digest, streams=settings.GPU_CLUSTER_STREAMS) as body:
             chunks = _verified_chunks(remote, body, progress, digest, counter, inspector)
             try:
                 storage.save_stream(key, chunks)
@@ -130,7 +133,7 @@ def _refusal(exc: Exception) -> str | None:
 
 def _verified_chunks(
     remote: RemoteFile,
-    body: RemoteBody,
+    body: RemoteBody | RangedBody,
     progress: Progress,
     digest: Any,
     counter: list[int],
