@@ -53,7 +53,7 @@ class ModelArtifactQuerySet(models.QuerySet["ModelArtifact"]):
 
     def live_count(self, user: Any) -> int:
         """How many artifacts ``visible_to(user)`` holds, exactly, without counting them: the
-        database keeps the number in :class:`LiveArtifactCount` (migration 0007's triggers)."""
+        database keeps the number in :class:`LiveArtifactCount` (migration 0006's triggers)."""
         if not getattr(user, "is_authenticated", False):
             return 0
         return LiveArtifactCount.objects.filter(user_id=user.pk).values_list("live", flat=True).first() or 0
@@ -90,8 +90,11 @@ class ModelArtifactQuerySet(models.QuerySet["ModelArtifact"]):
         On PostgreSQL ``name__icontains`` is ``UPPER(name::text) LIKE UPPER('%q%')``; the same test
         against the stored ``search_name`` (``UPPER(name)``, kept by the database) gives the same rows
         without upper-casing every candidate name, and its column statistics let the planner see
-        how many rows a search matches (it cannot use the statistics of a partial expression index,
-        and took a broad search for a rare one). Elsewhere (SQLite) it stays ``name__icontains``.
+        how many rows a search matches. On the expression it could not: the only statistics of
+        UPPER(name) were the partial trigram index's, which the planner ignores ("we only consider
+        stats for non-partial indexes", ``examine_variable`` in PostgreSQL's selfuncs.c), so it
+        took one match in eight for a few dozen rows and sorted every match for a page.
+        Elsewhere (SQLite) it stays ``name__icontains``.
         """
         if connections[self.db].vendor == "postgresql":
             # Upper-cased by the database, as the column is (PostgreSQL's UPPER and Python's differ,
@@ -180,7 +183,7 @@ class ModelArtifact(models.Model):
 class LiveArtifactCount(models.Model):
     """How many live (not deleted) artifacts a user has, for the models list's total.
 
-    Kept exact by database triggers on ``lora_model_artifacts`` (migration 0007): every insert,
+    Kept exact by database triggers on ``lora_model_artifacts`` (migration 0006): every insert,
     delete and change of ``user_id`` or ``deleted_at`` updates the row in the same transaction,
     whatever wrote it (the ORM, ``bulk_create``, ``update()``, SQL). Never written by the code.
     """
