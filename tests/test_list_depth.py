@@ -134,3 +134,37 @@ def test_filtered_totals_are_counted(alice, alice_client):
     assert total == 3 == ModelArtifact.objects.filter(name__icontains="legal").count()
     response = alice_client.get("/models?q=legal")
     assert response.context["total"] == 3 and response.context["owned_total"] == 21
+
+
+@pytest.mark.django_db
+def test_a_search_finds_what_a_case_insensitive_contains_finds(alice, bob, alice_client):
+    from tests.factories import make_artifact
+
+    names = ["Legal 50% off_v1", "legal 50 percent", "Back\\slash legal", "Émile LEGAL", "émile chat", "Straße"]
+    for name in [*names, "plain"]:
+        make_artifact(alice, name=name)
+    make_artifact(bob, name="legal, but Bob's")
+    make_artifact(alice, name="legal, but deleted", deleted_at=timezone.now())
+
+    def found(q: str) -> set[str]:
+        response = alice_client.get("/api/models", {"q": q, "limit": 100})
+        assert response.status_code == 200, response.content
+        return {m["name"] for m in response.json()["data"]["models"]}
+
+    for q in ["legal", "LEGAL", "50%", "%", "_", "f_v", "\\", "émile", "ÉMILE", "straße", "STRASSE", "e", "zzz"]:
+        expected = set(ModelArtifact.objects.visible_to(alice).filter(name__icontains=q).values_list("name", flat=True))
+        assert found(q) == expected, q
+        assert {m.name for m in alice_client.get("/models", {"q": q}).context["models"]} == expected, q
+    # Wildcards in the search are plain characters; case does not matter (ASCII, on every database).
+    assert found("50%") == {"Legal 50% off_v1"}
+    assert found("f_v") == {"Legal 50% off_v1"}
+    assert found("%") == {"Legal 50% off_v1"}
+    assert found("LeGaL") == {"Legal 50% off_v1", "legal 50 percent", "Back\\slash legal", "Émile LEGAL"}
+
+    # The searched text follows the name, however it is written.
+    plain = ModelArtifact.objects.get(name="plain")
+    plain.name = "Poetry plain"
+    plain.save()
+    ModelArtifact.objects.filter(name="Straße").update(name="poetry street")
+    assert found("poetry") == {"Poetry plain", "poetry street"}
+    assert alice_client.get("/api/models", {"q": "POETRY"}).json()["data"]["pagination"]["total"] == 2
