@@ -57,7 +57,8 @@ def test_real_peft_files_are_ingested_byte_exact(simulator, alice, artifact_root
         assert path.stat().st_size == generated.size == rows[name].size
         assert hashlib.sha256(path.read_bytes()).hexdigest() == generated.sha256 == rows[name].sha256
     with safe_open(str(artifact_root / rows["adapter_model.safetensors"].key), framework="numpy") as tensors:
-        assert tensors.get_tensor("base_model.model.model.layers.0.self_attn.v_proj.lora_B.weight").shape == (4096, 8)
+        # Mistral-7B's v_proj projects to 8 key/value heads x 128 = 1024 features
+        assert tensors.get_tensor("base_model.model.model.layers.0.self_attn.v_proj.lora_B.weight").shape == (1024, 8)
     assert not [p for p in stored(artifact_root) if p.name.endswith(".part")]
 
 

@@ -37,7 +37,7 @@ BANNER = "This adapter will not load as delivered."
 @pytest.fixture
 def simulator(tmp_path, settings):
     # The jobs' hyperparameters say rank 16 (tests.factories), so the files agree with them.
-    spec = AdapterSpec(rank=16, lora_alpha=32, hidden_size=256, adapter_bytes=256 * 1024)
+    spec = AdapterSpec(rank=16, lora_alpha=32, adapter_bytes=256 * 1024)  # one layer: layers_to_transform [0]
     server = serve_in_thread(SimulatorConfig(api_key=KEY, cache_root=tmp_path / "sim", spec=spec))
     settings.GPU_CLUSTER_API_URL = server.base_url
     settings.GPU_CLUSTER_API_KEY = KEY

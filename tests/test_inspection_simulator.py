@@ -23,7 +23,7 @@ def simulator(tmp_path_factory):
     config = SimulatorConfig(
         api_key=KEY,
         cache_root=tmp_path_factory.mktemp("sim"),
-        spec=AdapterSpec(rank=8, hidden_size=256, adapter_bytes=SMALL),
+        spec=AdapterSpec(rank=8, adapter_bytes=SMALL),
         jobs=specs,
     )
     server = serve_in_thread(config)

@@ -63,7 +63,9 @@ def test_files_are_peft_lora_and_match_advertised_size_and_sha256(simulator, tmp
         names = list(tensors.keys())
         a = tensors.get_tensor("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight")
         b = tensors.get_tensor("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight")
+        k = tensors.get_tensor("base_model.model.model.layers.0.self_attn.k_proj.lora_B.weight")
     assert a.shape == (8, 4096) and b.shape == (4096, 8)
+    assert k.shape == (1024, 8)  # Mistral-7B's 8 key/value heads x 128
     assert len(names) == 2 * len(config["target_modules"]) * body["model_metadata"]["num_layers"]
     assert advertised["adapter_model.safetensors"]["size"] >= 3 * 1024 * 1024
 
@@ -93,10 +95,11 @@ def test_error_rate_injects_503s(tmp_path):
 
 
 def test_size_scales_with_spec_without_changing_layout_rules():
-    small = AdapterSpec(rank=16, adapter_bytes=2 * 1024 * 1024)
+    small = AdapterSpec(rank=16, adapter_bytes=2 * 1024 * 1024)  # Mistral q/k/v/o at r=16, F32: 1.7 MB a layer
     large = AdapterSpec(rank=16, adapter_bytes=2 * 1024 * 1024 * 1024)
-    assert small.num_layers == 1
+    assert small.num_layers == 2 and small.layers_to_transform == [0, 1]
     assert large.num_layers * large.layer_bytes >= 2 * 1024 * 1024 * 1024
+    assert AdapterSpec(rank=16).num_layers == 32  # no budget: the base model's own layer count
 
 
 def test_answers_leave_at_once_rather_than_wait_for_the_clients_ack(simulator, monkeypatch):

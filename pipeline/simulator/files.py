@@ -1,16 +1,32 @@
 """Generate the files a LoRA training run leaves behind, in PEFT's format, without holding them in memory.
 
-``adapter_model.safetensors`` is a valid safetensors file whose LoRA A/B tensors are shaped by
-the job's rank, hidden size, target modules and dtype; it is written tensor by tensor in 4 MiB
-chunks, so gigabyte adapters need no more memory than small ones. Everything is generated once
-per (job, spec) into a cache folder, with each file's size and sha256 recorded beside it.
+``adapter_model.safetensors`` holds exactly the tensors PEFT's ``save_pretrained`` writes for the
+job's base model (``base_models.BASE_MODELS``), rank, target modules and dtype: one lora_A
+``(r, in_features)`` and lora_B ``(out_features, r)`` per targeted module in every decoder layer,
+named ``base_model.model.model.layers.N.{self_attn|mlp}.MODULE.lora_{A|B}.weight``
+(peft/utils/save_and_load.py, ``get_peft_model_state_dict``, drops the adapter name from the keys).
+It is written tensor by tensor in 4 MiB chunks, so gigabyte adapters need no more memory than small
+ones. Everything is generated once per (job, spec) into a cache folder, with each file's size and
+sha256 recorded beside it.
+
+Size: by default an adapter covers every layer of its base model, as a real run's does; that is
+what demo jobs always get. Benchmarks ask for a byte budget instead (``adapter_bytes``, the
+simulator's ``--adapter-mb``): below the full adapter the file covers the first N layers and its
+adapter_config.json says so with ``layers_to_transform`` (a LoraConfig field, so PEFT still loads
+it); above it the layers go on past the model's last one, which no real model has: such a file is
+only byte volume for transfer benchmarks and would not load (PEFT reports the extra layers as
+unexpected keys). ``AdapterSpec.beyond_model`` tells which.
 
 A spec may carry one adapter fault, the ways real runs go wrong (picked by a word in the job id,
 see ``spec_for_job``): ``untrained`` (every lora_B still zero), ``nan-weights``, ``rank-mismatch``
 (tensors of twice the configured rank), ``short-header`` (the file stops inside its safetensors
 header; the advertised sha256 is of those bytes, so the transfer succeeds), ``lm-head``
-(modules_to_save with a full lm_head), ``dora``, ``pickle-only`` (adapter_model.bin) and
-``no-weights`` (no weights file at all).
+(modules_to_save with the base model's full lm_head, ``vocab_size x hidden_size``), ``dora``
+(plus one ``lora_magnitude_vector`` of out_features per module), ``pickle-only``
+(adapter_model.bin) and ``no-weights`` (no weights file at all).
+
+The tokenizer files are small stand-ins (256 tokens); the product makes no claim about them and
+loading the adapter never reads them.
 """
 
 from __future__ import annotations
@@ -26,13 +42,15 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline.simulator.base_models import BASE_MODELS, MODULE_PARENTS, BaseModelConfig
+
 if TYPE_CHECKING:  # the "demo" extra: only generating files needs numpy, not the site
     import numpy as np
 
 CHUNK_ELEMENTS = 1024 * 1024  # values per write: 4 MiB of float32
 FAULTS = ("untrained", "nan-weights", "rank-mismatch", "short-header", "lm-head", "dora", "pickle-only", "no-weights")
 DTYPE_SIZES = {"F32": 4, "F16": 2, "BF16": 2}
-HIDDEN_SIZES = {"mistralai/Mistral-7B-v0.1": 4096, "meta-llama/Llama-3.1-8B": 4096, "Qwen/Qwen2.5-7B": 3584}
+POOL_SLACK = 64 * 1024  # extra values in each random pool, so chunks start at varying offsets
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -41,15 +59,24 @@ _locks_guard = threading.Lock()
 @dataclass(frozen=True)
 class AdapterSpec:
     base_model: str = "mistralai/Mistral-7B-v0.1"
-    hidden_size: int = 4096
     rank: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
-    adapter_bytes: int = 8 * 1024 * 1024
+    adapter_bytes: int | None = None  # None: every layer of the base model; else a benchmark's byte budget
     dtype: str = "F32"  # F32 | F16 | BF16
     fault: str = ""  # "" or one of FAULTS
-    vocab_size: int = 256  # matches the simulated tokenizer
+
+    def __post_init__(self) -> None:
+        if self.base_model not in BASE_MODELS:
+            raise ValueError(f"Unknown base model {self.base_model!r}; the simulator knows {sorted(BASE_MODELS)}.")
+        unknown = [module for module in self.target_modules if module not in MODULE_PARENTS]
+        if unknown:
+            raise ValueError(f"Target modules {unknown} are not linear modules of {self.base_model}.")
+        if self.dtype not in DTYPE_SIZES:
+            raise ValueError(f"Unknown dtype {self.dtype!r}.")
+        if self.fault and self.fault not in FAULTS:
+            raise ValueError(f"Unknown adapter fault {self.fault!r}.")
 
     @classmethod
     def from_hyperparameters(cls, hyperparameters: Mapping[str, Any], **overrides: Any) -> AdapterSpec:
@@ -65,11 +92,14 @@ class AdapterSpec:
             values["target_modules"] = tuple(hyperparameters["target_modules"])
         if isinstance(hyperparameters.get("base_model"), str):
             values["base_model"] = hyperparameters["base_model"]
-            values["hidden_size"] = HIDDEN_SIZES.get(values["base_model"], cls.hidden_size)
         if hyperparameters.get("dtype") in DTYPE_SIZES:
             values["dtype"] = hyperparameters["dtype"]
         values.update(overrides)
         return cls(**values)
+
+    @property
+    def architecture(self) -> BaseModelConfig:
+        return BASE_MODELS[self.base_model]
 
     @property
     def element_size(self) -> int:
@@ -82,12 +112,32 @@ class AdapterSpec:
 
     @property
     def layer_bytes(self) -> int:
-        return len(self.target_modules) * 2 * self.tensor_rank * self.hidden_size * self.element_size
+        """Bytes of one decoder layer's tensors (A, B and, for DoRA, the magnitude vector)."""
+        total = 0
+        for module in self.target_modules:
+            in_features, out_features = self.architecture.features(module)
+            total += self.tensor_rank * (in_features + out_features)
+            total += out_features if self.fault == "dora" else 0
+        return total * self.element_size
 
     @property
     def num_layers(self) -> int:
-        """Layers needed to reach ``adapter_bytes`` (rounded up to whole layers)."""
+        """The base model's layer count, or the layers needed to reach ``adapter_bytes`` (rounded up)."""
+        if self.adapter_bytes is None:
+            return self.architecture.num_hidden_layers
         return max(1, math.ceil(self.adapter_bytes / self.layer_bytes))
+
+    @property
+    def layers_to_transform(self) -> list[int] | None:
+        """Set in adapter_config.json when a byte budget covers fewer layers than the model has."""
+        if self.num_layers < self.architecture.num_hidden_layers:
+            return list(range(self.num_layers))
+        return None
+
+    @property
+    def beyond_model(self) -> bool:
+        """True when a byte budget needs more layers than the model has: benchmark bytes, not a loadable adapter."""
+        return self.num_layers > self.architecture.num_hidden_layers
 
     def cache_tag(self) -> str:
         blob = json.dumps(asdict(self), sort_keys=True).encode()
@@ -116,17 +166,20 @@ def spec_for_job(job_id: str, spec: AdapterSpec) -> AdapterSpec:
 
 
 def _tensor_layout(spec: AdapterSpec) -> list[tuple[str, tuple[int, ...]]]:
+    """Tensor names and shapes as PEFT saves them for ``spec``'s base model (see the module docstring)."""
     tensors: list[tuple[str, tuple[int, ...]]] = []
     rank = spec.tensor_rank
+    architecture = spec.architecture
     for layer in range(spec.num_layers):
         for module in spec.target_modules:
-            prefix = f"base_model.model.model.layers.{layer}.self_attn.{module}"
-            tensors.append((f"{prefix}.lora_A.weight", (rank, spec.hidden_size)))
-            tensors.append((f"{prefix}.lora_B.weight", (spec.hidden_size, rank)))
+            in_features, out_features = architecture.features(module)
+            prefix = f"base_model.model.model.layers.{layer}.{MODULE_PARENTS[module]}.{module}"
+            tensors.append((f"{prefix}.lora_A.weight", (rank, in_features)))
+            tensors.append((f"{prefix}.lora_B.weight", (out_features, rank)))
             if spec.fault == "dora":  # PEFT saves DoRA magnitudes without the ".weight" suffix
-                tensors.append((f"{prefix}.lora_magnitude_vector", (spec.hidden_size,)))
+                tensors.append((f"{prefix}.lora_magnitude_vector", (out_features,)))
     if spec.fault == "lm-head":  # modules_to_save stores the whole module under its own name
-        tensors.append(("base_model.model.lm_head.weight", (spec.vocab_size, spec.hidden_size)))
+        tensors.append(("base_model.model.lm_head.weight", (architecture.vocab_size, architecture.hidden_size)))
     return tensors
 
 
@@ -171,19 +224,50 @@ def _values(name: str, count: int, spec: AdapterSpec, rng: np.random.Generator, 
     return values
 
 
+class _Pools:
+    """Encoded random values drawn once per file; ordinary chunks are slices at random offsets.
+
+    Drawing normal values costs more than writing them; slicing a pre-drawn pool keeps generating
+    hundreds of MB (a full lm_head, a rank-64 adapter) at disk speed.
+    """
+
+    def __init__(self, spec: AdapterSpec, rng: np.random.Generator):
+        import numpy as np
+
+        normal = rng.standard_normal(CHUNK_ELEMENTS + POOL_SLACK, dtype=np.float32)
+        self.size = spec.element_size
+        self.a = memoryview(_encode(normal * np.float32(0.02), spec.dtype))
+        self.b = memoryview(_encode(normal[::-1] * np.float32(0.002), spec.dtype))
+        self.rng = rng
+
+    def chunk(self, name: str, count: int) -> memoryview:
+        pool = self.b if name.endswith("lora_B.weight") else self.a
+        start = int(self.rng.integers(POOL_SLACK)) * self.size
+        return pool[start : start + count * self.size]
+
+
 def write_safetensors(path: Path, spec: AdapterSpec, seed: int) -> None:
     import numpy as np  # the "demo" extra: only generating files needs it, not the site
 
     rng = np.random.default_rng(seed)
+    pools = _Pools(spec, rng)
     header = safetensors_header(spec)
     first_b = True
     with path.open("wb") as out:
         out.write(header)
         for name, shape in _tensor_layout(spec):
+            special = (
+                name.endswith("lora_magnitude_vector")
+                or (spec.fault == "untrained" and name.endswith("lora_B.weight"))
+                or (spec.fault == "nan-weights" and first_b and "lora_B" in name)
+            )
             remaining = _numel(shape)
             while remaining:
                 count = min(remaining, CHUNK_ELEMENTS)
-                out.write(_encode(_values(name, count, spec, rng, first_b and "lora_B" in name), spec.dtype))
+                if special:
+                    out.write(_encode(_values(name, count, spec, rng, first_b and "lora_B" in name), spec.dtype))
+                else:
+                    out.write(pools.chunk(name, count))
                 remaining -= count
             first_b = first_b and "lora_B" not in name
         if spec.fault == "short-header":  # the upload stopped inside the header
@@ -220,6 +304,8 @@ def _json_files(spec: AdapterSpec, job_id: str) -> dict[str, object]:
             "fan_in_fan_out": False,
             "inference_mode": True,
             "modules_to_save": ["lm_head"] if spec.fault == "lm-head" else None,
+            "layers_to_transform": spec.layers_to_transform,
+            "layers_pattern": None,
             "use_dora": spec.fault == "dora",
             "revision": None,
         },

@@ -17,7 +17,14 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8765)
         parser.add_argument("--api-key", default=None, help="Bearer key to require (default: GPU_CLUSTER_API_KEY).")
         parser.add_argument("--cache-dir", default=str(settings.VAR_DIR / "simulator"))
-        parser.add_argument("--adapter-mb", type=float, default=8.0, help="Approximate adapter size in MiB.")
+        parser.add_argument(
+            "--adapter-mb",
+            type=float,
+            default=None,
+            help="Approximate adapter size in MiB for jobs outside the demo set (default: every layer of the "
+            "base model, as a real run; a size beyond that repeats layers past the model's last one, for "
+            "transfer benchmarks only). Demo jobs always get their real adapter.",
+        )
         parser.add_argument("--rank", type=int, default=16)
         parser.add_argument("--latency", type=float, default=0.0, help="Seconds to wait before every answer.")
         parser.add_argument("--error-rate", type=float, default=0.0, help="Share of requests answered 503 (0-1).")
@@ -37,7 +44,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not 0 <= options["error_rate"] <= 1:
             raise CommandError("--error-rate must be between 0 and 1.")
-        if options["adapter_mb"] <= 0 or options["rank"] <= 0:
+        if (options["adapter_mb"] is not None and options["adapter_mb"] <= 0) or options["rank"] <= 0:
             raise CommandError("--adapter-mb and --rank must be positive.")
         throttle = options["throttle_bytes_per_second"]
         if throttle is None:
@@ -47,12 +54,12 @@ class Command(BaseCommand):
         api_key = options["api_key"] if options["api_key"] is not None else settings.GPU_CLUSTER_API_KEY
         if not api_key:
             raise CommandError("Set GPU_CLUSTER_API_KEY (or pass --api-key): the simulator checks the bearer key.")
-        adapter_bytes = int(options["adapter_mb"] * 1024 * 1024)
+        adapter_bytes = None if options["adapter_mb"] is None else max(1, int(options["adapter_mb"] * 1024 * 1024))
         config = SimulatorConfig(
             api_key=api_key,
             cache_root=Path(options["cache_dir"]),
             spec=AdapterSpec(rank=options["rank"], adapter_bytes=adapter_bytes),
-            jobs={} if options["no_demo_jobs"] else simulator_specs(adapter_bytes=adapter_bytes),
+            jobs={} if options["no_demo_jobs"] else simulator_specs(),
             latency=options["latency"],
             error_rate=options["error_rate"],
             throttle_bytes_per_second=throttle,
