@@ -157,5 +157,5 @@ def test_ready_message_names_an_unusable_adapters_reason():
         "findings": [{"code": "untrained_lora_b", "severity": "error", "message": "Every lora_B is all zeros."}],
     }
     message = ready_message("m1", 4, {"checks": []}, {}, inspection)
-    assert message.startswith('"m1" is stored but not ready to use. Warning: this adapter will not load')
+    assert message.startswith('"m1" is stored but not ready to use. Warning: this adapter loads but is unusable')
     assert "lora_B" in message and "is ready" not in message

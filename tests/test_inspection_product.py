@@ -31,7 +31,8 @@ ADAPTER_KEYS = {
     "dtypes",
     "size",
 }
-BANNER = "This adapter will not load as delivered."
+WONT_LOAD = "This adapter will not load as delivered."
+USELESS = "This adapter loads but is unusable as delivered."
 
 
 @pytest.fixture
@@ -84,11 +85,11 @@ def test_a_good_adapter_is_ok_everywhere(simulator, alice, alice_client):
     assert vllm["ready"] and vllm["command"].startswith("vllm serve mistralai/Mistral-7B-v0.1 --enable-lora")
 
     page = alice_client.get(f"/models/{artifact.pk}").content.decode()
-    assert BANNER not in page and "This adapter loads, with warnings." not in page
+    assert WONT_LOAD not in page and USELESS not in page and "This adapter loads, with warnings." not in page
     assert 'data-testid="inspection-verdict">Loads<' in page
     assert vllm["command"].replace("'", "&#x27;") in page  # the exact command, with a copy button
     assert 'data-copy="#serve-vllm"' in page
-    assert "will not load" not in ready_message(artifact)
+    assert "will not load" not in ready_message(artifact) and "unusable" not in ready_message(artifact)
     # Issue 11: the message names the model and its health, then the seed's score sentence.
     assert ready_message(artifact).startswith(f'"{artifact.name}" is ready')
     assert ready_message(artifact).endswith(f"Quality score: {artifact.quality_score}/5 stars")
@@ -110,16 +111,31 @@ def test_an_untrained_adapter_is_stored_byte_exact_and_called_unusable(simulator
     assert not any(state["ready"] for state in inspection["serving"].values())
 
     page = alice_client.get(f"/models/{artifact.pk}").content.decode()
-    assert BANNER in page and reason["message"] in page
-    assert page.index(BANNER) < page.index("Download All Files")  # seen before the download button
+    # PEFT loads zero weights without a word: the page says it loads and is useless, not that it fails.
+    assert USELESS in page and WONT_LOAD not in page and reason["message"] in page
+    assert page.index(USELESS) < page.index("Download All Files")  # seen before the download button
     assert 'data-testid="inspection-verdict">Unusable<' in page
     assert page.index('data-testid="unusable-badge"') < page.index("Loss curve")  # in the header, beside the stars
 
     message = ready_message(artifact)
     assert message.startswith(f'"{artifact.name}" is stored but not ready to use. Warning:')
     assert message.endswith(f"Quality score: {artifact.quality_score}/5 stars") and "is ready" not in message
-    assert "will not load" in message and reason["message"] in message
+    assert "this adapter loads but is unusable as delivered" in message and reason["message"] in message
     assert 'data-testid="unusable-badge"' in alice_client.get("/models").content.decode()
+
+
+@pytest.mark.django_db
+def test_an_adapter_whose_shapes_contradict_its_rank_is_said_not_to_load(simulator, alice, alice_client):
+    """A shape PEFT cannot copy into the module is a RuntimeError at load time: "will not load"."""
+    artifact = ingested(alice, "sim-insp-rank-mismatch")
+    inspection = alice_client.get(f"/api/models/{artifact.pk}").json()["data"]["inspection"]
+    assert inspection["verdict"] == "unusable"
+    reason = next(f for f in inspection["findings"] if f["code"] == "rank_mismatch")
+    page = alice_client.get(f"/models/{artifact.pk}").content.decode()
+    assert WONT_LOAD in page and USELESS not in page and reason["message"] in page
+    assert page.index(WONT_LOAD) < page.index("Download All Files")
+    message = ready_message(artifact)
+    assert "Warning: this adapter will not load as delivered. " + reason["message"] in message
 
 
 @pytest.mark.django_db
@@ -133,8 +149,8 @@ def test_a_pickle_only_adapter_is_never_opened_and_warned_about(simulator, alice
     assert [f["code"] for f in inspection["findings"]] == ["pickle_format"]
     assert not inspection["serving"]["vllm"]["ready"]
     page = alice_client.get(f"/models/{artifact.pk}").content.decode()
-    assert "This adapter loads, with warnings." in page and BANNER not in page
-    assert "will not load" not in ready_message(artifact)
+    assert "This adapter loads, with warnings." in page and WONT_LOAD not in page and USELESS not in page
+    assert "will not load" not in ready_message(artifact) and "unusable" not in ready_message(artifact)
 
 
 @pytest.mark.django_db

@@ -38,15 +38,45 @@ def verdict(inspection: Any) -> str | None:
     return value if value in ("ok", "warnings", "unusable") else None
 
 
-def inspection_sentence(inspection: Any) -> str | None:
-    """For the ``artifact_ready`` notification: why the adapter will not load, or None when it will."""
+# Errors that make PEFT's ``PeftModel.from_pretrained`` fail outright: no weights file, a config it
+# cannot read, a safetensors file it refuses, a tensor whose shape differs from the module's (a
+# "size mismatch" RuntimeError). The other errors load without complaint (PEFT only warns about
+# missing keys) and are useless once loaded: zero or NaN weights, half of a LoRA pair, no LoRA
+# tensors at all. Checked against real PEFT with ``python -m bench.peft_load``.
+LOAD_FAILURES = ("no_adapter_weights", "config_invalid", "safetensors_invalid", "rank_mismatch")
+
+
+def _errors(inspection: Any) -> list[Mapping[str, Any]]:
+    """The error findings, those that stop the adapter loading first."""
+    errors = [f for f in findings(inspection) if f.get("severity") == "error"]
+    return sorted(errors, key=lambda f: f.get("code") not in LOAD_FAILURES)
+
+
+def unusable_headline(inspection: Any) -> str | None:
+    """What an unusable adapter does when someone tries it: fails to load, or loads and is useless."""
     if verdict(inspection) != "unusable":
         return None
-    errors = [f for f in findings(inspection) if f.get("severity") == "error" and f.get("message")]
-    reason = str(errors[0]["message"]).strip() if errors else "inspection found errors in its files."
-    more = len(errors) - 1
+    if any(f.get("code") in LOAD_FAILURES for f in _errors(inspection)):
+        return "This adapter will not load as delivered."
+    return "This adapter loads but is unusable as delivered."
+
+
+def first_error(inspection: Any) -> Mapping[str, Any] | None:
+    """The error to name first: one that stops loading, else the first of the others."""
+    errors = [f for f in _errors(inspection) if f.get("message")]
+    return errors[0] if errors else None
+
+
+def inspection_sentence(inspection: Any) -> str | None:
+    """For the ``artifact_ready`` notification: why the adapter is unusable, or None when it is not."""
+    headline = unusable_headline(inspection)
+    if headline is None:
+        return None
+    first = first_error(inspection)
+    reason = str(first["message"]).strip() if first else "inspection found errors in its files."
+    more = len(_errors(inspection)) - 1
     extra = f" ({more} more problem{'s' if more > 1 else ''} on the model page.)" if more > 0 else ""
-    return f"Warning: this adapter will not load as delivered. {reason}{extra}"
+    return f"Warning: {headline[0].lower()}{headline[1:]} {reason}{extra}"
 
 
 def serving_rows(inspection: Any) -> list[dict[str, Any]]:

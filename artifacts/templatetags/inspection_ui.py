@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from artifacts.inspection.summary import findings, serving_rows, verdict
+from artifacts.inspection.summary import findings, first_error, serving_rows, unusable_headline, verdict
 
 register = template.Library()
 
@@ -33,13 +33,15 @@ def inspection_view(inspection: Any) -> dict[str, Any] | None:
     ]
     adapter = inspection.get("adapter") if isinstance(inspection.get("adapter"), dict) else {}
     first = {sev: next((f for f in items if f["severity"] == sev), None) for sev in ("error", "warning")}
+    lead = str((first_error(inspection) or {}).get("code") or "")  # a loading failure is named first
     return {
         "verdict": state,
         "label": VERDICT_LABELS[state],
         "tone": VERDICT_TONES[state],
         "findings": items,
         "errors": sum(1 for f in items if f["severity"] == "error"),
-        "first_error": first["error"],
+        "first_error": next((f for f in items if f["severity"] == "error" and f["code"] == lead), first["error"]),
+        "headline": unusable_headline(inspection),
         "first_warning": first["warning"],
         "adapter": adapter,
         "serving": serving_rows(inspection),
