@@ -10,6 +10,7 @@ All three speak Django's Storage API plus two calls the ingest and download code
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -124,6 +125,58 @@ class StoredFile:
     content_type: str = "application/octet-stream"
 
 
+class WriteBehind:
+    """Start the disk writes of a file being written in order, and keep its page cache small.
+
+    Every ``WINDOW`` bytes written, ``POSIX_FADV_DONTNEED`` on the new window starts its writeback
+    and, on what was written two windows before (written back by then), drops the clean pages. On
+    Linux, DONTNEED first starts writeback of the range's dirty pages, then drops the ones that are
+    clean (mm/fadvise.c ``generic_fadvise``); it never discards data, and durability still comes
+    from the final fsync. Without it, a gigabyte written at memory speed sits dirty in ever new
+    page-cache pages until the kernel's dirty limits throttle the writer or the fsync writes it all
+    (profiled: most of the ingest's CPU time went to copying into those pages); with it the disk
+    works while the stream runs and the page cache holds a few windows. Where the call does not
+    exist (macOS), this does nothing.
+    """
+
+    WINDOW = 32 * 1024 * 1024
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.written = 0
+        self._started = 0  # writeback has been asked for every byte below this offset
+        self._advise = getattr(os, "posix_fadvise", None)
+
+    def wrote(self, count: int) -> None:
+        self.written += count
+        if self._advise is None or self.written - self._started < self.WINDOW:
+            return
+        self._advise(self.fd, self._started, self.written - self._started, os.POSIX_FADV_DONTNEED)
+        if self._started >= 2 * self.WINDOW:
+            self._advise(self.fd, 0, self._started - 2 * self.WINDOW, os.POSIX_FADV_DONTNEED)
+        self._started = self.written
+
+    def done(self) -> None:
+        """After the fsync: drop the rest (reading the file back comes from disk)."""
+        if self._advise is not None:
+            self._advise(self.fd, 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (fsync(2): syncing a file does not sync its directory entry)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:  # a platform that cannot open folders (Windows): the rename is as durable as it gets
+        return
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:  # EINVAL: a file system that cannot sync folders
+            raise
+    finally:
+        os.close(fd)
+
+
 @deconstructible
 class LocalArtifactStorage(FileSystemStorage):
     """Object key K lives at ``location/K``; writes go to a temporary file then are renamed."""
@@ -132,19 +185,30 @@ class LocalArtifactStorage(FileSystemStorage):
         return name  # keys are chosen by the caller and overwriting is intended
 
     def save_stream(self, key: str, chunks: Iterable[bytes]) -> None:
+        """Write to a temporary file, fsync it, rename it over ``key`` and fsync the folder: once
+        this returns, the file survives a crash under its final name.
+
+        Written pages are handed to the disk as the stream goes (:class:`WriteBehind`) instead of all at
+        the final fsync, and dropped from the page cache once written, so a large file neither waits
+        for one long flush at the end nor grows the page cache by its size.
+        """
         final = Path(self.path(key))  # safe_join: raises SuspiciousFileOperation outside the root
         final.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=final.parent, prefix=".upload-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as handle:
+                behind = WriteBehind(fd)
                 for chunk in chunks:
                     handle.write(chunk)
+                    behind.wrote(len(chunk))
                 handle.flush()
-                os.fsync(handle.fileno())
+                os.fsync(fd)
+                behind.done()
             os.replace(tmp_name, final)
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
             raise
+        _fsync_folder(final.parent)
 
     def _save(self, name: str, content: File) -> str:
         self.save_stream(name, content.chunks(CHUNK_SIZE))
