@@ -87,3 +87,40 @@ def test_streamed_tensors_match_the_reference_at_every_chunk_split(dtype, chunk)
     got = {t.name: (t.nonfinite, t.all_zero) for t in stream.tensors}
     assert got == {name: reference(values, dtype) for name, values in tensors.items()}
     assert got["a"][0] > 0 and got["zero"][1] and got["negzero"][1] and not got["finite"][1]
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 6, 4093, 65536])
+def test_mixed_dtypes_and_empty_tensors_keep_each_tensors_own_counts(chunk):
+    """Runs of one dtype are scanned together; each tensor still gets exactly its own counts."""
+    rng = np.random.default_rng(chunk)
+    layout = [
+        ("f32_a", "F32", random_values(rng, 301)),
+        ("f32_b", "F32", rng.standard_normal(77).astype(np.float32)),
+        ("empty", "F32", np.zeros(0, dtype=np.float32)),
+        ("f32_c", "F32", random_values(rng, 129)),
+        ("bf16_zero", "BF16", -np.zeros(40, dtype=np.float32)),
+        ("bf16_a", "BF16", random_values(rng, 55)),
+        ("odd_bytes", "I8", None),  # 3 bytes: every element after it starts off a 4-byte boundary
+        ("f16_a", "F16", random_values(rng, 91)),
+        ("f32_zero", "F32", np.zeros(33, dtype=np.float32)),
+        ("f32_d", "F32", random_values(rng, 64)),
+    ]
+    header: dict[str, object] = {}
+    data = b""
+    expected: dict[str, tuple[int, bool]] = {}
+    for name, dtype, values in layout:
+        if values is None:
+            raw, count, expected[name] = b"\x01\x00\x02", 3, (0, False)
+        else:
+            raw, count, expected[name] = encode(values, dtype), len(values), reference(values, dtype)
+        header[name] = {"dtype": dtype, "shape": [count], "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    blob = raw_safetensors(header, data)
+    stream = SafetensorsStream(len(blob))
+    for start in range(0, len(blob), chunk):
+        stream.feed(blob[start : start + chunk])
+    stream.finish()
+    assert stream.valid, stream.errors
+    assert {t.name: (t.nonfinite, t.all_zero) for t in stream.tensors} == expected
+    assert all(t.complete for t in stream.tensors)
+    assert expected["f32_a"][0] > 0 and expected["f16_a"][0] > 0 and expected["bf16_zero"][1]

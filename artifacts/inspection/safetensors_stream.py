@@ -87,8 +87,10 @@ _FEW_CANDIDATES = {
     for dtype, (_, _, high_rule, _, _) in NONFINITE_RULES.items()
     if sum(1 for value in range(256) if high_rule(value)) <= 8
 }
-# Compared against with ``==`` (a memcmp), the fastest all-zero test the standard library offers.
+# Compared against with ``startswith`` (a memcmp, no copy), the fastest all-zero test the standard
+# library offers.
 _ZEROS = bytes(1024 * 1024)
+_ZEROS_VIEW = memoryview(_ZEROS)
 
 
 def count_nonfinite(dtype: str, data: bytes, start: int = 0, stop: int | None = None) -> int:
@@ -120,33 +122,48 @@ def count_nonfinite(dtype: str, data: bytes, start: int = 0, stop: int | None = 
 _CLEAR_SIGN = bytes(value & 0x7F for value in range(256))
 
 
-def all_zero_values(dtype: str, data: bytes, phase: int = 0) -> bool:
-    """Whether every element of ``data`` is zero, with ``+0.0`` and ``-0.0`` alike for float dtypes.
+def all_zero_values(dtype: str, data: bytes, phase: int = 0, start: int = 0, stop: int | None = None) -> bool:
+    """Whether every element of ``data[start:stop]`` is zero, with ``+0.0`` and ``-0.0`` alike for float dtypes.
 
-    ``phase`` is the offset of ``data[0]`` within its element (a piece may start mid-element).
+    ``phase`` is the offset of ``data[start]`` within its element (a piece may start mid-element).
+    Trained weights show a non-zero byte at once, so the common answer costs a few bytes' compare.
     """
-    if all_zero(data):
+    stop = len(data) if stop is None else stop
+    if all_zero(data, start, stop):
         return True
     fast = _FAST.get(dtype)
     if fast is None:
         return False
     size = fast[0]
     sign = (size - 1 - phase) % size
-    head = bytearray(data[:64])  # trained weights show a non-zero mantissa byte at once: no copy
+    head = bytearray(data[start : min(stop, start + 64)])
     head[sign::size] = head[sign::size].translate(_CLEAR_SIGN)
     if any(head):
         return False
-    cleared = bytearray(data)
-    cleared[sign::size] = data[sign::size].translate(_CLEAR_SIGN)
+    cleared = bytearray(data[start:stop])  # only a piece of zeros and -0.0 so far gets here
+    cleared[sign::size] = cleared[sign::size].translate(_CLEAR_SIGN)
     return all_zero(cleared)
 
 
-def all_zero(data: bytes | bytearray) -> bool:
-    """Whether every byte of ``data`` is zero, compared a megabyte at a time."""
+def all_zero(data: bytes | bytearray, start: int = 0, stop: int | None = None) -> bool:
+    """Whether every byte of ``data[start:stop]`` is zero, compared a megabyte at a time in place."""
+    stop = len(data) if stop is None else stop
     window = len(_ZEROS)
-    if len(data) <= window:
-        return data == _ZEROS[: len(data)]
-    return all(data[i : i + window] == _ZEROS[: len(data) - i] for i in range(0, len(data), window))
+    for offset in range(start, stop, window):
+        if not data.startswith(_ZEROS_VIEW[: min(window, stop - offset)], offset):
+            return False
+    return True
+
+
+def _runs(ordered: list[TensorInfo]) -> list[tuple[str, int]]:
+    """``(dtype, end)`` of each run of consecutive same-dtype tensors, in data-section order."""
+    runs: list[tuple[str, int]] = []
+    for tensor in ordered:
+        if runs and runs[-1][0] == tensor.dtype:
+            runs[-1] = (tensor.dtype, tensor.end)
+        else:
+            runs.append((tensor.dtype, tensor.end))
+    return runs
 
 
 @dataclass(slots=True)  # thousands of these per adapter: no per-instance __dict__
@@ -208,6 +225,8 @@ class SafetensorsStream:
         self._position = 0  # bytes of the data section consumed
         self._carry = b""
         self._extra = 0
+        self._runs: list[tuple[str, int]] = []  # (dtype, end) of each run of same-dtype tensors
+        self._run = 0
 
     @property
     def valid(self) -> bool:
@@ -324,48 +343,84 @@ class SafetensorsStream:
         if self.expected_size is not None and self.expected_size != total:
             self._fail(f"The header describes a {total:,}-byte file but the file is {self.expected_size:,} bytes.")
             return
+        self._runs = _runs(self._ordered)
         self._phase = "data"
-        self._skip_finished()
-
-    def _skip_finished(self) -> None:
-        while self._index < len(self._ordered) and self._ordered[self._index].end <= self._position:
-            self._index += 1
 
     def _scan(self, data: bytes, begin: int) -> None:
+        """Scan ``data[begin:]``, the next bytes of the data section, a run of same-dtype tensors at a time.
+
+        Tensors of one dtype that follow each other share one element grid (each spans a whole
+        number of elements), so a run's piece is searched for non-finite values in one pass; only a
+        piece that has some is counted again tensor by tensor, to say which tensors they are in.
+        """
+        runs = self._runs
         while begin < len(data):
-            if self._index >= len(self._ordered):
+            if self._run >= len(runs):
                 self._extra += len(data) - begin
                 return
-            tensor = self._ordered[self._index]
-            stop = min(len(data), begin + tensor.end - self._position)
-            self._scan_tensor(tensor, data, begin, stop)
+            dtype, run_end = runs[self._run]
+            stop = min(len(data), begin + run_end - self._position)
+            offset = self._position - begin  # data-section position of data[0] for this piece
+            fast = _FAST.get(dtype)
+            if fast is not None:
+                self._count_nonfinite(dtype, fast[0], data, begin, stop, offset)
+            self._scanned(dtype, fast[0] if fast is not None else 1, data, stop, offset)
             self._position += stop - begin
             begin = stop
-            self._skip_finished()
+            if self._position >= run_end:
+                self._run += 1
 
-    def _scan_tensor(self, tensor: TensorInfo, data: bytes, begin: int, stop: int) -> None:
-        """Scan ``data[begin:stop]``, the next bytes of ``tensor``."""
-        fast = _FAST.get(tensor.dtype)
-        size = fast[0] if fast is not None else 1
-        if tensor.all_zero:  # in practice once per tensor: trained weights fail at their first bytes
-            piece = data if (begin, stop) == (0, len(data)) else data[begin:stop]
-            tensor.all_zero = all_zero_values(tensor.dtype, piece, tensor.scanned % size)
-        tensor.scanned += stop - begin
-        if fast is None:
-            return
+    def _scanned(self, dtype: str, size: int, data: bytes, stop: int, offset: int) -> None:
+        """Count the piece ending at ``data[stop]`` into each tensor it covers; judge all-zero."""
+        end = stop + offset
+        ordered = self._ordered
+        index = self._index
+        while index < len(ordered):
+            tensor = ordered[index]
+            if tensor.begin >= end:
+                break
+            first = tensor.begin + tensor.scanned
+            last = min(tensor.end, end)
+            if tensor.all_zero and last > first:
+                phase = (first - tensor.begin) % size
+                tensor.all_zero = all_zero_values(dtype, data, phase, first - offset, last - offset)
+            tensor.scanned += last - first
+            if tensor.end > end:
+                break
+            index += 1
+        self._index = index
+
+    def _count_nonfinite(self, dtype: str, size: int, data: bytes, begin: int, stop: int, offset: int) -> None:
+        """Add the non-finite elements of ``data[begin:stop]`` (and of an element split before it)."""
         if self._carry:  # finish the element the previous piece split
             need = min(size - len(self._carry), stop - begin)
             self._carry += data[begin : begin + need]
             begin += need
             if len(self._carry) < size:
                 return
-            tensor.nonfinite += count_nonfinite(tensor.dtype, self._carry)
+            count = count_nonfinite(dtype, self._carry)
+            if count:
+                self._tensor_at(begin + offset - 1).nonfinite += count
             self._carry = b""
         whole = stop - (stop - begin) % size
-        if whole > begin:
-            tensor.nonfinite += count_nonfinite(tensor.dtype, data, begin, whole)
+        if whole > begin and count_nonfinite(dtype, data, begin, whole):
+            for index in range(self._index, len(self._ordered)):  # rare: say which tensors hold them
+                tensor = self._ordered[index]
+                first, last = max(tensor.begin, begin + offset), min(tensor.end, whole + offset)
+                if first >= whole + offset:
+                    break
+                if last > first:
+                    tensor.nonfinite += count_nonfinite(dtype, data, first - offset, last - offset)
         if whole < stop:
             self._carry = data[whole:stop]
+
+    def _tensor_at(self, position: int) -> TensorInfo:
+        """The tensor holding data-section byte ``position`` (one the scan has reached)."""
+        for index in range(self._index, len(self._ordered)):
+            tensor = self._ordered[index]
+            if tensor.begin <= position < tensor.end:
+                return tensor
+        raise AssertionError(f"no tensor holds byte {position}")  # the layout was checked contiguous
 
     def finish(self) -> None:
         """Judge the file's length once every byte has been fed."""
