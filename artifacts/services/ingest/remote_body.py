@@ -1,10 +1,11 @@
 """One remote file's body, read off the network on a thread of its own and resumed after a cut.
 
-The reading thread receives and hashes each chunk, then hands it over through a small bounded
-queue while the caller stores the previous ones, so the network and the hash work at the same
-time as the disk (socket reads, hashlib and file writes all release the GIL on large buffers);
-memory stays at most ``QUEUE_DEPTH`` chunks. A chunk is hashed before it is handed over, so the
-digest covers every chunk the caller has seen.
+The reading thread only receives: each chunk goes through a small bounded queue to the caller's
+thread, which hashes it before it hands it on, then stores it while the next ones arrive. Socket
+reads, hashlib and file writes all release the GIL on large buffers, so receiving runs beside
+hashing and storing; profiled, receiving and hashing on one thread made that thread the whole
+ingest's bottleneck while the storing thread waited. Memory stays at most ``QUEUE_DEPTH`` chunks.
+The digest covers every chunk the caller has seen, in order, across resumes.
 
 A connection cut mid-body continues where it stopped: ``Range: bytes=N-``, validated with
 ``If-Range`` (the first answer's ETag, else its Last-Modified) so a file that changed meanwhile is
@@ -77,7 +78,7 @@ class RemoteBody:
     ):
         self.client = client
         self.remote = remote
-        self.digest = digest  # a hashlib object, updated with each chunk in order (kept across resumes)
+        self.digest = digest  # a hashlib object, updated with each chunk in order as it is handed over
         self.read_size = read_size
         self.received = 0
         self.resumes = 0
@@ -109,12 +110,14 @@ class RemoteBody:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name=f"fetch {self.remote.name}", daemon=True)
             self._thread.start()
+        get, update = self._queue.get, self.digest.update
         while True:
-            item = self._queue.get()
+            item = get()
             if item is _END:
                 return
             if isinstance(item, _Failed):
                 raise item.error
+            update(item)
             yield item
 
     def close(self) -> None:
@@ -156,7 +159,6 @@ class RemoteBody:
                     continue
                 if data:
                     self.received += len(data)
-                    self.digest.update(data)
                     self._put(data)
                     continue
                 if self.total is not None and self.received < self.total:  # closed without an error

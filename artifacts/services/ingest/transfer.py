@@ -1,7 +1,8 @@
 """Streaming one remote file into storage in bounded memory, verified on the way (DESIGN §6.3).
 
-The body is read and hashed on a thread of its own (``remote_body``) while this one stores, so
-network, hash and disk overlap; a cut connection continues with Range where it stopped.
+The body is read on threads of their own (``remote_body``, ``ranged_body``) while this one hashes,
+inspects and stores, so network and disk overlap; a cut connection continues with Range where it
+stopped.
 
 Size and sha256 are computed while the chunks pass; a body longer or shorter than the
 Content-Length or the listing's metadata, or with another checksum, is refused before its last
@@ -99,7 +100,7 @@ def transfer_file(
             inspector.start_file(remote.name, remote.size)
         digest = hashlib.sha256()
         counter = [0]
-        # Hashes each chunk before handing it over; GPU_CLUSTER_STREAMS > 1 fetches parallel ranges.
+        # Hashes each chunk as it hands it over; GPU_CLUSTER_STREAMS > 1 fetches parallel ranges.
         with open_body(client, remote, digest, streams=settings.GPU_CLUSTER_STREAMS) as body:
             chunks = _verified_chunks(remote, body, progress, digest, counter, inspector)
             try:
