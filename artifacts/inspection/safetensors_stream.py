@@ -17,8 +17,11 @@ one element's worth of bytes (< 8) carried across a chunk boundary.
 
 from __future__ import annotations
 
+import gc
 import json
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 MAX_HEADER_SIZE = 100_000_000  # safetensors/src/tensor.rs MAX_HEADER_SIZE
@@ -155,6 +158,27 @@ def all_zero(data: bytes | bytearray, start: int = 0, stop: int | None = None) -
     return True
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the header becomes objects.
+
+    Parsing a header of thousands of tensors allocates tens of thousands of dicts, lists and
+    tuples that all live until the parse ends; counted against the collector's thresholds
+    (Python docs, ``gc.set_threshold``) they trigger collections that promote them, and then a
+    full collection of the whole process heap, which in a worker with Django loaded cost more
+    than the parse itself (profiled: 0.15 s for a 4,096-tensor header). A JSON tree holds no
+    reference cycles, and the temporaries are freed by reference counting as the parse returns.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def _runs(ordered: list[TensorInfo]) -> list[tuple[str, int]]:
     """``(dtype, end)`` of each run of consecutive same-dtype tensors, in data-section order."""
     runs: list[tuple[str, int]] = []
@@ -246,7 +270,11 @@ class SafetensorsStream:
             self._buffer += view[:take]
             view = view[take:]
             if len(self._buffer) == wanted:
-                self._read_prefix() if self._phase == "prefix" else self._read_header()
+                if self._phase == "prefix":
+                    self._read_prefix()
+                else:
+                    with _collector_paused():
+                        self._read_header()
         if len(view) and self._phase == "data":
             # The data section is scanned by offsets into the chunk itself: no copy per piece.
             data = chunk if isinstance(chunk, bytes) else view.tobytes()
