@@ -320,11 +320,12 @@ class SafetensorsStream:
             self._fail("The header's __metadata__ is not a map of strings.")
             return
         self.metadata = metadata
-        for name, entry in parsed.items():
-            tensor = self._tensor(name, entry)
+        for name in list(parsed):  # each parsed entry is freed as its record is made: no peak of both
+            tensor = self._tensor(name, parsed.pop(name))
             if tensor is None:
                 return
             self.tensors.append(tensor)
+        del parsed
         self._check_layout()
 
     def _tensor(self, name: str, entry: object) -> TensorInfo | None:
