@@ -215,3 +215,39 @@ def test_random_corruption_never_raises():
             data = data[: int(rng.integers(0, len(data)))]
         stream = stream_of(bytes(data), int(rng.integers(1, 300)))
         assert stream.valid or stream.errors
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{}",
+        "{ }   ",
+        '{"a": {"dtype": "F32"}, "b" : [1, 2] }    ',
+        '{\n\t"a":1,\r\n"b":{"c":{"d":[]}}}',
+        '{"\\u00e9t\\u00e9": "x", "__metadata__": {"k": "v"}}',
+        '{"a": 1,}',
+        '{"a" 1}',
+        '{"a": 1 "b": 2}',
+        '{"a": 1} x',
+        '{"a": 1}}',
+        '{"a": }',
+        "{a: 1}",
+        '{"a": NaN}',
+        '{"a": "tab\there"}',
+        '{"a": 1',
+        '{"a": {"x": 1, "x": 2}}',
+    ],
+)
+def test_the_header_is_read_entry_by_entry_with_json_loads_grammar(text):
+    """The header's top level is walked one entry at a time; what it accepts is what json.loads accepts."""
+    from artifacts.inspection.safetensors_stream import _no_duplicates, _top_level
+
+    try:
+        expected = list(json.loads(text, object_pairs_hook=_no_duplicates).items())
+    except ValueError:
+        expected = None
+    if expected is not None:
+        assert list(_top_level(text)) == expected
+    else:
+        with pytest.raises(ValueError):
+            list(_top_level(text))

@@ -57,6 +57,9 @@ DTYPE_BITS = {
 }
 
 
+_DTYPE_NAMES = {name: name for name in DTYPE_BITS}
+
+
 def _flags(predicate) -> bytes:
     """A translation table mapping each byte to 1 when ``predicate`` holds, else 0."""
     return bytes(1 if predicate(value) else 0 for value in range(256))
@@ -226,6 +229,43 @@ def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
     return result
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates)
+_SPACE = json.decoder.WHITESPACE.match  # what json.loads skips between tokens
+
+
+def _top_level(text: str) -> Iterator[tuple[str, object]]:
+    """The (key, value) pairs of the JSON object ``text`` (which starts with ``{``), one at a time.
+
+    ``json.loads`` would build every entry of a header of thousands of tensors before the first
+    one could be turned into its small record, holding several times the header's size at once;
+    here each value is decoded by the json module's own decoder (same grammar, same duplicate-key
+    check inside it) and handed over before the next. Raises ``ValueError`` where ``json.loads``
+    would, including for anything after the object but whitespace.
+    """
+    index = _SPACE(text, 1).end()
+    if text[index : index + 1] == "}":
+        index += 1
+    else:
+        while True:
+            if text[index : index + 1] != '"':
+                raise ValueError(f"expecting a key at {index}")
+            key, index = json.decoder.scanstring(text, index + 1, True)
+            index = _SPACE(text, index).end()
+            if text[index : index + 1] != ":":
+                raise ValueError(f"expecting ':' at {index}")
+            value, index = _DECODER.raw_decode(text, _SPACE(text, index + 1).end())
+            yield key, value
+            index = _SPACE(text, index).end()
+            separator = text[index : index + 1]
+            index = _SPACE(text, index + 1).end()
+            if separator == "}":
+                break
+            if separator != ",":
+                raise ValueError(f"expecting ',' or '}}' at {index}")
+    if _SPACE(text, index).end() != len(text):
+        raise ValueError(f"extra data at {index}")
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -249,6 +289,7 @@ class SafetensorsStream:
         self._position = 0  # bytes of the data section consumed
         self._carry = b""
         self._extra = 0
+        self._shapes: dict[tuple[int, ...], tuple[int, ...]] = {}
         self._runs: list[tuple[str, int]] = []  # (dtype, end) of each run of same-dtype tensors
         self._run = 0
 
@@ -301,10 +342,25 @@ class SafetensorsStream:
         if raw.count(b",") > MAX_HEADER_ITEMS:
             self._fail(f"The header lists more than {MAX_HEADER_ITEMS:,} items, far more than any adapter has.")
             return
+        metadata: object = {}
+        repeated: str | None = None  # a key the top level repeats (the first one)
+        problem = ""  # what is wrong with the first invalid tensor entry
+        seen: set[str] = set()
         try:
             text = raw.decode("utf-8")
             del raw
-            parsed = json.loads(text, object_pairs_hook=_no_duplicates)
+            for key, value in _top_level(text):  # each entry is dropped once its record is made
+                if key in seen:
+                    repeated = repeated or key
+                elif key == "__metadata__":
+                    metadata = value
+                elif not problem and repeated is None:
+                    made = self._tensor(key, value)
+                    if isinstance(made, str):
+                        problem = made
+                    else:
+                        self.tensors.append(made)
+                seen.add(key)
             del text
         except _Duplicate as error:
             self._fail(f"The header is invalid: {error}.")
@@ -312,50 +368,44 @@ class SafetensorsStream:
         except (UnicodeDecodeError, ValueError, RecursionError):
             self._fail("The header is not valid UTF-8 JSON.")
             return
-        if not isinstance(parsed, dict):
-            self._fail("The header is not a JSON object.")
+        if repeated is not None:
+            self._fail(f"The header is invalid: the header repeats the key {repeated!r}.")
             return
-        metadata = parsed.pop("__metadata__", {})
         if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
             self._fail("The header's __metadata__ is not a map of strings.")
             return
         self.metadata = metadata
-        for name in list(parsed):  # each parsed entry is freed as its record is made: no peak of both
-            tensor = self._tensor(name, parsed.pop(name))
-            if tensor is None:
-                return
-            self.tensors.append(tensor)
-        del parsed
+        if problem:
+            self._fail(problem)
+            return
         self._check_layout()
 
-    def _tensor(self, name: str, entry: object) -> TensorInfo | None:
+    def _tensor(self, name: str, entry: object) -> TensorInfo | str:
+        """The record of one header entry, or what is wrong with it."""
         if not isinstance(entry, dict):
-            self._fail(f"Tensor {name!r} has no dtype/shape/data_offsets object.")
-            return None
+            return f"Tensor {name!r} has no dtype/shape/data_offsets object."
         dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
         if not isinstance(dtype, str) or dtype not in DTYPE_BITS:
-            self._fail(f"Tensor {name!r} has an unknown dtype {str(dtype)[:20]!r}.")
-            return None
+            return f"Tensor {name!r} has an unknown dtype {str(dtype)[:20]!r}."
         if (
             not isinstance(shape, list)
             or len(shape) > MAX_DIMENSIONS
             or not all(_is_int(dim) and dim >= 0 for dim in shape)
         ):
-            self._fail(f"Tensor {name!r} has an invalid shape.")
-            return None
+            return f"Tensor {name!r} has an invalid shape."
         if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_int(o) for o in offsets)):
-            self._fail(f"Tensor {name!r} has invalid data_offsets.")
-            return None
+            return f"Tensor {name!r} has invalid data_offsets."
         begin, end = offsets
         if begin < 0 or end < begin:
-            self._fail(f"Tensor {name!r} has data_offsets [{begin}, {end}] that are negative or reversed.")
-            return None
-        tensor = TensorInfo(name, dtype, tuple(shape), begin, end)
+            return f"Tensor {name!r} has data_offsets [{begin}, {end}] that are negative or reversed."
+        # Adapters repeat a few shapes thousands of times: one tuple per distinct shape and the
+        # dtype name's own string keep a large header's records small.
+        dims = tuple(shape)
+        tensor = TensorInfo(name, _DTYPE_NAMES[dtype], self._shapes.setdefault(dims, dims), begin, end)
         bits = tensor.numel * DTYPE_BITS[dtype]
         if bits % 8 or bits // 8 != end - begin:
             needed = f"{bits / 8:,.0f}" if bits < 8 * 10**15 else f"{bits / 8:.3g}"
-            self._fail(f"Tensor {name!r} spans {end - begin:,} bytes but its shape of {dtype} needs {needed}.")
-            return None
+            return f"Tensor {name!r} spans {end - begin:,} bytes but its shape of {dtype} needs {needed}."
         return tensor
 
     def _check_layout(self) -> None:
