@@ -22,7 +22,7 @@ from typing import IO, Any, Protocol
 from artifacts.inspection.checks import config_findings, extras_findings, job_findings, tensor_findings
 from artifacts.inspection.findings import ERROR, Finding, verdict
 from artifacts.inspection.peft import AdapterConfig, TensorLayout, classify, parse_config, tensor_rank
-from artifacts.inspection.safetensors_stream import SafetensorsStream
+from artifacts.inspection.safetensors_stream import SafetensorsStream, collector_paused
 from artifacts.inspection.serving import readiness
 
 CONFIG_NAME = "adapter_config.json"
@@ -92,6 +92,12 @@ class AdapterInspector:
     ) -> dict[str, Any]:
         """DESIGN §10's ``inspection``. The serving commands name the adapter ``adapter_name`` and
         expect the downloaded files in ``folder`` (default ``./<adapter_name>``)."""
+        with collector_paused():  # thousands of short-lived records, as when the header was read
+            return self._report(job_hyperparameters, adapter_name, folder)
+
+    def _report(
+        self, job_hyperparameters: Mapping[str, Any] | None, adapter_name: str, folder: str | None
+    ) -> dict[str, Any]:
         adapter_name = re.sub(r"[^A-Za-z0-9._-]+", "-", adapter_name).strip("-.") or "adapter"
         folder = folder or f"./{adapter_name}"
         config, findings = self._config()

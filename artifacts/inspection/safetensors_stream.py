@@ -162,8 +162,8 @@ def all_zero(data: bytes | bytearray, start: int = 0, stop: int | None = None) -
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while the header becomes objects.
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a header becomes objects (or a report is made of them).
 
     Parsing a header of thousands of tensors allocates tens of thousands of dicts, lists and
     tuples that all live until the parse ends; counted against the collector's thresholds
@@ -314,7 +314,7 @@ class SafetensorsStream:
                 if self._phase == "prefix":
                     self._read_prefix()
                 else:
-                    with _collector_paused():
+                    with collector_paused():
                         self._read_header()
         if len(view) and self._phase == "data":
             # The data section is scanned by offsets into the chunk itself: no copy per piece.
