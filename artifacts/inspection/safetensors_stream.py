@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -230,7 +231,12 @@ def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
 
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates)
-_SPACE = json.decoder.WHITESPACE.match  # what json.loads skips between tokens
+_SPACE = re.compile(r"[ \t\n\r]*")  # what json.loads skips between tokens (json/decoder.py WHITESPACE)
+
+
+def _skip_space(text: str, index: int) -> int:
+    match = _SPACE.match(text, index)
+    return match.end() if match else index
 
 
 def _top_level(text: str) -> Iterator[tuple[str, object]]:
@@ -242,27 +248,27 @@ def _top_level(text: str) -> Iterator[tuple[str, object]]:
     check inside it) and handed over before the next. Raises ``ValueError`` where ``json.loads``
     would, including for anything after the object but whitespace.
     """
-    index = _SPACE(text, 1).end()
+    index = _skip_space(text, 1)
     if text[index : index + 1] == "}":
         index += 1
     else:
         while True:
             if text[index : index + 1] != '"':
                 raise ValueError(f"expecting a key at {index}")
-            key, index = json.decoder.scanstring(text, index + 1, True)
-            index = _SPACE(text, index).end()
+            key, index = _DECODER.raw_decode(text, index)  # a JSON string, by the same decoder
+            index = _skip_space(text, index)
             if text[index : index + 1] != ":":
                 raise ValueError(f"expecting ':' at {index}")
-            value, index = _DECODER.raw_decode(text, _SPACE(text, index + 1).end())
+            value, index = _DECODER.raw_decode(text, _skip_space(text, index + 1))
             yield key, value
-            index = _SPACE(text, index).end()
+            index = _skip_space(text, index)
             separator = text[index : index + 1]
-            index = _SPACE(text, index + 1).end()
+            index = _skip_space(text, index + 1)
             if separator == "}":
                 break
             if separator != ",":
                 raise ValueError(f"expecting ',' or '}}' at {index}")
-    if _SPACE(text, index).end() != len(text):
+    if _skip_space(text, index) != len(text):
         raise ValueError(f"extra data at {index}")
 
 
