@@ -143,3 +143,12 @@ def test_a_part_s3_refuses_aborts_the_upload_with_s3s_error(s3):
     storage.bucket_name = "no-such-bucket"
     with pytest.raises(ClientError, match="NoSuchBucket"):
         storage.save_stream("u/a/adapter.bin", (os.urandom(MIB) for _ in range(12)))
+
+
+def test_crc32_is_added_only_where_the_body_is_not_signed():
+    def checksum_setting(endpoint):
+        storage = S3ArtifactStorage(bucket_name="b", endpoint_url=endpoint, access_key="a", secret_key="s")
+        return storage.connection.meta.client.meta.config.request_checksum_calculation
+
+    assert checksum_setting("http://minio:9000") == "when_required"  # botocore signs the body over HTTP
+    assert checksum_setting("https://project.supabase.co/storage/v1/s3") == "when_supported"
