@@ -122,7 +122,7 @@ class StreamUpload:
         key: str,
         *,
         part_size: int = MIN_PART_SIZE,
-        concurrency: int = 2,
+        concurrency: int = 3,
         extra_args: dict[str, Any] | None = None,
     ):
         if part_size < MIN_PART_SIZE:

@@ -146,7 +146,7 @@ class S3ArtifactStorage(S3Storage):
         self,
         public_endpoint_url: str | None = None,
         upload_part_size: int = MIN_PART_SIZE,
-        upload_concurrency: int = 2,
+        upload_concurrency: int = 3,
         **settings: Any,
     ):
         self.public_endpoint_url = public_endpoint_url
