@@ -1,39 +1,154 @@
-"""The stream adapter boto3 reads an upload from: every byte once, in order, whatever the read sizes."""
+"""Storing a stream in S3: every byte once, in order, in a fixed amount of memory, never half visible."""
 
 from __future__ import annotations
 
-import io
+import hashlib
+import os
+import threading
+import tracemalloc
 
+import boto3
 import pytest
+from moto import mock_aws
 
-from artifacts.storage import ChunkReader
+from artifacts.s3_upload import MAX_PART_SIZE, MAX_PARTS, MIB, ChunkFiller, PartBody, StreamUpload, part_size_for
+from artifacts.storage import S3ArtifactStorage
 
 CHUNKS = [b"abc", b"", bytearray(b"defgh"), memoryview(b"ij"), b"k" * 10]
 WHOLE = b"abcdefghij" + b"k" * 10
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 5, 8, 64])
-def test_reads_of_any_size_return_the_stream_in_order(size):
-    reader = ChunkReader(iter(CHUNKS))
-    parts = list(iter(lambda: reader.read(size), b""))
+def test_parts_of_any_size_hold_the_stream_in_order(size):
+    filler = ChunkFiller(iter(CHUNKS))
+    buffer = bytearray(size)
+    parts = []
+    while filled := filler.fill(buffer, size):
+        parts.append(bytes(buffer[:filled]))
     assert b"".join(parts) == WHOLE
-    assert all(len(part) == size for part in parts[:-1])  # full reads until the end
+    assert all(len(part) == size for part in parts[:-1])  # full parts until the end
 
 
-def test_readinto_fills_the_callers_buffer():
-    reader = ChunkReader(iter(CHUNKS))
-    out = bytearray()
-    buffer = bytearray(4)
-    while n := reader.readinto(buffer):
-        out += buffer[:n]
-    assert bytes(out) == WHOLE
+def test_a_part_body_reads_seeks_and_rereads_like_a_file():
+    body = PartBody(memoryview(bytearray(WHOLE))[:10])
+    assert bytes(body.read(4)) == b"abcd"
+    assert bytes(body.read()) == b"efghij"
+    assert bytes(body.read(5)) == b""
+    assert body.seek(0) == 0  # what botocore does before sending again
+    target = bytearray(3)
+    assert body.readinto(target) == 3 and target == b"abc"
+    assert body.seek(0, os.SEEK_END) == 10 and body.tell() == 10
 
 
-def test_a_whole_chunk_asked_for_is_handed_over_without_a_copy():
-    chunk = b"x" * 1024
-    assert ChunkReader(iter([chunk])).read(1024) is chunk
+def test_part_sizes_grow_so_the_largest_object_fits_in_s3s_part_limit():
+    assert part_size_for(1, 5 * MIB) == part_size_for(900, 5 * MIB) == 5 * MIB
+    assert part_size_for(901, 5 * MIB) == 10 * MIB
+    assert sum(part_size_for(n, 5 * MIB) for n in range(1, MAX_PARTS + 1)) >= 5 * 1024**4  # 5 TiB
+    assert part_size_for(MAX_PARTS, 5 * MIB) <= MAX_PART_SIZE
 
 
-def test_read_all_and_buffered_reading():
-    assert ChunkReader(iter(CHUNKS)).read() == WHOLE
-    assert io.BufferedReader(ChunkReader(iter(CHUNKS))).read() == WHOLE
+class CountingClient:
+    """Takes parts as botocore would (reads, hashes), keeps nothing, and counts what is in flight."""
+
+    class meta:  # noqa: N801 -- the shape of a boto3 client
+        class config:  # noqa: N801
+            request_checksum_calculation = "when_supported"
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.pulled = 0  # bytes the stream has handed over
+        self.stored = 0  # bytes whose part has been sent
+        self.most_ahead = 0
+        self.parts: dict[int, str] = {}
+        self.completed: list[dict] = []
+
+    def chunks(self, total: int, size: int = MIB):
+        for _ in range(total // size):
+            with self.lock:
+                self.pulled += size
+                self.most_ahead = max(self.most_ahead, self.pulled - self.stored)
+            yield os.urandom(size)
+
+    def create_multipart_upload(self, **kwargs):
+        assert kwargs["ChecksumAlgorithm"] == "CRC32"
+        return {"UploadId": "u1"}
+
+    def upload_part(self, Body, PartNumber, **kwargs):  # noqa: N803 -- boto3's argument names
+        digest = hashlib.sha256()
+        for piece in iter(lambda: Body.read(MIB), b""):
+            digest.update(piece)
+        with self.lock:
+            self.stored += Body.tell()
+            self.parts[PartNumber] = digest.hexdigest()
+        return {"ETag": f'"{PartNumber}"', "ChecksumCRC32": "AAAAAA=="}
+
+    def complete_multipart_upload(self, MultipartUpload, **kwargs):  # noqa: N803
+        self.completed = MultipartUpload["Parts"]
+
+
+def test_memory_stays_at_the_parts_in_flight_whatever_the_object_size():
+    client = CountingClient()
+    upload = StreamUpload(client, "bucket", "key", part_size=5 * MIB, concurrency=2)
+    tracemalloc.start()
+    try:
+        upload.run(client.chunks(60 * MIB))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(client.completed) == 12
+    assert [p["PartNumber"] for p in client.completed] == list(range(1, 13))
+    assert all(p["ChecksumCRC32"] for p in client.completed)
+    # Three part buffers (two sending, one filling) and the chunk being copied: not 60 MiB, and
+    # not the extra joined copies boto3's upload_fileobj makes of a stream.
+    assert client.most_ahead <= 3 * 5 * MIB + MIB
+    assert peak < 3 * 5 * MIB + 3 * MIB
+
+
+@pytest.fixture
+def s3():
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="lora-models")
+        storage = S3ArtifactStorage(bucket_name="lora-models", region_name="us-east-1")
+        yield client, storage
+
+
+@pytest.mark.parametrize("size", [0, 1000, 5 * MIB, 12 * MIB + 7])
+def test_a_stream_is_stored_byte_exact(s3, size):
+    client, storage = s3
+    data = os.urandom(size)
+    storage.save_stream("u/a/adapter.bin", (data[i : i + 300_000] for i in range(0, size, 300_000)))
+    stored = client.get_object(Bucket="lora-models", Key="u/a/adapter.bin")
+    assert stored["Body"].read() == data
+    assert stored["ContentType"] == "application/octet-stream"
+
+
+def test_a_stream_that_fails_leaves_no_object_and_no_parts(s3):
+    client, storage = s3
+
+    def chunks():
+        yield from (os.urandom(MIB) for _ in range(11))  # two parts sent, a third being filled
+        raise ValueError("checksum mismatch")
+
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        storage.save_stream("u/a/adapter.bin", chunks())
+    assert client.list_objects_v2(Bucket="lora-models").get("KeyCount") == 0
+    assert not client.list_multipart_uploads(Bucket="lora-models").get("Uploads")
+
+
+def test_a_part_s3_refuses_aborts_the_upload_with_s3s_error(s3):
+    from botocore.exceptions import ClientError
+
+    client, storage = s3
+    storage.bucket_name = "no-such-bucket"
+    with pytest.raises(ClientError, match="NoSuchBucket"):
+        storage.save_stream("u/a/adapter.bin", (os.urandom(MIB) for _ in range(12)))
+
+
+def test_crc32_is_added_only_where_the_body_is_not_signed():
+    def checksum_setting(endpoint):
+        storage = S3ArtifactStorage(bucket_name="b", endpoint_url=endpoint, access_key="a", secret_key="s")
+        return storage.connection.meta.client.meta.config.request_checksum_calculation
+
+    assert checksum_setting("http://minio:9000") == "when_required"  # botocore signs the body over HTTP
+    assert checksum_setting("https://project.supabase.co/storage/v1/s3") == "when_supported"
