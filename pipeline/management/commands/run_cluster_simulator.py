@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -26,6 +27,12 @@ class Command(BaseCommand):
             "transfer benchmarks only). Demo jobs always get their real adapter.",
         )
         parser.add_argument("--rank", type=int, default=16)
+        parser.add_argument(
+            "--target-modules",
+            default=None,
+            help="Comma-separated LoRA target modules for jobs outside the demo set "
+            "(default: q_proj,k_proj,v_proj,o_proj; any of those and gate_proj,up_proj,down_proj).",
+        )
         parser.add_argument("--latency", type=float, default=0.0, help="Seconds to wait before every answer.")
         parser.add_argument("--error-rate", type=float, default=0.0, help="Share of requests answered 503 (0-1).")
         parser.add_argument(
@@ -55,10 +62,17 @@ class Command(BaseCommand):
         if not api_key:
             raise CommandError("Set GPU_CLUSTER_API_KEY (or pass --api-key): the simulator checks the bearer key.")
         adapter_bytes = None if options["adapter_mb"] is None else max(1, int(options["adapter_mb"] * 1024 * 1024))
+        shape: dict[str, Any] = {"rank": options["rank"], "adapter_bytes": adapter_bytes}
+        if options["target_modules"]:
+            shape["target_modules"] = tuple(m.strip() for m in options["target_modules"].split(",") if m.strip())
+        try:
+            spec = AdapterSpec(**shape)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         config = SimulatorConfig(
             api_key=api_key,
             cache_root=Path(options["cache_dir"]),
-            spec=AdapterSpec(rank=options["rank"], adapter_bytes=adapter_bytes),
+            spec=spec,
             jobs={} if options["no_demo_jobs"] else simulator_specs(),
             latency=options["latency"],
             error_rate=options["error_rate"],
