@@ -58,3 +58,39 @@ def serve(rsps, files=FILES, body=None, **kwargs):
 
 def stored_files(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+class FakeProgress:
+    """Stands in for the lease-renewing ``Progress`` of ``transfer_file`` (no ingest row needed)."""
+
+    def __init__(self) -> None:
+        self.bytes_done = 0
+        self.reported: list[dict] = []
+
+    def report(self, *, force: bool = False, **fields) -> None:
+        self.reported.append(fields)
+
+    def advance(self, count: int) -> None:
+        self.bytes_done += count
+
+
+class RecordingInspector:
+    """Records what ``transfer_file`` shows an inspector: the calls, and the bytes of the last attempt."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+        self.fed = bytearray()
+
+    @property
+    def starts(self) -> int:
+        return sum(1 for call in self.calls if call[0] == "start")
+
+    def start_file(self, name, expected_size=None):
+        self.calls.append(("start", name, expected_size))
+        self.fed = bytearray()
+
+    def feed(self, name, chunk):
+        self.fed += chunk
+
+    def end_file(self, name, size=None):
+        self.calls.append(("end", name, size))

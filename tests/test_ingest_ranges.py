@@ -15,6 +15,7 @@ from artifacts.cluster import ClusterClient, RemoteFile
 from artifacts.services.ingest import ranged_body
 from artifacts.services.ingest.ranged_body import RangedBody
 from artifacts.services.ingest.transfer import transfer_file
+from tests.ingest_fakes import FakeProgress, RecordingInspector
 
 PIECE = 64 * 1024
 DATA = hashlib.sha256(b"seed").digest() * (PIECE * 10 // 32) + b"a tail of a piece"  # ten pieces and a bit
@@ -105,33 +106,6 @@ def serve(monkeypatch):
     for server in servers:
         server.shutdown()
         server.server_close()
-
-
-class FakeProgress:
-    def __init__(self) -> None:
-        self.bytes_done = 0
-
-    def report(self, *, force: bool = False, **fields) -> None:
-        pass
-
-    def advance(self, count: int) -> None:
-        self.bytes_done += count
-
-
-class RecordingInspector:
-    def __init__(self) -> None:
-        self.fed = bytearray()
-        self.starts = 0
-
-    def start_file(self, name, expected_size=None):
-        self.starts += 1
-        self.fed = bytearray()
-
-    def feed(self, name, chunk):
-        self.fed += chunk
-
-    def end_file(self, name, size=None):
-        pass
 
 
 def remote(server: Cluster, *, size: int | None = len(DATA)) -> RemoteFile:

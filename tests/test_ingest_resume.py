@@ -13,6 +13,7 @@ import pytest
 from artifacts.cluster import ClusterClient, RemoteFile
 from artifacts.services.ingest.remote_body import READ_SIZE
 from artifacts.services.ingest.transfer import transfer_file
+from tests.ingest_fakes import FakeProgress, RecordingInspector
 
 DATA = bytes(range(256)) * (4096 * 3) + b"tail"  # 3 MiB and a bit: several read chunks
 ETAG = '"v1-abc"'
@@ -89,36 +90,6 @@ def serve():
     for server in servers:
         server.shutdown()
         server.server_close()
-
-
-class FakeProgress:
-    """Stands in for the lease-renewing ``Progress`` (no ingest row needed)."""
-
-    def __init__(self) -> None:
-        self.bytes_done = 0
-        self.reported: list[dict] = []
-
-    def report(self, *, force: bool = False, **fields) -> None:
-        self.reported.append(fields)
-
-    def advance(self, count: int) -> None:
-        self.bytes_done += count
-
-
-class RecordingInspector:
-    def __init__(self) -> None:
-        self.calls: list[tuple] = []
-        self.fed = bytearray()
-
-    def start_file(self, name, expected_size=None):
-        self.calls.append(("start", name, expected_size))
-        self.fed = bytearray()
-
-    def feed(self, name, chunk):
-        self.fed += chunk
-
-    def end_file(self, name, size=None):
-        self.calls.append(("end", name, size))
 
 
 def remote(server: Cluster, *, sha: bool = True) -> RemoteFile:
