@@ -32,11 +32,26 @@ class Cluster(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, *, cut_once_at: int | None = None, ignore_ranges: bool = False, change_after: int = 0):
+    def __init__(
+        self,
+        *,
+        cut_once_at: int | None = None,
+        ignore_ranges: bool = False,
+        change_after: int = 0,
+        ignore_if_range: bool = False,
+        weak_etag: bool = False,
+        refuse_ranges: int = 0,
+        stall_at: int | None = None,
+    ):
         super().__init__(("127.0.0.1", 0), Handler)
         self.cut_once_at = cut_once_at
         self.ignore_ranges = ignore_ranges
         self.change_after = change_after
+        self.ignore_if_range = ignore_if_range
+        self.weak_etag = weak_etag
+        self.refuse_ranges = refuse_ranges  # an error status for any Range request
+        self.stall_at = stall_at  # a byte where every answer stops sending (until shutdown)
+        self.stop = threading.Event()
         self.requests: list[dict[str, str]] = []
         self.bytes_sent = 0
         self.lock = threading.Lock()
@@ -46,7 +61,8 @@ class Cluster(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}/adapter_model.safetensors"
 
     def etag(self) -> str:
-        return '"v2"' if self.change_after and len(self.requests) > self.change_after else '"v1"'
+        tag = '"v2"' if self.change_after and len(self.requests) > self.change_after else '"v1"'
+        return f"W/{tag}" if self.weak_etag else tag
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -64,7 +80,12 @@ class Handler(BaseHTTPRequestHandler):
         start, end = 0, len(DATA)
         asked = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
         if_range = self.headers.get("If-Range")
-        if asked and not server.ignore_ranges and if_range in (None, etag):
+        if asked and server.refuse_ranges:
+            self.send_response(server.refuse_ranges)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if asked and not server.ignore_ranges and (server.ignore_if_range or if_range in (None, etag)):
             start = int(asked[1])
             end = min(len(DATA), int(asked[2]) + 1) if asked[2] else len(DATA)
             self.send_response(206)
@@ -76,6 +97,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(end - start))
         self.end_headers()
         body = DATA[start:end]
+        if server.stall_at is not None and start <= server.stall_at < end:
+            self.wfile.write(body[: server.stall_at - start])
+            self.wfile.flush()
+            server.stop.wait(30)  # a server that stops sending without closing
+            return
         cut = server.cut_once_at
         if cut is not None and start <= cut < end:
             server.cut_once_at = None
@@ -104,6 +130,7 @@ def serve(monkeypatch):
 
     yield start
     for server in servers:
+        server.stop.set()
         server.shutdown()
         server.server_close()
 
@@ -198,3 +225,44 @@ def test_fetching_runs_at_most_two_pieces_per_stream_ahead_of_the_reader(serve, 
 
     assert first == DATA[: len(first)]
     assert asked == 4  # 2 streams x 2 pieces, of the eleven
+
+
+def test_a_server_that_ignores_if_range_cannot_splice_two_versions(serve, artifact_root, settings, no_retry_sleep):
+    """Each piece's own ETag must be the first answer's, whether or not the server honours If-Range."""
+    server = serve(change_after=3, ignore_if_range=True)
+    stored, inspector, _, body = fetch(server, artifact_root, settings)
+
+    assert body == DATA and stored.sha256 == hashlib.sha256(DATA).hexdigest()
+    assert inspector.starts == 2  # the piece tagged "v2" ended the first attempt
+    second = server.requests[server.requests.index(next(r for r in server.requests if r.get("If-Range") == '"v2"')) :]
+    assert all(r.get("If-Range") == '"v2"' for r in second[1:])
+
+
+@pytest.mark.parametrize("server_options", [{"weak_etag": True}, {"refuse_ranges": 416}, {"refuse_ranges": 501}])
+def test_without_a_strong_etag_or_with_ranges_refused_the_file_is_one_stream(
+    serve, artifact_root, settings, server_options
+):
+    server = serve(**server_options)
+    stored, _, _, body = fetch(server, artifact_root, settings)
+
+    assert body == DATA and stored.sha256 == hashlib.sha256(DATA).hexdigest()
+    assert len(server.requests) == 2  # the probe for the first piece, then the whole file at once
+    assert "Range" in server.requests[0] and "Range" not in server.requests[1]
+
+
+def test_leaving_early_wakes_threads_stuck_on_a_silent_server(serve):
+    """A storage error mid-file must not leave the ingest waiting on reads that never end."""
+    server = serve(stall_at=5 * PIECE + 10)
+    client = ClusterClient(base_url="http://cluster.invalid", api_key="k", read_timeout=30)
+    with RangedBody(client, remote(server), hashlib.sha256(), streams=4, piece_size=PIECE) as body:
+        chunks = iter(body)
+        next(chunks)
+        deadline = time.monotonic() + 5
+        while len(server.requests) < 6 and time.monotonic() < deadline:  # the stalled piece is asked for
+            time.sleep(0.01)
+        leaving = time.monotonic()
+    closed_after = time.monotonic() - leaving
+
+    assert len(server.requests) >= 6
+    assert not any(thread.is_alive() for thread in body._threads)  # none left blocked on the silent server
+    assert closed_after < 2  # not the 30 s read timeout, nor close()'s 5 s limit

@@ -3,8 +3,10 @@
 Many object stores and proxies cap the rate of each connection; ``GPU_CLUSTER_STREAMS`` connections
 then move a file that many times as fast (DESIGN §13). The file is cut into ``PIECE_SIZE`` pieces;
 each of ``streams`` threads takes the next piece nobody has asked for yet and fetches it with
-``Range: bytes=a-b`` (RFC 9110 §14.2), validated with ``If-Range`` (§13.1.5) against the first
-answer's strong ETag or Last-Modified so that pieces of two versions of a file are never spliced.
+``Range: bytes=a-b`` (RFC 9110 §14.2) with ``If-Range`` (§13.1.5) naming the first answer's
+strong ETag, and each piece's own ETag must be that one too, so that pieces of two versions of a file
+are never spliced, even by a server that ignores ``If-Range``. Without a strong ETag (a date is too
+coarse a validator, §13.1.5) the file is read as one stream.
 
 The caller receives the pieces in order, chunk by chunk as they arrive, and the digest is updated
 in that order, so the checksum, the inspector and the storage see one ordinary stream. Workers run
@@ -14,8 +16,8 @@ file's size.
 A piece whose connection is cut continues with a Range for the rest of that piece (nothing received
 is asked for twice). A server that answers a Range with anything but the asked part (200: it ignores
 Range, or the file changed; another Content-Range) makes the file start again (:class:`RestartFile`).
-:func:`open_body` asks for the first piece before choosing: a server that ignores Range is read
-as one stream (``RemoteBody``).
+:func:`open_body` asks for the first piece before choosing: a server that ignores or refuses
+Range (200, 400, 416, 501) is read as one stream (``RemoteBody``).
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ from __future__ import annotations
 import copy
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from artifacts.cluster import ClusterClient, RemoteFile, RetryNow
+from artifacts.cluster import ClusterClient, ClusterError, RemoteFile, RetryNow
 from artifacts.services.ingest.remote_body import (
     CONTENT_RANGE,
     CUT_ERRORS,
@@ -42,6 +45,9 @@ from artifacts.services.ingest.remote_body import (
 
 PIECE_SIZE = 4 * 1024 * 1024
 MAX_STREAMS = 16
+# What a server that does not serve ranges may answer one (RFC 9110 §14.2: it may also ignore it).
+RANGE_REFUSALS = {400, 416, 501}
+CLOSE_SECONDS = 5.0
 _END = object()
 
 
@@ -56,6 +62,18 @@ class _Stopped(Exception):
 
 class _NoRanges(Exception):
     """The first answer was not the asked part: read the file as one stream instead."""
+
+
+def _interrupt(response: requests.Response) -> None:
+    """Wake a thread blocked reading ``response`` (closing a socket does not; shutting it down does)."""
+    shutdown = getattr(response.raw, "shutdown", None)  # urllib3 >= 2.3
+    try:
+        if shutdown is not None:
+            shutdown()
+        else:
+            response.close()
+    except (OSError, ValueError):  # already closed, or its connection already handed back
+        pass
 
 
 def open_body(client: ClusterClient, remote: RemoteFile, digest: Any, *, streams: int) -> Any:
@@ -123,13 +141,19 @@ class RangedBody:
         self._first: requests.Response | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._sessions: list[requests.Session] = []
 
     # --- the caller's side -----------------------------------------------------------------------
     def __enter__(self) -> RangedBody:
         end = self.piece_size
-        response = self.client.file_response(
-            self.remote, {"Accept-Encoding": "identity", "Range": f"bytes=0-{end - 1}"}
-        )
+        try:
+            response = self.client.file_response(
+                self.remote, {"Accept-Encoding": "identity", "Range": f"bytes=0-{end - 1}"}
+            )
+        except ClusterError as exc:
+            if exc.response is not None and exc.response.status_code in RANGE_REFUSALS:
+                raise _NoRanges from exc
+            raise
         match = CONTENT_RANGE.match(response.headers.get("Content-Range", "").strip())
         if response.status_code != 206 or _encoded(response) or match is None or match[3] == "*":
             response.close()
@@ -141,8 +165,9 @@ class RangedBody:
         self.total = total
         self._count = -(-total // self.piece_size)
         validator = response.headers.get("ETag", "")
-        if not validator or validator.startswith("W/"):  # If-Range takes only a strong ETag
-            validator = response.headers.get("Last-Modified", "")
+        if not validator or validator.startswith("W/"):  # nothing to hold every piece to
+            response.close()
+            raise _NoRanges
         self._validator = validator
         # What a whole-file answer would have said: the caller checks the length against the listing.
         self.headers = CaseInsensitiveDict({"Content-Length": str(total)})
@@ -185,23 +210,28 @@ class RangedBody:
                 self._cond.notify_all()
 
     def close(self) -> None:
+        """Stop the fetching threads: wake any blocked in a read, then wait for them, 5 s in all."""
         self._stop.set()
         with self._cond:
             self._cond.notify_all()
             self._pieces.clear()  # free what was fetched ahead
+        for response in list(self._responses):
+            _interrupt(response)
+        deadline = time.monotonic() + CLOSE_SECONDS
         for thread in self._threads:
-            thread.join(timeout=5)
-        for response in list(self._responses):  # a thread stuck in a read ends at its read timeout
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        for response in list(self._responses):
             response.close()
+        for session in self._sessions:
+            session.close()
 
     # --- the fetching threads --------------------------------------------------------------------
     def _client_for(self, number: int) -> ClusterClient:
-        """A client with a connection of its own (requests sessions are not shared across threads)."""
-        if number == 0:
-            return self.client
+        """A client with a session of its own (requests sessions are not shared across threads)."""
         twin = copy.copy(self.client)
         twin.session = requests.Session()
         twin.session.trust_env = False
+        self._sessions.append(twin.session)
         return twin
 
     def _work(self, client: ClusterClient) -> None:
@@ -250,6 +280,8 @@ class RangedBody:
                     continue
                 # The connection closed before the piece was complete: ask for the rest of it.
                 self._release(response)
+                if self._stop.is_set():
+                    raise _Stopped
                 if resumes >= client.retries:
                     raise RetryNow(f"{self._cut(start + got)}; gave up after {resumes} resumes") from error
                 if resumes:
@@ -270,9 +302,7 @@ class RangedBody:
     def _open_part(self, client: ClusterClient, start: int, end: int, error: BaseException | None) -> requests.Response:
         if self._stop.is_set():
             raise _Stopped
-        headers = {"Accept-Encoding": "identity", "Range": f"bytes={start}-{end - 1}"}
-        if self._validator:
-            headers["If-Range"] = self._validator
+        headers = {"Accept-Encoding": "identity", "Range": f"bytes={start}-{end - 1}", "If-Range": self._validator}
         response = client.file_response(self.remote, headers)
         self._responses.add(response)
         problem = self._part_problem(response, start, end)
@@ -283,9 +313,9 @@ class RangedBody:
 
     def _part_problem(self, response: requests.Response, start: int, end: int) -> str:
         """Why this answer is not bytes [start, end) of the same file, or "" when it is."""
+        if response.status_code == 200 or response.headers.get("ETag", self._validator) != self._validator:
+            return "the file changed on the cluster while it was being fetched"
         if response.status_code != 206:
-            if response.status_code == 200 and self._validator:
-                return "the file changed on the cluster while it was being fetched"
             return f"the server answered HTTP {response.status_code} to a Range request"
         if _encoded(response):
             return "the part is content-encoded"
