@@ -9,7 +9,8 @@ tracemalloc), and every read botocore makes of a part to sign, checksum and send
 
 Here a part is copied once, from the chunks straight into one of ``concurrency + 1`` reused
 buffers: one being filled while up to ``concurrency`` are being sent, and botocore reads views of
-it, not copies. Memory is that many parts whatever the object's size, and the chunk iterator runs
+it, not copies. Memory is that many parts (parts double in size every 900, so that S3's 10,000-part
+limit reaches its 5 TiB object limit: from 4.4 GiB on they are larger), and the chunk iterator runs
 in the caller's thread (the ingest's progress writes to the database stay in the thread that owns
 the connection).
 
@@ -22,12 +23,14 @@ orphan parts.
 
 from __future__ import annotations
 
+import logging
 import queue
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import suppress
 from io import SEEK_CUR, SEEK_END, SEEK_SET, RawIOBase
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
 # S3's limits (https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html): parts of 5 MiB
@@ -41,7 +44,7 @@ PARTS_PER_SIZE = 900
 
 
 def part_size_for(number: int, base: int) -> int:
-    """Size of part ``number`` (1-based) when the first thousand parts are ``base`` bytes."""
+    """Size of part ``number`` (1-based) when the first 900 parts are ``base`` bytes."""
     return min(base << ((number - 1) // PARTS_PER_SIZE), MAX_PART_SIZE)
 
 
@@ -177,8 +180,15 @@ class StreamUpload:
             )
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)  # no part lands after the abort
-            with suppress(Exception):  # the original error is the one worth reporting
+            try:
                 self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=upload_id)
+            except Exception:  # the original error is the one to raise; this one is logged
+                logger.exception(
+                    "could not abort multipart upload %s of %s: its parts stay until a lifecycle rule "
+                    "(AbortIncompleteMultipartUpload) removes them",
+                    upload_id,
+                    self.key,
+                )
             raise
 
     def _next_free(self, futures: list[Future[dict[str, Any]]]) -> bytearray:

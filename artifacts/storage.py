@@ -102,15 +102,23 @@ class WriteBehind:
         self.written += count
         if self._advise is None or self.written - self._started < self.WINDOW:
             return
-        self._advise(self.fd, self._started, self.written - self._started, os.POSIX_FADV_DONTNEED)
-        if self._started >= 2 * self.WINDOW:
-            self._advise(self.fd, 0, self._started - 2 * self.WINDOW, os.POSIX_FADV_DONTNEED)
+        self._hint(self._started, self.written - self._started)
+        if self._started > 2 * self.WINDOW:  # (a length of 0 would mean "to the end of the file")
+            self._hint(0, self._started - 2 * self.WINDOW)
         self._started = self.written
+
+    def _hint(self, offset: int, length: int) -> None:
+        """Advice only: a file system that refuses it (EINVAL, ESPIPE) is written without it."""
+        if self._advise is None:
+            return
+        try:
+            self._advise(self.fd, offset, length, os.POSIX_FADV_DONTNEED)
+        except OSError:
+            self._advise = None
 
     def done(self) -> None:
         """After the fsync: drop the rest (reading the file back comes from disk)."""
-        if self._advise is not None:
-            self._advise(self.fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        self._hint(0, 0)
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -136,8 +144,9 @@ class LocalArtifactStorage(FileSystemStorage):
         return name  # keys are chosen by the caller and overwriting is intended
 
     def save_stream(self, key: str, chunks: Iterable[bytes]) -> None:
-        """Write to a temporary file, fsync it, rename it over ``key`` and fsync the folder: once
-        this returns, the file survives a crash under its final name.
+        """Write to a temporary file, fsync it, rename it over ``key`` and fsync the folder, so the
+        file is complete under its final name or absent (a folder the call had to create is synced
+        only by the file system's own journal).
 
         Written pages are handed to the disk as the stream goes (:class:`WriteBehind`) instead of all at
         the final fsync, and dropped from the page cache once written, so a large file neither waits
