@@ -39,8 +39,8 @@ from artifacts.services.ingest.remote_body import (
     READ_SIZE,
     RemoteBody,
     RestartFile,
-    _declared_length,
     _encoded,
+    part_problem,
 )
 
 PIECE_SIZE = 4 * 1024 * 1024
@@ -315,17 +315,4 @@ class RangedBody:
         """Why this answer is not bytes [start, end) of the same file, or "" when it is."""
         if response.status_code == 200 or response.headers.get("ETag", self._validator) != self._validator:
             return "the file changed on the cluster while it was being fetched"
-        if response.status_code != 206:
-            return f"the server answered HTTP {response.status_code} to a Range request"
-        if _encoded(response):
-            return "the part is content-encoded"
-        match = CONTENT_RANGE.match(response.headers.get("Content-Range", "").strip())
-        wanted = f"bytes {start}-{end - 1}/{self.total}"
-        if match is None or (int(match[1]), int(match[2])) != (start, end - 1):
-            return f"Content-Range {response.headers.get('Content-Range')!r} is not {wanted}"
-        if match[3] != "*" and int(match[3]) != self.total:
-            return f"Content-Range {match[0]!r} gives another file length than {self.total}"
-        length = _declared_length(response)
-        if length is not None and length != end - start:
-            return f"Content-Length {length} does not match Content-Range {match[0]!r}"
-        return ""
+        return part_problem(response, start, end, self.total)

@@ -60,6 +60,24 @@ def _encoded(response: requests.Response) -> bool:
     return response.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity")
 
 
+def part_problem(response: requests.Response, start: int, end: int, total: int) -> str:
+    """Why ``response`` is not bytes [start, end) of a ``total``-byte file, or "" when it is
+    (RFC 9110 §14.4: a 206 whose Content-Range names exactly the asked part, not content-encoded)."""
+    if response.status_code != 206:
+        return f"the server answered HTTP {response.status_code} to a Range request"
+    if _encoded(response):
+        return "the part is content-encoded"
+    match = CONTENT_RANGE.match(response.headers.get("Content-Range", "").strip())
+    if match is None:
+        return f"unexpected Content-Range {response.headers.get('Content-Range')!r}"
+    if (int(match[1]), int(match[2])) != (start, end - 1) or (match[3] != "*" and int(match[3]) != total):
+        return f"Content-Range {match[0]!r} is not bytes {start}-{end - 1}/{total}"
+    length = _declared_length(response)
+    if length is not None and length != end - start:
+        return f"Content-Length {length} does not match Content-Range {match[0]!r}"
+    return ""
+
+
 class RemoteBody:
     """``with RemoteBody(client, remote, hashlib.sha256()) as body: for chunk in body: ...``
 
@@ -211,20 +229,6 @@ class RemoteBody:
 
     def _partial_problem(self, response: requests.Response) -> str:
         """Why this answer is not the rest of the same file, or "" when it is."""
-        total = self.total
-        if total is None:
+        if self.total is None:
             return "the file's length is unknown"
-        if response.status_code != 206:
-            return f"the server answered HTTP {response.status_code} to a Range request"
-        if _encoded(response):
-            return "the part is content-encoded"
-        match = CONTENT_RANGE.match(response.headers.get("Content-Range", "").strip())
-        if match is None:
-            return f"unexpected Content-Range {response.headers.get('Content-Range')!r}"
-        start, end, whole = int(match[1]), int(match[2]), match[3]
-        if start != self.received or end != total - 1 or (whole != "*" and int(whole) != total):
-            return f"Content-Range {match[0]!r} is not bytes {self.received}-{total - 1}/{total}"
-        length = _declared_length(response)
-        if length is not None and length != total - self.received:
-            return f"Content-Length {length} does not match Content-Range {match[0]!r}"
-        return ""
+        return part_problem(response, self.received, self.total, self.total)
