@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +95,12 @@ class RecordingInspector:
 
     def end_file(self, name, size=None):
         self.calls.append(("end", name, size))
+
+
+def send_then_drop(handler: Any, body: bytes) -> int:
+    """Send ``body`` and cut the connection, as a link that breaks mid-file does; the bytes sent."""
+    handler.wfile.write(body)
+    handler.wfile.flush()
+    handler.connection.shutdown(socket.SHUT_RDWR)
+    handler.close_connection = True
+    return len(body)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,7 +14,7 @@ from artifacts.cluster import ClusterClient, RemoteFile
 from artifacts.services.ingest import ranged_body
 from artifacts.services.ingest.ranged_body import RangedBody
 from artifacts.services.ingest.transfer import transfer_file
-from tests.ingest_fakes import FakeProgress, RecordingInspector
+from tests.ingest_fakes import FakeProgress, RecordingInspector, send_then_drop
 
 PIECE = 64 * 1024
 DATA = hashlib.sha256(b"seed").digest() * (PIECE * 10 // 32) + b"a tail of a piece"  # ten pieces and a bit
@@ -105,12 +104,7 @@ class Handler(BaseHTTPRequestHandler):
         cut = server.cut_once_at
         if cut is not None and start <= cut < end:
             server.cut_once_at = None
-            body = body[: cut - start]
-            self.wfile.write(body)
-            self.wfile.flush()
-            server.bytes_sent += len(body)
-            self.connection.shutdown(socket.SHUT_RDWR)
-            self.close_connection = True
+            server.bytes_sent += send_then_drop(self, body[: cut - start])
             return
         self.wfile.write(body)
         with server.lock:

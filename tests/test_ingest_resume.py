@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -13,7 +12,7 @@ import pytest
 from artifacts.cluster import ClusterClient, RemoteFile
 from artifacts.services.ingest.remote_body import READ_SIZE
 from artifacts.services.ingest.transfer import transfer_file
-from tests.ingest_fakes import FakeProgress, RecordingInspector
+from tests.ingest_fakes import FakeProgress, RecordingInspector, send_then_drop
 
 DATA = bytes(range(256)) * (4096 * 3) + b"tail"  # 3 MiB and a bit: several read chunks
 ETAG = '"v1-abc"'
@@ -65,12 +64,7 @@ class Handler(BaseHTTPRequestHandler):
         body = DATA[start:]
         if server.cuts > 0:
             server.cuts -= 1
-            body = body[: max(0, server.cut_at - start)]
-            self.wfile.write(body)
-            self.wfile.flush()
-            server.bytes_sent += len(body)
-            self.connection.shutdown(socket.SHUT_RDWR)
-            self.close_connection = True
+            server.bytes_sent += send_then_drop(self, body[: max(0, server.cut_at - start)])
             return
         self.wfile.write(body)
         server.bytes_sent += len(body)

@@ -35,6 +35,15 @@ def reference(values: np.ndarray, dtype: str) -> tuple[int, bool]:
     return int((~np.isfinite(decoded)).sum()), bool(np.all(decoded == 0))
 
 
+def scan(blob: bytes, chunk: int) -> SafetensorsStream:
+    """The finished stream after ``blob`` is fed ``chunk`` bytes at a time."""
+    stream = SafetensorsStream(len(blob))
+    for start in range(0, len(blob), chunk):
+        stream.feed(blob[start : start + chunk])
+    stream.finish()
+    return stream
+
+
 @pytest.mark.parametrize("dtype", ["F32", "F16", "BF16", "F64"])
 @pytest.mark.parametrize("seed", range(3))
 def test_count_nonfinite_matches_numpy_on_any_slice(dtype, seed):
@@ -78,11 +87,7 @@ def test_streamed_tensors_match_the_reference_at_every_chunk_split(dtype, chunk)
         header[name] = {"dtype": dtype, "shape": [len(values)], "data_offsets": [len(data), len(data) + len(raw)]}
         data += raw
     header["__metadata__"] = {"pad": "x" * int(rng.integers(0, 7))}  # misalign the data section
-    blob = raw_safetensors(header, data)
-    stream = SafetensorsStream(len(blob))
-    for start in range(0, len(blob), chunk):
-        stream.feed(blob[start : start + chunk])
-    stream.finish()
+    stream = scan(raw_safetensors(header, data), chunk)
     assert stream.valid, stream.errors
     got = {t.name: (t.nonfinite, t.all_zero) for t in stream.tensors}
     assert got == {name: reference(values, dtype) for name, values in tensors.items()}
@@ -115,11 +120,7 @@ def test_mixed_dtypes_and_empty_tensors_keep_each_tensors_own_counts(chunk):
             raw, count, expected[name] = encode(values, dtype), len(values), reference(values, dtype)
         header[name] = {"dtype": dtype, "shape": [count], "data_offsets": [len(data), len(data) + len(raw)]}
         data += raw
-    blob = raw_safetensors(header, data)
-    stream = SafetensorsStream(len(blob))
-    for start in range(0, len(blob), chunk):
-        stream.feed(blob[start : start + chunk])
-    stream.finish()
+    stream = scan(raw_safetensors(header, data), chunk)
     assert stream.valid, stream.errors
     assert {t.name: (t.nonfinite, t.all_zero) for t in stream.tensors} == expected
     assert all(t.complete for t in stream.tensors)

@@ -486,26 +486,18 @@ def loss_chart(points: Iterable[Any], chart_id: str = "loss-chart", markers: Seq
     if ys:
         drawn_training = Series(training.name, training.css, thin(training.points))
         drawn_validation = Series(validation.name, validation.css, thin(validation.points))
-        wide = build_plot(
-            f"{chart_id}-wide",
-            WIDE,
-            drawn_training,
-            drawn_validation,
-            title,
-            description,
-            log_scale,
-            nonfinite,
-            markers,
-        )
-        compact = build_plot(
-            f"{chart_id}-compact",
-            COMPACT,
-            drawn_training,
-            drawn_validation,
-            title,
-            description,
-            log_scale,
-            nonfinite,
-            markers,
+        wide, compact = (
+            build_plot(
+                f"{chart_id}-{label}",
+                size,
+                drawn_training,
+                drawn_validation,
+                title,
+                description,
+                log_scale,
+                nonfinite,
+                markers,
+            )
+            for label, size in (("wide", WIDE), ("compact", COMPACT))
         )
     return LossChart(training, validation, nonfinite, title, description, log_scale, wide, compact, list(markers))
