@@ -3,8 +3,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 COPY pyproject.toml ./
 COPY pipeline/__init__.py pipeline/
-# The "demo" extra (numpy) is for the GPU-cluster simulator, which runs from this image too.
-RUN pip install --upgrade pip && pip install -e ".[demo]" && rm -rf pipeline
+RUN pip install --upgrade pip && pip install -e . && rm -rf pipeline
 COPY . .
 # Build the hashed, compressed static files with the production storage so its manifest exists;
 # the key only lets settings load at build time and is never used at run time.

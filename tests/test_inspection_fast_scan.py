@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from artifacts.inspection.safetensors_stream import SafetensorsStream, all_zero_values, count_nonfinite
+from artifacts.inspection.safetensors_stream import SCAN_BLOCK, SafetensorsStream, all_zero_values, count_nonfinite
 from tests.adapter_files import bf16_bytes, raw_safetensors
 
 SPECIALS = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 65504.0, -65504.0, 1e38, -1e38], dtype=np.float32)
@@ -55,6 +55,20 @@ def test_count_nonfinite_matches_numpy_on_any_slice(dtype, seed):
     for _ in range(20):
         first, last = sorted(int(i) for i in rng.integers(0, len(values), 2))
         assert count_nonfinite(dtype, raw, first * size, last * size) == reference(values[first:last], dtype)[0]
+
+
+@pytest.mark.parametrize("dtype", ["F32", "F16", "BF16", "F64"])
+def test_count_nonfinite_across_scan_blocks(dtype):
+    """Values are checked a block at a time: specials at each block's first and last element, in
+    an otherwise finite block and in a last, partial block, are each counted once."""
+    size = {"F32": 4, "F16": 2, "BF16": 2, "F64": 8}[dtype]
+    per_block = SCAN_BLOCK // size
+    values = np.full(per_block * 3 + 5, 0.5, dtype=np.float32)
+    values[[per_block - 1, per_block, 2 * per_block - 1, len(values) - 1]] = [np.nan, np.inf, -np.inf, np.nan]
+    raw = encode(values, dtype)
+    assert count_nonfinite(dtype, raw) == 4
+    assert count_nonfinite(dtype, raw, size, (per_block + 1) * size) == 2  # a slice across one boundary
+    assert count_nonfinite(dtype, raw, (2 * per_block) * size) == 1  # only the last, partial block
 
 
 @pytest.mark.parametrize("dtype", ["F32", "F16", "BF16"])

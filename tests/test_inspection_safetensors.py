@@ -88,6 +88,15 @@ def test_nonfinite_counter_matches_numpy_on_random_bit_patterns():
     assert count_nonfinite("BF16", raw) == int((~np.isfinite(as_bf16)).sum()) > 0
 
 
+def test_nonfinite_counter_knows_the_8_bit_floats():
+    """OCP 8-bit floats: E5M2 has inf and NaN (exponent 11111: four patterns a sign), E4M3fn only
+    NaN (S.1111.111), so its 448 (0.1111.110) is finite."""
+    every_byte = bytes(range(256))
+    assert count_nonfinite("F8_E5M2", every_byte) == 8
+    assert count_nonfinite("F8_E4M3", every_byte) == 2
+    assert count_nonfinite("F8_E4M3", bytes([0x7E, 0xFE, 0x00])) == 0
+
+
 def good_header() -> dict:
     return {
         "a": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]},

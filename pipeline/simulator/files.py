@@ -40,12 +40,12 @@ import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import numpy as np
 
 from pipeline.simulator.base_models import BASE_MODELS, MODULE_PARENTS, BaseModelConfig
 
-if TYPE_CHECKING:  # the "demo" extra: only generating files needs numpy, not the site
-    import numpy as np
 
 CHUNK_ELEMENTS = 1024 * 1024  # values per write: 4 MiB of float32
 FAULTS = ("untrained", "nan-weights", "rank-mismatch", "short-header", "lm-head", "dora", "pickle-only", "no-weights")
@@ -247,8 +247,6 @@ class _Pools:
 
 
 def write_safetensors(path: Path, spec: AdapterSpec, seed: int) -> None:
-    import numpy as np  # the "demo" extra: only generating files needs it, not the site
-
     rng = np.random.default_rng(seed)
     pools = _Pools(spec, rng)
     header = safetensors_header(spec)
