@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import File
@@ -230,15 +229,6 @@ class S3ArtifactStorage(S3Storage):
         settings.setdefault("default_acl", None)
         settings.setdefault("querystring_auth", True)
         super().__init__(**settings)
-        client_config: Config = self.client_config  # type: ignore[has-type]
-        plain_http = (self.endpoint_url or "").startswith("http://")
-        if plain_http and client_config.request_checksum_calculation is None:  # unless chosen
-            # Over plain HTTP botocore signs every request body with SHA-256 ("Payloads will always
-            # be signed over insecure connections", botocore/auth.py), so S3 already checks each
-            # byte of a part against the signed hash; the CRC32 its "when_supported" default adds
-            # on top cost the sending threads 0.12 s of CPU per 256 MiB for no further guarantee.
-            # Over HTTPS the body is not signed and the CRC32 stays.
-            self.client_config = client_config.merge(Config(request_checksum_calculation="when_required"))
 
     def save_stream(self, key: str, chunks: Iterable[bytes]) -> None:
         StreamUpload(

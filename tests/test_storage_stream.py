@@ -145,10 +145,13 @@ def test_a_part_s3_refuses_aborts_the_upload_with_s3s_error(s3):
         storage.save_stream("u/a/adapter.bin", (os.urandom(MIB) for _ in range(12)))
 
 
-def test_crc32_is_added_only_where_the_body_is_not_signed():
+def test_every_endpoint_keeps_the_crc32_that_s3_checks_each_part_against():
+    """Over HTTPS botocore leaves the body unsigned and the CRC32 is all S3 checks it against; over
+    plain HTTP (MinIO, moto) it is kept too, so S3 also stores each part's checksum."""
+
     def checksum_setting(endpoint):
         storage = S3ArtifactStorage(bucket_name="b", endpoint_url=endpoint, access_key="a", secret_key="s")
         return storage.connection.meta.client.meta.config.request_checksum_calculation
 
-    assert checksum_setting("http://minio:9000") == "when_required"  # botocore signs the body over HTTP
+    assert checksum_setting("http://minio:9000") == "when_supported"
     assert checksum_setting("https://project.supabase.co/storage/v1/s3") == "when_supported"
