@@ -31,7 +31,7 @@ from bench.webhook import bench_webhook
 
 
 def main() -> int:
-    repeat = int(os.environ.get("BENCH_REPEAT", "2"))
+    repeat = int(os.environ.get("BENCH_REPEAT", "3"))
     areas: dict[str, Callable[[], list[Row]]] = {
         "ingest": lambda: bench_local(repeat),
         "s3": lambda: bench_s3(repeat),
