@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from artifacts.inspection.safetensors_stream import SCAN_BLOCK, SafetensorsStream, all_zero_values, count_nonfinite
+from artifacts.inspection.safetensors_stream import SCAN_ELEMENTS, SafetensorsStream, all_zero_values, count_nonfinite
 from tests.adapter_files import bf16_bytes, raw_safetensors
 
 SPECIALS = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 65504.0, -65504.0, 1e38, -1e38], dtype=np.float32)
@@ -62,7 +62,7 @@ def test_count_nonfinite_across_scan_blocks(dtype):
     """Values are checked a block at a time: specials at each block's first and last element, in
     an otherwise finite block and in a last, partial block, are each counted once."""
     size = {"F32": 4, "F16": 2, "BF16": 2, "F64": 8}[dtype]
-    per_block = SCAN_BLOCK // size
+    per_block = SCAN_ELEMENTS
     values = np.full(per_block * 3 + 5, 0.5, dtype=np.float32)
     values[[per_block - 1, per_block, 2 * per_block - 1, len(values) - 1]] = [np.nan, np.inf, -np.inf, np.nan]
     raw = encode(values, dtype)
