@@ -209,6 +209,7 @@ def bench_ingest(
                 subprocess.run(  # noqa: S603 (our own command)
                     [PY, "manage.py", "migrate", "--verbosity", "0"], cwd=ROOT, env=env_for(var, url), check=True
                 )
+                os.sync()  # the simulator's new file is written back now, not during a timed run
                 proc = subprocess.run(  # noqa: S603 (our own command)
                     [PY, "-c", INGEST_SCRIPT, "bench-warm", mode],
                     cwd=ROOT,
