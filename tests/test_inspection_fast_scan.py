@@ -1,4 +1,4 @@
-"""The C-speed value scan agrees with a plain numpy reference on random data, wherever the chunks split."""
+"""The value scan agrees with a reference computed on the decoded values, wherever the chunks split."""
 
 from __future__ import annotations
 
