@@ -25,6 +25,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,7 @@ _DTYPE_NAMES = {name: name for name in DTYPE_BITS}
 # with the sign cleared, read as an unsigned integer, are at least those of +inf. F8_E4M3 (the
 # "fn" variant of the OCP 8-bit floats) has no inf and one NaN, S.1111.111: the same test with
 # 0x7F. Per dtype: the unsigned view, the mask that clears the sign, the first non-finite pattern.
-NONFINITE_FROM = {
+NONFINITE_FROM: dict[str, tuple[np.dtype[Any], int, int]] = {
     "F64": (np.dtype("<u8"), 0x7FFF_FFFF_FFFF_FFFF, 0x7FF0_0000_0000_0000),
     "F32": (np.dtype("<u4"), 0x7FFF_FFFF, 0x7F80_0000),
     "BF16": (np.dtype("<u2"), 0x7FFF, 0x7F80),
@@ -89,11 +90,11 @@ _ZEROS_VIEW = memoryview(_ZEROS)
 # flags, half a MiB of 16-bit patterns at most), so the scan makes no copy of a chunk.
 SCAN_ELEMENTS = 256 * 1024
 # numpy's isfinite is vectorised for these; for the narrower formats the bit test is faster.
-NATIVE_FLOATS = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
+NATIVE_FLOATS: dict[str, np.dtype[Any]] = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
 _scratch = threading.local()
 
 
-def _scratch_for(dtype: np.dtype) -> np.ndarray:
+def _scratch_for(dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
     buffers = _scratch.__dict__.setdefault("buffers", {})
     if dtype not in buffers:
         buffers[dtype] = np.empty(SCAN_ELEMENTS, dtype=dtype)

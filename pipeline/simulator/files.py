@@ -46,7 +46,6 @@ import numpy as np
 
 from pipeline.simulator.base_models import BASE_MODELS, MODULE_PARENTS, BaseModelConfig
 
-
 CHUNK_ELEMENTS = 1024 * 1024  # values per write: 4 MiB of float32
 FAULTS = ("untrained", "nan-weights", "rank-mismatch", "short-header", "lm-head", "dora", "pickle-only", "no-weights")
 DTYPE_SIZES = {"F32": 4, "F16": 2, "BF16": 2}
