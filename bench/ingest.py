@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -253,6 +254,12 @@ def bench_s3(repeat: int) -> list[Row]:
             ">= 0.8x limit",
             ratio,
             ratio >= 0.8,
+        ),
+        Row(
+            "the same, median against median",
+            f"{statistics.median(m['seconds'] for m in ingests):.2f} s vs {statistics.median(uploads):.2f} s",
+            "information (the spread)",
+            statistics.median(uploads) / statistics.median(m["seconds"] for m in ingests),
         ),
         Row(
             "peak RSS ingesting into S3", f"{peak_mb:.1f} MB ({before_mb:.1f} before)", "< 150 MB", None, peak_mb < 150
