@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import MIB, PY, ROOT, Row, app_env, listing, port, processes, start_simulator
+from bench.common import MIB, PY, ROOT, Row, app_env, listing, port, prepare_ingest, processes, start_simulator
 
 INGEST_SCRIPT = r"""
 import json, resource, sys, time
@@ -65,10 +65,7 @@ print(json.dumps({"seconds": time.perf_counter() - started}))
 
 
 def run_ingest(env: dict[str, str], job: str) -> dict[str, Any]:
-    # The database is migrated by another process first, as a deployment does: a worker never runs
-    # migrations, whose memory would stay in the ingesting process's peak.
-    subprocess.run([PY, "manage.py", "migrate", "--verbosity", "0"], cwd=ROOT, env=env, check=True)
-    os.sync()  # what was written before (the migration, the adapter) is on disk before the timer
+    prepare_ingest(env)
     proc = subprocess.run([PY, "-c", INGEST_SCRIPT, job], cwd=ROOT, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"ingest benchmark crashed:\n{proc.stderr[-3000:]}")
@@ -76,6 +73,16 @@ def run_ingest(env: dict[str, str], job: str) -> dict[str, Any]:
     if not measured["success"]:
         raise SystemExit(f"ingest failed: {measured['error']}")
     return measured
+
+
+def run_upload(env: dict[str, str], path: Path, key: str) -> float:
+    """Seconds of the baseline: boto3 ``upload_fileobj`` of ``path`` in a fresh process."""
+    os.sync()  # as before the ingest: what was written before is on disk
+    proc = subprocess.run([PY, "-c", UPLOAD_SCRIPT, str(path), key], cwd=ROOT, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"upload benchmark crashed:\n{proc.stderr[-3000:]}")
+    seconds: float = json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
+    return seconds
 
 
 def sha256_throughput(total_mib: int = 512) -> float:
@@ -216,16 +223,7 @@ def bench_s3(repeat: int) -> list[Row]:
                 for side in ("baseline", "ingest") if attempt % 2 == 0 else ("ingest", "baseline"):
                     note = "" if attempt >= 0 else " (warm-up, not counted)"
                     if side == "baseline":
-                        os.sync()  # as before the ingest: what was written before is on disk
-                        proc = subprocess.run(
-                            [PY, "-c", UPLOAD_SCRIPT, str(local), f"baseline/{attempt + 1}"],
-                            cwd=ROOT,
-                            env=env,
-                            capture_output=True,
-                            text=True,
-                            check=True,
-                        )
-                        seconds = json.loads(proc.stdout.strip().splitlines()[-1])["seconds"] * total / size
+                        seconds = run_upload(env, local, f"baseline/{attempt + 1}") * total / size
                         print(f"  boto3 upload_fileobj {seconds:.2f} s{note}", flush=True)
                         if attempt >= 0:
                             uploads.append(seconds)

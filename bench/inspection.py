@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import port as free_port
-from bench.common import wait_http
+from bench.common import prepare_ingest, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -205,11 +205,7 @@ def bench_ingest(
             for mode in ("off", "on") if run % 2 == 0 else ("on", "off"):
                 shutil.rmtree(var / "storage", ignore_errors=True)
                 (var / "bench.sqlite3").unlink(missing_ok=True)
-                # Migrated by another process, as a deployment does: a worker never runs migrations.
-                subprocess.run(  # noqa: S603 (our own command)
-                    [PY, "manage.py", "migrate", "--verbosity", "0"], cwd=ROOT, env=env_for(var, url), check=True
-                )
-                os.sync()  # the simulator's new file is written back now, not during a timed run
+                prepare_ingest(env_for(var, url))
                 proc = subprocess.run(  # noqa: S603 (our own command)
                     [PY, "-c", INGEST_SCRIPT, "bench-warm", mode],
                     cwd=ROOT,
