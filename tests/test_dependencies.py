@@ -5,6 +5,7 @@ import importlib.metadata
 import re
 import sys
 import tomllib
+from functools import cache
 from pathlib import Path
 
 from django.conf import settings
@@ -12,16 +13,22 @@ from django.conf import settings
 APPS = ("pipeline", "artifacts", "accounts")
 
 
+@cache
+def _app_sources() -> dict[Path, ast.Module]:
+    """Every Python file of the apps, parsed once for all the tests here."""
+    base = Path(settings.BASE_DIR)
+    return {path: ast.parse(path.read_text()) for app in APPS for path in sorted((base / app).rglob("*.py"))}
+
+
 def _third_party_imports() -> set[str]:
     """Top-level names of the modules the apps' code imports from outside the project."""
     names = set()
-    for app in APPS:
-        for path in (Path(settings.BASE_DIR) / app).rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text())):
-                if isinstance(node, ast.Import):
-                    names |= {alias.name.split(".")[0] for alias in node.names}
-                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                    names.add(node.module.split(".")[0])
+    for tree in _app_sources().values():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
     return names - set(sys.stdlib_module_names) - set(APPS)
 
 
@@ -49,11 +56,13 @@ MAY_IMPORT_ARTIFACTS = ("urls.py", "health.py", "management/commands/")
 def test_pipeline_code_does_not_import_artifacts():
     root = Path(settings.BASE_DIR) / "pipeline"
     offenders = []
-    for path in sorted(root.rglob("*.py")):
+    for path, tree in _app_sources().items():
+        if not path.is_relative_to(root):
+            continue
         relative = path.relative_to(root).as_posix()
         if relative.startswith(MAY_IMPORT_ARTIFACTS):
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(tree):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
             if isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
@@ -64,17 +73,17 @@ def test_pipeline_code_does_not_import_artifacts():
 def _project_imports() -> dict[str, set[str]]:
     """Module → the project modules it imports (function-level imports included)."""
     base = Path(settings.BASE_DIR)
+    sources = _app_sources()
     modules = {}
-    for app in ("pipeline", "artifacts", "accounts"):
-        for path in (base / app).rglob("*.py"):
-            if "migrations" in path.parts:
-                continue
-            name = ".".join(path.relative_to(base).with_suffix("").parts).removesuffix(".__init__")
-            modules[name] = path
+    for path in sources:
+        if "migrations" in path.parts:
+            continue
+        name = ".".join(path.relative_to(base).with_suffix("").parts).removesuffix(".__init__")
+        modules[name] = path
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         targets = set()
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(sources[path]):
             if isinstance(node, ast.Import):
                 targets |= {a.name for a in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
