@@ -19,25 +19,20 @@ MIB = 1024 * 1024
 
 # (in_features, out_features) per module, written out from each model's config.json on the hub
 # (hidden, intermediate, heads x head_dim, KV heads x head_dim), not computed by the code under test.
+# Mistral-7B-v0.1 and Llama-3.1-8B have the same layer dimensions (hidden 4096, intermediate 14336,
+# 32 heads and 8 KV heads of 128); they differ in vocabulary.
+HIDDEN_4096 = {
+    "q_proj": (4096, 4096),
+    "k_proj": (4096, 1024),
+    "v_proj": (4096, 1024),
+    "o_proj": (4096, 4096),
+    "gate_proj": (4096, 14336),
+    "up_proj": (4096, 14336),
+    "down_proj": (14336, 4096),
+}
 SHAPES = {
-    "mistralai/Mistral-7B-v0.1": {
-        "q_proj": (4096, 4096),
-        "k_proj": (4096, 1024),
-        "v_proj": (4096, 1024),
-        "o_proj": (4096, 4096),
-        "gate_proj": (4096, 14336),
-        "up_proj": (4096, 14336),
-        "down_proj": (14336, 4096),
-    },
-    "meta-llama/Llama-3.1-8B": {
-        "q_proj": (4096, 4096),
-        "k_proj": (4096, 1024),
-        "v_proj": (4096, 1024),
-        "o_proj": (4096, 4096),
-        "gate_proj": (4096, 14336),
-        "up_proj": (4096, 14336),
-        "down_proj": (14336, 4096),
-    },
+    "mistralai/Mistral-7B-v0.1": HIDDEN_4096,
+    "meta-llama/Llama-3.1-8B": HIDDEN_4096,
     "Qwen/Qwen2.5-7B": {
         "q_proj": (3584, 3584),
         "k_proj": (3584, 512),
