@@ -97,10 +97,9 @@ class RecordingInspector:
         self.calls.append(("end", name, size))
 
 
-def send_then_drop(handler: Any, body: bytes) -> int:
-    """Send ``body`` and cut the connection, as a link that breaks mid-file does; the bytes sent."""
+def send_then_drop(handler: Any, body: bytes) -> None:
+    """Send ``body`` and cut the connection, as a link that breaks mid-file does."""
     handler.wfile.write(body)
     handler.wfile.flush()
     handler.connection.shutdown(socket.SHUT_RDWR)
     handler.close_connection = True
-    return len(body)

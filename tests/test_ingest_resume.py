@@ -64,10 +64,12 @@ class Handler(BaseHTTPRequestHandler):
         body = DATA[start:]
         if server.cuts > 0:
             server.cuts -= 1
-            server.bytes_sent += send_then_drop(self, body[: max(0, server.cut_at - start)])
+            body = body[: max(0, server.cut_at - start)]
+            server.bytes_sent += len(body)  # before the write: the test may check once the client has read
+            send_then_drop(self, body)
             return
-        self.wfile.write(body)
         server.bytes_sent += len(body)
+        self.wfile.write(body)
 
 
 @pytest.fixture
