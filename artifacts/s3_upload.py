@@ -144,6 +144,7 @@ class StreamUpload:
         if self._checksum:
             self.extra_args.setdefault("ChecksumAlgorithm", "CRC32")
         self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        self._failure: BaseException | None = None  # the first part that failed, raised before the next part
 
     def run(self, chunks: Iterable[bytes]) -> None:
         filler = ChunkFiller(chunks)
@@ -169,7 +170,7 @@ class StreamUpload:
                     buffer = bytearray(size)
                     buffers += 1
                 else:
-                    buffer = self._next_free(futures)
+                    buffer = self._next_free()
                     if len(buffer) < size:
                         buffer = bytearray(size)
                 filled = filler.fill(buffer, size)
@@ -191,12 +192,16 @@ class StreamUpload:
                 )
             raise
 
-    def _next_free(self, futures: list[Future[dict[str, Any]]]) -> bytearray:
-        """A buffer whose part has been sent; a failed part's error is raised here."""
+    def _next_free(self) -> bytearray:
+        """A buffer whose part has been sent; a failed part's error is raised here.
+
+        A failed part records its error before it gives its buffer back, so the error is seen here
+        at once, in constant time (looking through every part's future instead cost the caller's
+        thread a lock per part sent so far, for every part: quadratic in the file's size).
+        """
         buffer = self._free.get()  # every part, sent or failed, gives its buffer back
-        for future in futures:
-            if future.done() and future.exception() is not None:
-                future.result()
+        if self._failure is not None:
+            raise self._failure
         return buffer
 
     def _send_part(self, upload_id: str, number: int, buffer: bytearray, size: int) -> dict[str, Any]:
@@ -214,5 +219,9 @@ class StreamUpload:
             if self._checksum and "ChecksumCRC32" in response:
                 part["ChecksumCRC32"] = response["ChecksumCRC32"]
             return part
+        except BaseException as exc:
+            if self._failure is None:
+                self._failure = exc
+            raise
         finally:
             self._free.put(buffer)

@@ -104,6 +104,32 @@ def test_memory_stays_at_the_parts_in_flight_whatever_the_object_size():
     assert peak < 3 * 5 * MIB + 3 * MIB
 
 
+class FailingClient(CountingClient):
+    """S3 refuses part 2; aborting is recorded."""
+
+    aborted = False
+
+    def upload_part(self, Body, PartNumber, **kwargs):  # noqa: N803
+        if PartNumber == 2:
+            raise ConnectionError("part 2 refused")
+        return super().upload_part(Body=Body, PartNumber=PartNumber, **kwargs)
+
+    def abort_multipart_upload(self, **kwargs):
+        self.aborted = True
+
+
+def test_a_failed_part_stops_reading_the_stream_and_aborts():
+    """The failure surfaces before the next buffer is filled, not after the whole file was read."""
+    client = FailingClient()
+    upload = StreamUpload(client, "bucket", "key", part_size=5 * MIB, concurrency=2)
+    with pytest.raises(ConnectionError, match="part 2 refused"):
+        upload.run(client.chunks(200 * MIB))
+    assert client.aborted
+    assert not client.completed
+    # Parts 1-3 fill the three buffers; the buffer part 2 gives back carries its error.
+    assert client.pulled <= 4 * 5 * MIB
+
+
 @pytest.fixture
 def s3():
     with mock_aws():
