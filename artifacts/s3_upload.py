@@ -10,7 +10,7 @@ tracemalloc), and every read botocore makes of a part to sign, checksum and send
 Here a part is copied once, from the chunks straight into one of ``concurrency + 1`` reused
 buffers: one being filled while up to ``concurrency`` are being sent, and botocore reads views of
 it, not copies. Memory is that many parts (parts double in size every 900, so that S3's 10,000-part
-limit reaches its 5 TiB object limit: from 4.4 GiB on they are larger), and the chunk iterator runs
+limit reaches its 5 TiB object limit: with 8 MiB parts, from 7 GiB on they are larger), and the chunk iterator runs
 in the caller's thread (the ingest's progress writes to the database stay in the thread that owns
 the connection).
 
@@ -38,8 +38,13 @@ MIB = 1024 * 1024
 MIN_PART_SIZE = 5 * MIB
 MAX_PART_SIZE = 5 * 1024 * MIB
 MAX_PARTS = 10_000
+# boto3's own part size (s3transfer's multipart_chunksize). Each part is a request of its own for
+# both ends; ingesting 256 MiB into moto on loopback, 8 MiB parts (32 requests) against 5 MiB (52),
+# three side-by-side runs of 6-8 ingests each: medians 1.08, 1.18 and 1.15 s against 1.21, 1.30
+# and 1.18 s.
+DEFAULT_PART_SIZE = 8 * MIB
 # The part size doubles every this many parts, so an object of any size S3 takes (5 TiB) fits in
-# 10,000 parts while the common case keeps small parts: 5 MiB parts up to 4.4 GiB.
+# 10,000 parts while the common case keeps small parts: 8 MiB parts up to 7 GiB.
 PARTS_PER_SIZE = 900
 
 
@@ -124,7 +129,7 @@ class StreamUpload:
         bucket: str,
         key: str,
         *,
-        part_size: int = MIN_PART_SIZE,
+        part_size: int = DEFAULT_PART_SIZE,
         concurrency: int = 3,
         extra_args: dict[str, Any] | None = None,
     ):

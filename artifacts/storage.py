@@ -30,7 +30,7 @@ from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
 from artifacts import signing
-from artifacts.s3_upload import MIN_PART_SIZE, StreamUpload
+from artifacts.s3_upload import DEFAULT_PART_SIZE, StreamUpload
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -217,7 +217,7 @@ class S3ArtifactStorage(S3Storage):
     def __init__(
         self,
         public_endpoint_url: str | None = None,
-        upload_part_size: int = MIN_PART_SIZE,
+        upload_part_size: int = DEFAULT_PART_SIZE,
         upload_concurrency: int = 3,
         **settings: Any,
     ):

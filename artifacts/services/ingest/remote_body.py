@@ -29,7 +29,10 @@ import urllib3
 from artifacts.cluster import ClusterClient, RemoteFile, RetryNow
 
 READ_SIZE = 1024 * 1024
-QUEUE_DEPTH = 8
+# Chunks received ahead of the caller. Two keep the reader busy: a 1 GiB ingest to local storage took
+# 1.37 s with two and 1.36 s with eight, and its peak RSS fell from 102 to 96 MB (an S3 upload
+# already holds a part being filled ahead of the parts in flight).
+QUEUE_DEPTH = 2
 CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 # What a cut connection raises from ``response.raw.read``.
 CUT_ERRORS = (urllib3.exceptions.HTTPError, requests.RequestException, OSError)
