@@ -8,7 +8,9 @@
 * sha256 in this Python, as information: the ceiling of any verified ingest on one core.
 
 Each side runs ``BENCH_REPEAT`` times (default 3), alternating; the best run of each counts. The S3
-sides each run once more first, unmeasured.
+sides run ``BENCH_S3_REPEAT`` times (default 5), each once more first, unmeasured: a 256 MiB upload
+to moto on two cores varies by a tenth of a second or more from run to run on both sides, and the
+best of three was as much a draw of that spread as a measure of either side.
 """
 
 from __future__ import annotations
@@ -150,7 +152,21 @@ def bench_local(repeat: int) -> list[Row]:
 # to a temporary file on this machine's disk, so the stand-in spends this machine's disk and CPU on
 # writes that S3 makes on its own hosts, and that weighs most on the side with more to do here (the
 # ingest also receives, hashes and inspects the file). Held in memory, moto costs both sides less.
-MOTO_ENV = {"MOTO_S3_DEFAULT_KEY_BUFFER_SIZE": str(2**31)}
+#
+# moto also copies each upload three times more as it completes it (its FakeMultipart.complete), and
+# glibc hands those 256 MiB buffers back to the kernel when they are freed, so every upload faulted
+# about 1 GiB of fresh pages into moto (220,000-350,000 minor faults measured per upload). On a virtual
+# machine a fresh page can cost far more than a reused one, and unevenly: moto's system time for the
+# same upload varied from 0.5 to 2.8 s, more than either side's whole run, and the best of three was a
+# draw of that noise. One heap that keeps what it frees (no per-thread arenas, no mmap for large
+# blocks, no trimming; glibc's tunables, man 3 mallopt) makes moto reuse its pages: ~150 faults and
+# ~0.1 s of system time per upload once warm. Both sides upload to the same server.
+MOTO_ENV = {
+    "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE": str(2**31),
+    "MALLOC_ARENA_MAX": "1",
+    "MALLOC_MMAP_MAX_": "0",
+    "MALLOC_TRIM_THRESHOLD_": str(2**34),
+}
 
 
 def start_s3(group: Any, var: Path) -> dict[str, str]:
@@ -213,6 +229,13 @@ def bench_s3(repeat: int) -> list[Row]:
                 ["curl", "-sf", "-o", str(local), body["download_urls"]["adapter_model.safetensors"]], check=True
             )
             uploads, ingests = [], []
+            # moto's heap (MOTO_ENV) grows over its first uploads: each faulted in 18,000-260,000
+            # fresh pages until the heap had room for the objects held and the copies made while
+            # completing one. Three uploads held at once grow it past what any one run needs.
+            warm_env = app_env(var, **s3)
+            for number in range(3):
+                run_upload(warm_env, local, f"warm-up/{number}")
+            empty_bucket(s3)
             # One unmeasured run of each side first: right after the local benchmark, the first
             # uploads of both sides ran up to 0.8 s slower than the same uploads later.
             for attempt in range(-1, repeat):

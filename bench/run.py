@@ -34,7 +34,7 @@ def main() -> int:
     repeat = int(os.environ.get("BENCH_REPEAT", "3"))
     areas: dict[str, Callable[[], list[Row]]] = {
         "ingest": lambda: bench_local(repeat),
-        "s3": lambda: bench_s3(repeat),
+        "s3": lambda: bench_s3(int(os.environ.get("BENCH_S3_REPEAT", "5"))),
         "hash": bench_hash,
         "inspection": lambda: inspection_rows(int(os.environ.get("BENCH_ADAPTER_MB", "2048")), repeat),
         "streams": lambda: bench_streams(repeat),
