@@ -7,10 +7,10 @@
   boto3 ``upload_fileobj`` of the same bytes to the same endpoint. Target ≥ 0.8× as well.
 * sha256 in this Python, as information: the ceiling of any verified ingest on one core.
 
-Each side runs ``BENCH_REPEAT`` times (default 3), alternating; the best run of each counts. The S3
-sides run ``BENCH_S3_REPEAT`` times (default 5), each once more first, unmeasured: a 256 MiB upload
-to moto on two cores varies by a tenth of a second or more from run to run on both sides, and the
-best of three was as much a draw of that spread as a measure of either side.
+Each side runs ``BENCH_REPEAT`` times (default 5), alternating; the best run of each counts: a
+256 MiB upload to moto on two cores varies by a tenth of a second or more from run to run on both
+sides, and the best of three was as much a draw of that spread as a measure of either side. The S3
+sides each run once more first, unmeasured.
 """
 
 from __future__ import annotations

@@ -31,10 +31,10 @@ from bench.webhook import bench_webhook
 
 
 def main() -> int:
-    repeat = int(os.environ.get("BENCH_REPEAT", "3"))
+    repeat = int(os.environ.get("BENCH_REPEAT", "5"))
     areas: dict[str, Callable[[], list[Row]]] = {
         "ingest": lambda: bench_local(repeat),
-        "s3": lambda: bench_s3(int(os.environ.get("BENCH_S3_REPEAT", "5"))),
+        "s3": lambda: bench_s3(repeat),
         "hash": bench_hash,
         "inspection": lambda: inspection_rows(int(os.environ.get("BENCH_ADAPTER_MB", "2048")), repeat),
         "streams": lambda: bench_streams(repeat),
