@@ -149,9 +149,10 @@ class StreamUpload:
         if self._checksum:
             self.extra_args.setdefault("ChecksumAlgorithm", "CRC32")
         self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-        self._failure: BaseException | None = None  # the first part that failed, raised before the next part
+        self._failure: BaseException | None = None  # a part that failed, raised before the next part
 
     def run(self, chunks: Iterable[bytes]) -> None:
+        self._failure = None
         filler = ChunkFiller(chunks)
         buffer = bytearray(self.part_size)
         filled = filler.fill(buffer, self.part_size)

@@ -11,7 +11,17 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from artifacts.s3_upload import MAX_PART_SIZE, MAX_PARTS, MIB, ChunkFiller, PartBody, StreamUpload, part_size_for
+from artifacts.s3_upload import (
+    DEFAULT_PART_SIZE,
+    MAX_PART_SIZE,
+    MAX_PARTS,
+    MIB,
+    MIN_PART_SIZE,
+    ChunkFiller,
+    PartBody,
+    StreamUpload,
+    part_size_for,
+)
 from artifacts.storage import S3ArtifactStorage
 
 CHUNKS = [b"abc", b"", bytearray(b"defgh"), memoryview(b"ij"), b"k" * 10]
@@ -40,11 +50,12 @@ def test_a_part_body_reads_seeks_and_rereads_like_a_file():
     assert body.seek(0, os.SEEK_END) == 10 and body.tell() == 10
 
 
-def test_part_sizes_grow_so_the_largest_object_fits_in_s3s_part_limit():
-    assert part_size_for(1, 5 * MIB) == part_size_for(900, 5 * MIB) == 5 * MIB
-    assert part_size_for(901, 5 * MIB) == 10 * MIB
-    assert sum(part_size_for(n, 5 * MIB) for n in range(1, MAX_PARTS + 1)) >= 5 * 1024**4  # 5 TiB
-    assert part_size_for(MAX_PARTS, 5 * MIB) <= MAX_PART_SIZE
+@pytest.mark.parametrize("base", [MIN_PART_SIZE, DEFAULT_PART_SIZE])
+def test_part_sizes_grow_so_the_largest_object_fits_in_s3s_part_limit(base):
+    assert part_size_for(1, base) == part_size_for(900, base) == base
+    assert part_size_for(901, base) == 2 * base
+    assert sum(part_size_for(n, base) for n in range(1, MAX_PARTS + 1)) >= 5 * 1024**4  # 5 TiB
+    assert part_size_for(MAX_PARTS, base) <= MAX_PART_SIZE
 
 
 class CountingClient:
@@ -126,7 +137,8 @@ def test_a_failed_part_stops_reading_the_stream_and_aborts():
         upload.run(client.chunks(200 * MIB))
     assert client.aborted
     assert not client.completed
-    # Parts 1-3 fill the three buffers; the buffer part 2 gives back carries its error.
+    # Parts 1-3 fill the three buffers; the first buffer handed back after part 2 failed raises
+    # its error, so at most one more part is read.
     assert client.pulled <= 4 * 5 * MIB
 
 
@@ -139,7 +151,8 @@ def s3():
         yield client, storage
 
 
-@pytest.mark.parametrize("size", [0, 1000, 5 * MIB, 12 * MIB + 7])
+# Empty, one small request, exactly one full part (a multipart upload of one part), three parts.
+@pytest.mark.parametrize("size", [0, 1000, DEFAULT_PART_SIZE, 2 * DEFAULT_PART_SIZE + 7])
 def test_a_stream_is_stored_byte_exact(s3, size):
     client, storage = s3
     data = os.urandom(size)
@@ -153,7 +166,7 @@ def test_a_stream_that_fails_leaves_no_object_and_no_parts(s3):
     client, storage = s3
 
     def chunks():
-        yield from (os.urandom(MIB) for _ in range(11))  # two parts sent, a third being filled
+        yield from (os.urandom(MIB) for _ in range(19))  # two 8 MiB parts sent, a third being filled
         raise ValueError("checksum mismatch")
 
     with pytest.raises(ValueError, match="checksum mismatch"):
