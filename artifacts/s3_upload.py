@@ -10,9 +10,9 @@ tracemalloc), and every read botocore makes of a part to sign, checksum and send
 Here a part is copied once, from the chunks straight into one of ``concurrency + 1`` reused
 buffers: one being filled while up to ``concurrency`` are being sent, and botocore reads views of
 it, not copies. Memory is that many parts (parts double in size every 900, so that S3's 10,000-part
-limit reaches its 5 TiB object limit: with 8 MiB parts, from 7 GiB on they are larger), and the chunk iterator runs
-in the caller's thread (the ingest's progress writes to the database stay in the thread that owns
-the connection).
+limit reaches its 5 TiB object limit: with 8 MiB parts, from 7 GiB on they are larger), and the
+chunk iterator runs in the caller's thread (the ingest's progress writes to the database stay in the
+thread that owns the connection).
 
 Nothing is visible under the key before every byte is stored: an object smaller than one part is
 a single PutObject sent after the stream ended; a larger one becomes visible at

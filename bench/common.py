@@ -33,6 +33,14 @@ def prepare_ingest(env: Mapping[str, str]) -> None:
     os.sync()
 
 
+def alternating(runs: int, first: str, second: str) -> Iterator[tuple[int, str, bool]]:
+    """``(round, side, counted)`` for one uncounted round, then ``runs`` counted ones, each side once
+    a round, taking turns at going first (round -1 is the warm-up)."""
+    for round_ in range(-1, runs):
+        for side in (first, second) if round_ % 2 == 0 else (second, first):
+            yield round_, side, round_ >= 0
+
+
 _next_port = [int(os.environ["BENCH_BASE_PORT"])] if os.environ.get("BENCH_BASE_PORT") else []
 
 

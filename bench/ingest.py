@@ -26,7 +26,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import MIB, PY, ROOT, Row, app_env, listing, port, prepare_ingest, processes, start_simulator
+from bench.common import (
+    MIB,
+    PY,
+    ROOT,
+    Row,
+    alternating,
+    app_env,
+    listing,
+    port,
+    prepare_ingest,
+    processes,
+    start_simulator,
+)
 
 INGEST_SCRIPT = r"""
 import json, resource, sys, time
@@ -237,25 +249,24 @@ def bench_s3(repeat: int) -> list[Row]:
                 run_upload(warm_env, local, f"warm-up/{number}")
             empty_bucket(s3)
             # One unmeasured run of each side first: right after the local benchmark, the first
-            # uploads of both sides ran up to 0.8 s slower than the same uploads later.
-            for attempt in range(-1, repeat):
+            # uploads of both sides ran up to 0.8 s slower than the same uploads later. The bucket
+            # is emptied after each run: moto keeps every object in its own memory, so a later
+            # upload would meet a fuller, slower server.
+            for attempt, side, counted in alternating(repeat, "baseline", "ingest"):
                 env = app_env(var, GPU_CLUSTER_API_URL=sim, **s3)
                 env["DATABASE_URL"] = f"sqlite:///{var / f'ingest-{attempt + 1}.sqlite3'}"
-                # Alternate which goes first, and empty the bucket after each: moto keeps every
-                # object in its own memory, so a later upload would meet a fuller, slower server.
-                for side in ("baseline", "ingest") if attempt % 2 == 0 else ("ingest", "baseline"):
-                    note = "" if attempt >= 0 else " (warm-up, not counted)"
-                    if side == "baseline":
-                        seconds = run_upload(env, local, f"baseline/{attempt + 1}") * total / size
-                        print(f"  boto3 upload_fileobj {seconds:.2f} s{note}", flush=True)
-                        if attempt >= 0:
-                            uploads.append(seconds)
-                    else:
-                        measured = run_ingest(env, "bench-s3")
-                        print(f"  ingest into S3       {measured['seconds']:.2f} s{note}", flush=True)
-                        if attempt >= 0:
-                            ingests.append(measured)
-                    empty_bucket(s3)
+                note = "" if counted else " (warm-up, not counted)"
+                if side == "baseline":
+                    seconds = run_upload(env, local, f"baseline/{attempt + 1}") * total / size
+                    print(f"  boto3 upload_fileobj {seconds:.2f} s{note}", flush=True)
+                    if counted:
+                        uploads.append(seconds)
+                else:
+                    measured = run_ingest(env, "bench-s3")
+                    print(f"  ingest into S3       {measured['seconds']:.2f} s{note}", flush=True)
+                    if counted:
+                        ingests.append(measured)
+                empty_bucket(s3)
     finally:
         shutil.rmtree(var, ignore_errors=True)
     mib = total / MIB

@@ -37,8 +37,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from bench.common import alternating, prepare_ingest, wait_http
 from bench.common import port as free_port
-from bench.common import prepare_ingest, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -205,31 +205,30 @@ def bench_ingest(
         # One unmeasured run of each mode first: the first ingest after the simulator wrote its
         # adapter was the slowest of six in both shapes (2.90 s against 2.40-2.71 s, 3.07 against
         # 2.51-3.22).
-        for run in range(-1, runs):
-            for mode in ("off", "on") if run % 2 == 0 else ("on", "off"):
-                shutil.rmtree(var / "storage", ignore_errors=True)
-                (var / "bench.sqlite3").unlink(missing_ok=True)
-                prepare_ingest(env_for(var, url))
-                proc = subprocess.run(  # noqa: S603 (our own command)
-                    [PY, "-c", INGEST_SCRIPT, "bench-warm", mode],
-                    cwd=ROOT,
-                    env=env_for(var, url),
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                measured = json.loads(proc.stdout.strip().splitlines()[-1])
-                if not measured["success"]:
-                    raise SystemExit(f"ingest failed: {measured['error']}")
-                if run >= 0:
-                    results[mode].append(measured)
-                rate = total / 1e6 / measured["seconds"]
-                print(
-                    f"ingest inspection={mode:3} {measured['seconds']:7.2f} s  {rate:6.0f} MB/s"
-                    f"  peak RSS {measured['peak_rss_kib'] / 1024:6.1f} MB  verdict={measured['verdict']}"
-                    f"  tensors={measured['tensors']}{'' if run >= 0 else '  (warm-up, not counted)'}",
-                    flush=True,
-                )
+        for _, mode, counted in alternating(runs, "off", "on"):
+            shutil.rmtree(var / "storage", ignore_errors=True)
+            (var / "bench.sqlite3").unlink(missing_ok=True)
+            prepare_ingest(env_for(var, url))
+            proc = subprocess.run(  # noqa: S603 (our own command)
+                [PY, "-c", INGEST_SCRIPT, "bench-warm", mode],
+                cwd=ROOT,
+                env=env_for(var, url),
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            measured = json.loads(proc.stdout.strip().splitlines()[-1])
+            if not measured["success"]:
+                raise SystemExit(f"ingest failed: {measured['error']}")
+            if counted:
+                results[mode].append(measured)
+            rate = total / 1e6 / measured["seconds"]
+            print(
+                f"ingest inspection={mode:3} {measured['seconds']:7.2f} s  {rate:6.0f} MB/s"
+                f"  peak RSS {measured['peak_rss_kib'] / 1024:6.1f} MB  verdict={measured['verdict']}"
+                f"  tensors={measured['tensors']}{'' if counted else '  (warm-up, not counted)'}",
+                flush=True,
+            )
         best = {mode: min(r["seconds"] for r in rs) for mode, rs in results.items()}
         peak = {mode: max(r["peak_rss_kib"] for r in rs) / 1024 for mode, rs in results.items()}
         print(f"ingest of {total / 2**20:.0f} MiB, best of {runs}: without inspection {best['off']:.2f} s", end="")
