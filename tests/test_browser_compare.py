@@ -6,6 +6,8 @@ desktop and 375px phone width go to ``var/screenshots/``.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.test_browser_pages import (  # noqa: F401 -- fixtures
@@ -94,10 +96,10 @@ def test_select_two_models_and_compare_their_curves(site, page, django_user_mode
     rank = page.locator("section[data-diff-toggle] tr", has_text="LoRA rank")
     assert batch.is_hidden() and rank.is_visible()
     page.get_by_role("link", name="All settings").click()
-    assert batch.is_visible()
-    assert "show=all" in page.url
+    expect(batch).to_be_visible()
+    expect(page).to_have_url(re.compile(r"show=all"))
     page.get_by_role("link", name="Only differences").click()
-    assert batch.is_hidden()
+    expect(batch).to_be_hidden()
     screenshot(page, "models-compare-desktop")
 
     page.set_viewport_size(PHONE)
