@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import threading
 import tracemalloc
+import zlib
 
 import boto3
 import pytest
 from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
 from artifacts.s3_upload import (
     DEFAULT_PART_SIZE,
@@ -194,3 +197,71 @@ def test_every_endpoint_keeps_the_crc32_that_s3_checks_each_part_against():
 
     assert checksum_setting("http://minio:9000") == "when_supported"
     assert checksum_setting("https://project.supabase.co/storage/v1/s3") == "when_supported"
+
+
+class RecordingClient:
+    """Keeps what each part request carried, as botocore would receive it."""
+
+    def __init__(self, endpoint_url: str):
+        self.meta = type("meta", (), {"endpoint_url": endpoint_url, "config": CountingClient.meta.config})
+        self.requests: dict[int, dict] = {}
+        self.completed: list[dict] = []
+
+    def create_multipart_upload(self, **kwargs):
+        return {"UploadId": "u1"}
+
+    def upload_part(self, Body, PartNumber, **kwargs):  # noqa: N803 -- boto3's argument names
+        data = bytes(Body) if isinstance(Body, bytearray) else Body.read()
+        self.requests[PartNumber] = {"file": hasattr(Body, "read"), "data": data, **kwargs}
+        return {"ETag": f'"{PartNumber}"'}
+
+    def complete_multipart_upload(self, MultipartUpload, **kwargs):  # noqa: N803
+        self.completed = MultipartUpload["Parts"]
+
+
+def crc32_header(data: bytes) -> str:
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+def test_over_plain_http_full_parts_go_as_their_buffer_with_our_crc32():
+    """botocore signs a plain-HTTP body and checksums it in a header: a bytes body costs it one call
+    each; the CRC32 in the header (and in the completion) is the part's own."""
+    client = RecordingClient("http://minio:9000")
+    data = os.urandom(2 * 5 * MIB + 7)
+    StreamUpload(client, "bucket", "key", part_size=5 * MIB).run([data[i : i + MIB] for i in range(0, len(data), MIB)])
+    parts = [data[: 5 * MIB], data[5 * MIB : 10 * MIB], data[10 * MIB :]]
+    assert [client.requests[n]["data"] for n in (1, 2, 3)] == parts
+    assert [client.requests[n]["file"] for n in (1, 2, 3)] == [False, False, True]  # the short last part: a view
+    assert [client.requests[n]["ChecksumCRC32"] for n in (1, 2, 3)] == [crc32_header(p) for p in parts]
+    assert [p["ChecksumCRC32"] for p in client.completed] == [crc32_header(p) for p in parts]
+
+
+def test_over_https_parts_stay_files_and_botocore_checksums_them():
+    client = RecordingClient("https://project.supabase.co/storage/v1/s3")
+    data = os.urandom(2 * 5 * MIB)
+    StreamUpload(client, "bucket", "key", part_size=5 * MIB).run([data])
+    assert [client.requests[n]["file"] for n in (1, 2)] == [True, True]
+    assert all(r["ChecksumAlgorithm"] == "CRC32" and "ChecksumCRC32" not in r for r in client.requests.values())
+    assert [r["data"] for r in client.requests.values()] == [data[: 5 * MIB], data[5 * MIB :]]
+
+
+def test_a_stream_is_stored_byte_exact_over_plain_http():
+    """The same through a real socket to an S3 server on loopback (botocore, urllib3, moto)."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        keys = {"aws_access_key_id": "a", "aws_secret_access_key": "s"}
+        client = boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint, **keys)
+        client.create_bucket(Bucket="lora-models")
+        storage = S3ArtifactStorage(
+            bucket_name="lora-models", region_name="us-east-1", endpoint_url=endpoint, access_key="a", secret_key="s"
+        )
+        data = os.urandom(2 * DEFAULT_PART_SIZE + 7)
+        storage.save_stream("u/a/adapter.bin", (data[i : i + 300_000] for i in range(0, len(data), 300_000)))
+        assert client.get_object(Bucket="lora-models", Key="u/a/adapter.bin")["Body"].read() == data
+        head = client.head_object(Bucket="lora-models", Key="u/a/adapter.bin", ChecksumMode="ENABLED")
+        assert head["ChecksumCRC32"]  # the parts' checksums were taken and combined
+    finally:
+        server.stop()
