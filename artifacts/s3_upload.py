@@ -175,8 +175,8 @@ class StreamUpload:
         buffer = bytearray(self.part_size)
         filled = filler.fill(buffer, self.part_size)
         if filled < self.part_size:  # the whole object in one request
-            body = PartBody(memoryview(buffer)[:filled])
-            self.client.put_object(Bucket=self.bucket, Key=self.key, Body=body, **self.extra_args)
+            body, checksum = self._request_body(buffer, filled)
+            self.client.put_object(Bucket=self.bucket, Key=self.key, Body=body, **{**self.extra_args, **checksum})
             return
         upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=self.key, **self.extra_args)["UploadId"]
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="s3-part")
@@ -228,18 +228,17 @@ class StreamUpload:
             raise self._failure
         return buffer
 
+    def _request_body(self, buffer: bytearray, size: int) -> tuple[Any, dict[str, Any]]:
+        """The body that sends ``buffer[:size]``, and the checksum arguments to send with it (see ``__init__``)."""
+        view = memoryview(buffer)[:size]
+        if not self._plain_http:
+            return PartBody(view), ({"ChecksumAlgorithm": "CRC32"} if self._checksum else {})
+        body = buffer if size == len(buffer) else PartBody(view)
+        return body, ({"ChecksumCRC32": crc32_base64(view)} if self._checksum else {})
+
     def _send_part(self, upload_id: str, number: int, buffer: bytearray, size: int) -> dict[str, Any]:
         try:
-            view = memoryview(buffer)[:size]
-            args: dict[str, Any] = {}
-            body: Any = PartBody(view)
-            if self._plain_http:
-                if size == len(buffer):
-                    body = buffer
-                if self._checksum:
-                    args["ChecksumCRC32"] = crc32_base64(view)
-            elif self._checksum:
-                args["ChecksumAlgorithm"] = "CRC32"
+            body, args = self._request_body(buffer, size)
             response = self.client.upload_part(
                 Bucket=self.bucket, Key=self.key, UploadId=upload_id, PartNumber=number, Body=body, **args
             )
