@@ -43,7 +43,7 @@ class ModelArtifactAdmin(admin.ModelAdmin):
 
     @admin.display(description="Health")
     def health(self, obj):
-        from artifacts.verdict import verdict
+        from artifacts.health.verdict import verdict
 
         health = obj.training_health if isinstance(obj.training_health, dict) else {}
         return verdict(health, obj.quality_metrics if isinstance(obj.quality_metrics, dict) else {})["card_label"]
@@ -133,4 +133,4 @@ class DownloadGrantAdmin(admin.ModelAdmin):
     readonly_fields = ("artifact", "user", "files", "created_at", "expires_at")
 
 
-from artifacts import admin_overview  # noqa: E402, F401  (registers the storage and ingest overview)
+from artifacts.pages import admin_overview  # noqa: E402, F401  (registers the storage and ingest overview)

@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypedDict
 
-from artifacts.loss_history import read_history, smooth
+from artifacts.health.loss_history import read_history, smooth
 
 
 class ConfigRow(TypedDict):

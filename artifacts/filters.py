@@ -17,8 +17,8 @@ from django.core.validators import RegexValidator
 from django.http import QueryDict
 from rest_framework import serializers
 
+from artifacts.health.quality import CONVERGENCE_LABELS
 from artifacts.models import ModelArtifactQuerySet
-from artifacts.quality import CONVERGENCE_LABELS
 
 SORTS = tuple(ModelArtifactQuerySet.SORTS)
 DEFAULT_SORT = "created_at"

@@ -8,9 +8,9 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_init, post_save
 from django.dispatch import receiver
 
-from artifacts.keys import artifact_prefix
 from artifacts.models import ModelArtifact
-from artifacts.storage import artifact_storage
+from artifacts.storage.backends import artifact_storage
+from artifacts.storage.keys import artifact_prefix
 from artifacts.tasks import enqueue_ingest
 from pipeline.models import TrainingJob
 

@@ -38,7 +38,7 @@ def check_storage() -> None:
     ``/status`` is public and each probe is a paid PUT + GET + DELETE on S3."""
     from django.core.files.base import ContentFile
 
-    from artifacts.storage import artifact_storage
+    from artifacts.storage.backends import artifact_storage
 
     storage = artifact_storage()
     passed = _storage_probes.get(id(storage))

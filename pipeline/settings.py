@@ -155,11 +155,11 @@ SIGNED_URL_TTL = env_int("SIGNED_URL_TTL", 3600, minimum=60)
 
 _ARTIFACT_BACKENDS = {
     "local": {
-        "BACKEND": "artifacts.storage.LocalArtifactStorage",
+        "BACKEND": "artifacts.storage.backends.LocalArtifactStorage",
         "OPTIONS": {"location": str(ARTIFACT_STORAGE_ROOT)},
     },
     "s3": {
-        "BACKEND": "artifacts.storage.S3ArtifactStorage",
+        "BACKEND": "artifacts.storage.backends.S3ArtifactStorage",
         "OPTIONS": {
             "bucket_name": ARTIFACT_BUCKET,
             "endpoint_url": AWS_S3_ENDPOINT_URL,
@@ -171,7 +171,7 @@ _ARTIFACT_BACKENDS = {
         },
     },
     "supabase": {
-        "BACKEND": "artifacts.storage.SupabaseArtifactStorage",
+        "BACKEND": "artifacts.storage.backends.SupabaseArtifactStorage",
         "OPTIONS": {
             "url": SUPABASE_URL,
             "key": SUPABASE_SERVICE_ROLE_KEY,
@@ -330,7 +330,7 @@ SPECTACULAR_SETTINGS = {
     # The webhook's final states are a subset of a job's statuses: give that choice set its own name.
     "ENUM_NAME_OVERRIDES": {
         "StatusEnum": "artifacts.models.ModelArtifact.Status",
-        "FinalJobStatusEnum": "artifacts.webhooks.FINAL_STATUS_CHOICES",
+        "FinalJobStatusEnum": "artifacts.api.webhooks.FINAL_STATUS_CHOICES",
     },
 }
 

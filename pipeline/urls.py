@@ -3,7 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from artifacts.webhooks import training_complete
+from artifacts.api.webhooks import training_complete
 from pipeline.health import status
 
 urlpatterns = [

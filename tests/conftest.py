@@ -41,7 +41,10 @@ def artifact_root(settings, tmp_path: Path) -> Path:
     root.mkdir()
     settings.ARTIFACT_STORAGE_ROOT = root
     storages = {**settings.STORAGES}
-    storages["artifacts"] = {"BACKEND": "artifacts.storage.LocalArtifactStorage", "OPTIONS": {"location": str(root)}}
+    storages["artifacts"] = {
+        "BACKEND": "artifacts.storage.backends.LocalArtifactStorage",
+        "OPTIONS": {"location": str(root)},
+    }
     settings.STORAGES = storages
     settings.SITE_URL = "http://testserver"
     return root

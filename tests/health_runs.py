@@ -9,9 +9,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from artifacts.health.quality import calculate_quality_metrics
+from artifacts.health.verdict import recompute
 from artifacts.models import ModelArtifact
-from artifacts.quality import calculate_quality_metrics
-from artifacts.verdict import recompute
 from pipeline.demo_data import JOBS, loss_history
 from pipeline.models import MetricsPoint, TrainingJob
 from tests.factories import make_artifact, make_dataset, make_job

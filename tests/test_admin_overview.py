@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from artifacts.admin_overview import percentile
 from artifacts.models import ArtifactIngest, Bundle
+from artifacts.pages.admin_overview import percentile
 from tests.conftest import logged_in
 from tests.factories import add_file, make_artifact, make_job
 

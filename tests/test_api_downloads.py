@@ -16,7 +16,7 @@ from django.utils.http import http_date, parse_http_date
 from rest_framework.throttling import ScopedRateThrottle
 
 from artifacts.models import DownloadGrant
-from artifacts.signing import make_token
+from artifacts.storage.signing import make_token
 from tests.factories import add_file, make_artifact
 
 pytestmark = pytest.mark.django_db

@@ -149,7 +149,7 @@ def test_model_card_is_renamed_when_the_model_has_a_readme(alice_client, model, 
     bundle = Bundle.objects.get(artifact=model)
     assert bundles.build_bundle(bundle.pk, bundle.lease_token)
     bundle.refresh_from_db()
-    from artifacts.storage import artifact_storage
+    from artifacts.storage.backends import artifact_storage
 
     with artifact_storage().open(bundle.key, "rb") as handle, zipfile.ZipFile(handle) as archive:
         assert archive.read("README.md") == b"# upstream readme\n"
@@ -279,7 +279,7 @@ def test_bundle_on_s3_unzips_byte_exact_and_resumes(
     builds,
     django_capture_on_commit_callbacks,
 ):
-    from artifacts.storage import artifact_storage
+    from artifacts.storage.backends import artifact_storage
 
     artifact = make_artifact(alice, inspection={"adapter": {"r": 16}})
     for name, content in FILES.items():
@@ -332,7 +332,7 @@ def test_supabase_files_are_streamed_through_a_signed_url(monkeypatch):
     import responses
 
     from artifacts.models import ArtifactFile
-    from artifacts.storage import SupabaseArtifactStorage
+    from artifacts.storage.backends import SupabaseArtifactStorage
 
     storage = SupabaseArtifactStorage(url="https://project.supabase.test", key="k")
     monkeypatch.setattr(storage, "signed_url", lambda key, name, ttl: f"https://project.supabase.test/sign/{key}")

@@ -7,8 +7,8 @@ import math
 from types import SimpleNamespace
 
 from artifacts.compare import check_rows, config_rows, curves
-from artifacts.health import training_health
-from artifacts.loss_history import smooth
+from artifacts.health.checks import training_health
+from artifacts.health.loss_history import smooth
 from pipeline.demo_data import JOBS, loss_history
 
 

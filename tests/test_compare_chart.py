@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from pipeline.lib.compare_chart import ModelSeries, multi_chart
+from artifacts.charts.compare import ModelSeries, multi_chart
 
 
 def test_one_path_per_series_with_a_break_at_each_gap():

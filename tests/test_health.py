@@ -11,8 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from artifacts import health as h
-from artifacts.health import (
+from artifacts.health import checks as h
+from artifacts.health.checks import (
     MIN_TRAINING_POINTS,
     MIN_VALIDATION_POINTS,
     download_warning,
@@ -22,8 +22,8 @@ from artifacts.health import (
     rating_caveat,
     training_health,
 )
-from artifacts.loss_history import SMOOTHING_WEIGHT, smooth
-from artifacts.quality import calculate_quality_metrics
+from artifacts.health.loss_history import SMOOTHING_WEIGHT, smooth
+from artifacts.health.quality import calculate_quality_metrics
 from pipeline.demo_data import JOBS, load_demo_data, loss_history
 from pipeline.models import MetricsPoint, TrainingJob
 

@@ -10,10 +10,10 @@ import responses
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from artifacts.health.quality import calculate_quality_metrics
+from artifacts.health.verdict import ready_message
 from artifacts.models import ModelArtifact
-from artifacts.quality import calculate_quality_metrics
 from artifacts.services.ingest import ingest
-from artifacts.verdict import ready_message
 from pipeline.models import Notification, TrainingJob
 from tests.factories import make_artifact, make_dataset, make_job
 from tests.health_runs import demo_job

@@ -8,7 +8,7 @@ import json
 import pytest
 from django.test import Client
 
-from artifacts.webhooks import SIGNATURE_HEADER, sign
+from artifacts.api.webhooks import SIGNATURE_HEADER, sign
 from pipeline.models import TrainingJob
 from tests.conftest import on_postgres
 from tests.factories import make_job

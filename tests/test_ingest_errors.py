@@ -13,7 +13,7 @@ from django.core.exceptions import SuspiciousFileOperation
 from artifacts.cluster import ClusterClient, ClusterError, NeverRetry, RemoteFile, RetryLater, RetryNow, parse_listing
 from artifacts.models import ArtifactIngest, ModelArtifact
 from artifacts.services.ingest import Outcome, ingest
-from artifacts.storage import LocalArtifactStorage
+from artifacts.storage.backends import LocalArtifactStorage
 from pipeline.models import Notification
 from tests.ingest_fakes import API, FILES, STORAGE_HOST, finished_job, listing, serve, stored_files, use_fake_cluster
 

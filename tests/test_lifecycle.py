@@ -13,7 +13,7 @@ from django.utils import timezone
 from artifacts.models import ArtifactFile, Bundle, DownloadGrant, ModelArtifact
 from artifacts.services import bundles, lifecycle
 from artifacts.services.ingest.selection import awaiting_jobs
-from artifacts.storage import LocalArtifactStorage
+from artifacts.storage.backends import LocalArtifactStorage
 from tests.factories import add_file, make_artifact
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,6 @@
 """The server-side loss chart: gaps for missing/NaN points, a lone point, log scale, axes.
 
-``pipeline.lib.charts`` computes the geometry; ``partials/loss_chart.html`` draws it. The tests read
+``artifacts.charts.loss`` computes the geometry; ``partials/loss_chart.html`` draws it. The tests read
 the SVG the page would show for the wide layout.
 """
 
@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 from django.template.loader import render_to_string
 
-from pipeline.lib.charts import MAX_DRAWN_POINTS, Plot, evenly_spaced, format_tick, linear_ticks, loss_chart, thin
+from artifacts.charts.loss import MAX_DRAWN_POINTS, Plot, evenly_spaced, format_tick, linear_ticks, loss_chart, thin
 
 
 def points(rows):

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from artifacts import job_views
 from artifacts.models import ArtifactIngest
+from artifacts.pages import jobs as job_views
 from pipeline.models import TrainingJob
 from tests.factories import add_history, make_artifact, make_dataset, make_job
 from tests.pages import text

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from artifacts.quality import calculate_quality_metrics
+from artifacts.health.quality import calculate_quality_metrics
 
 
 def run(first: float, last: float, val: float | None = None):

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from artifacts.quality import calculate_quality_metrics
-from artifacts.rating import (
+from artifacts.health.quality import calculate_quality_metrics
+from artifacts.health.rating import (
     DIVERGED_STARS,
     EMPTY_LABEL,
     EMPTY_STARS,

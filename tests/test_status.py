@@ -35,7 +35,10 @@ def test_status_is_503_when_storage_cannot_be_written(settings, tmp_path):
     blocker.write_text("a file where the storage root should be")
     settings.STORAGES = {
         **settings.STORAGES,
-        "artifacts": {"BACKEND": "artifacts.storage.LocalArtifactStorage", "OPTIONS": {"location": str(blocker)}},
+        "artifacts": {
+            "BACKEND": "artifacts.storage.backends.LocalArtifactStorage",
+            "OPTIONS": {"location": str(blocker)},
+        },
     }
     response = Client().get("/status")
     assert response.status_code == 503
@@ -44,7 +47,7 @@ def test_status_is_503_when_storage_cannot_be_written(settings, tmp_path):
 
 @pytest.mark.django_db
 def test_storage_probe_writes_at_most_every_ten_seconds(monkeypatch):
-    from artifacts.storage import LocalArtifactStorage
+    from artifacts.storage.backends import LocalArtifactStorage
 
     writes = []
     original = LocalArtifactStorage.save_stream

@@ -1,4 +1,4 @@
-"""One file-name rule for every backend (``artifacts.keys``): a valid cluster name stores under a
+"""One file-name rule for every backend (``artifacts.storage.keys``): a valid cluster name stores under a
 key every backend holds, no two names share a key, and downloads keep the original name."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from artifacts.cluster import NeverRetry, validate_filename
-from artifacts.keys import KEPT, MAX_LEAF_BYTES, leaf_name, storage_key, storage_leaf
 from artifacts.models import ArtifactFile, ModelArtifact
 from artifacts.services.ingest import Outcome, ingest
-from artifacts.signing import content_disposition
-from artifacts.storage import S3ArtifactStorage
+from artifacts.storage.backends import S3ArtifactStorage
+from artifacts.storage.keys import KEPT, MAX_LEAF_BYTES, leaf_name, storage_key, storage_leaf
+from artifacts.storage.signing import content_disposition
 from tests.ingest_fakes import finished_job, serve, stored_files, use_fake_cluster
 from tests.supabase_fake import VALID_KEY
 

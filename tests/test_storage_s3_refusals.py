@@ -21,7 +21,7 @@ def s3(settings):
         settings.STORAGES = {
             **settings.STORAGES,
             "artifacts": {
-                "BACKEND": "artifacts.storage.S3ArtifactStorage",
+                "BACKEND": "artifacts.storage.backends.S3ArtifactStorage",
                 "OPTIONS": {"bucket_name": "no-such-bucket", "region_name": "us-east-1"},
             },
         }

@@ -14,7 +14,8 @@ import pytest
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from artifacts.s3_upload import (
+from artifacts.storage.backends import S3ArtifactStorage
+from artifacts.storage.s3_upload import (
     DEFAULT_PART_SIZE,
     MAX_PART_SIZE,
     MAX_PARTS,
@@ -25,7 +26,6 @@ from artifacts.s3_upload import (
     StreamUpload,
     part_size_for,
 )
-from artifacts.storage import S3ArtifactStorage
 
 CHUNKS = [b"abc", b"", bytearray(b"defgh"), memoryview(b"ij"), b"k" * 10]
 WHOLE = b"abcdefghij" + b"k" * 10

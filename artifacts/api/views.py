@@ -35,11 +35,11 @@ from artifacts.api.serializers import (
     ModelUpdateSerializer,
 )
 from artifacts.filters import ModelFilters
+from artifacts.health.verdict import health_of
 from artifacts.models import ModelArtifact, ModelArtifactQuerySet
 from artifacts.services import comparison
 from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
 from artifacts.services.model_card import CARD_CONTENT_TYPE, artifact_card, card_filename
-from artifacts.verdict import health_of
 from pipeline.lib.api.envelope import ERROR_RESPONSE, envelope, envelope_of, error_responses
 from pipeline.lib.api.exceptions import ApiError
 from pipeline.lib.api.pagination import PAGE_SIZE, EnvelopePagination, validated_query

@@ -31,10 +31,10 @@ from django.db import transaction
 from django.utils import timezone
 from zipstream import ZIP_STORED, ZipStream
 
-from artifacts.keys import BUNDLES_LEAF, artifact_prefix
 from artifacts.models import ArtifactFile, Bundle, ModelArtifact
 from artifacts.services.model_card import artifact_card, card_filename
-from artifacts.storage import CHUNK_SIZE, S3ArtifactStorage, SupabaseArtifactStorage, artifact_storage
+from artifacts.storage.backends import CHUNK_SIZE, S3ArtifactStorage, SupabaseArtifactStorage, artifact_storage
+from artifacts.storage.keys import BUNDLES_LEAF, artifact_prefix
 
 logger = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from artifacts.charts.loss import MAX_DRAWN_POINTS, thin
 from artifacts.compare import CheckRow, ConfigRow, check_rows, config_rows, curves
 from artifacts.models import ModelArtifact
-from pipeline.lib.charts import MAX_DRAWN_POINTS, thin
 from pipeline.models import MetricsPoint
 
 MIN_MODELS, MAX_MODELS = 2, 4

@@ -2,7 +2,7 @@
 
 The caller has already decided the user may see the artifact (``ModelArtifact.objects.visible_to``);
 this module only checks the requested names, signs one URL per file through the configured storage
-backend (``artifacts.signing``: S3 presigned, Supabase ``create_signed_url`` or our local signed
+backend (``artifacts.storage.signing``: S3 presigned, Supabase ``create_signed_url`` or our local signed
 endpoint), records a :class:`~artifacts.models.DownloadGrant` and bumps the artifact's download
 count.
 
@@ -25,7 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from artifacts.models import DownloadGrant, ModelArtifact
-from artifacts.storage import artifact_storage
+from artifacts.storage.backends import artifact_storage
 
 logger = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from artifacts.keys import artifact_prefix
 from artifacts.models import ArtifactFile, ArtifactIngest, Bundle, ModelArtifact, retention_cutoff
-from artifacts.storage import artifact_storage
+from artifacts.storage.backends import artifact_storage
+from artifacts.storage.keys import artifact_prefix
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import uuid
 
 from django.core.management.base import BaseCommand, CommandError
 
+from artifacts.health.verdict import recompute
 from artifacts.models import ModelArtifact
-from artifacts.verdict import recompute
 
 
 class Command(BaseCommand):

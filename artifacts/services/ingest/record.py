@@ -16,14 +16,14 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from artifacts.health.quality import calculate_quality_metrics
+from artifacts.health.verdict import health_of_job, ready_message
 from artifacts.inspection.guarded import GuardedInspector
 from artifacts.inspection.summary import adapter_folder
 from artifacts.models import ArtifactFile, ArtifactIngest, ModelArtifact
 from artifacts.naming import default_model_name
-from artifacts.quality import calculate_quality_metrics
 from artifacts.services.ingest.outcome import IngestOutcome
 from artifacts.services.ingest.transfer import LeaseLost, Progress, TransferredFile
-from artifacts.verdict import health_of_job, ready_message
 from pipeline.lib.numbers import finite_number
 from pipeline.models import Notification, TrainingJob
 

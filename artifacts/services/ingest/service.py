@@ -2,7 +2,7 @@
 
 1. Claim: a conditional UPDATE on the job's ``ArtifactIngest`` takes a lease; only one worker
    can hold it, and an expired lease (a worker killed mid-transfer) can be taken again.
-2. Transfer: each listed file streams from the cluster into ``artifacts.keys.storage_key``,
+2. Transfer: each listed file streams from the cluster into ``artifacts.storage.keys.storage_key``,
    verified on the way, renewing the lease (``transfer.py``), and inspected in the same pass
    (``artifacts.inspection``: one inspector per attempt sees every file).
 3. Record: artifact with its inspection, file rows, job link and notification in one
@@ -21,13 +21,13 @@ from dataclasses import dataclass
 
 from artifacts.cluster import ClusterClient, ClusterError, NeverRetry
 from artifacts.inspection.guarded import GuardedInspector
-from artifacts.keys import artifact_prefix, storage_key
 from artifacts.models import ArtifactIngest
 from artifacts.services.ingest.outcome import IngestOutcome
 from artifacts.services.ingest.record import record_artifact, record_failure
 from artifacts.services.ingest.selection import awaiting_jobs
 from artifacts.services.ingest.transfer import LeaseLost, Progress, transfer_file
-from artifacts.storage import StorageRefused, artifact_storage
+from artifacts.storage.backends import StorageRefused, artifact_storage
+from artifacts.storage.keys import artifact_prefix, storage_key
 from pipeline.models import TrainingJob
 
 logger = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from artifacts.cluster import ClusterClient, NeverRetry, RemoteFile, RetryNow
 from artifacts.models import ArtifactIngest
 from artifacts.services.ingest.ranged_body import RangedBody, open_body
 from artifacts.services.ingest.remote_body import RemoteBody
-from artifacts.storage import StorageRefused, artifact_storage
+from artifacts.storage.backends import StorageRefused, artifact_storage
 
 HEARTBEAT_SECONDS = 2.0
 # What S3-compatible stores answer when they will never take the object as sent.

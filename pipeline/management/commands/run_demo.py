@@ -125,7 +125,7 @@ class Command(BaseCommand):
         import json
         import urllib.request
 
-        from artifacts.webhooks import SIGNATURE_HEADER, sign
+        from artifacts.api.webhooks import SIGNATURE_HEADER, sign
         from pipeline.models import TrainingJob
 
         secret = settings.GPU_CLUSTER_WEBHOOK_SECRET

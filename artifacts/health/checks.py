@@ -1,6 +1,6 @@
 """Training health: an honest, explained reading of a run's whole loss history.
 
-``quality_metrics`` (``artifacts.quality``) keeps the seed's star rating, which looks only at the
+``quality_metrics`` (``artifacts.health.quality``) keeps the seed's star rating, which looks only at the
 first and last training loss. This module reads every logged point and says, check by check and
 in plain sentences, whether the run diverged, overfits, stopped early, stalled or spiked, and
 whether there was validation data to judge it by at all. The result is ``training_health`` in the
@@ -8,7 +8,7 @@ detail API and the "Why this rating" section of the page.
 
 Input is any iterable of points with ``step``, ``epoch``, ``training_loss`` and
 ``validation_loss`` (dicts or objects such as ``pipeline.models.MetricsPoint``), in any order,
-read by ``artifacts.loss_history`` (which says how NULL, NaN and duplicate steps count). All work
+read by ``artifacts.health.loss_history`` (which says how NULL, NaN and duplicate steps count). All work
 is linear in the number of points apart from sorting: 100,000 points take well under a second.
 """
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Any, Literal, NotRequired, TypedDict
 
-from artifacts.loss_history import History, number, read_history, smooth
+from artifacts.health.loss_history import History, number, read_history, smooth
 
 Status = Literal["pass", "warn", "fail"]
 

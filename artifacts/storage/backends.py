@@ -29,8 +29,8 @@ from django.utils.deconstruct import deconstructible
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
-from artifacts import signing
-from artifacts.s3_upload import DEFAULT_PART_SIZE, StreamUpload
+from artifacts.storage import signing
+from artifacts.storage.s3_upload import DEFAULT_PART_SIZE, StreamUpload
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -211,7 +211,7 @@ class S3ArtifactStorage(S3Storage):
     """S3 / MinIO / Supabase's S3 endpoint through django-storages; multipart upload from the stream.
 
     ``upload_part_size`` and ``upload_concurrency`` set what a stream upload holds in memory:
-    ``(upload_concurrency + 1) * upload_part_size`` (see ``artifacts.s3_upload``).
+    ``(upload_concurrency + 1) * upload_part_size`` (see ``artifacts.storage.s3_upload``).
     """
 
     def __init__(

@@ -1,4 +1,4 @@
-"""Model pages: the list (sort, filters, pagination) and the detail page with downloads.
+"""A model's own pages: the detail page with downloads, the download form and the model card.
 
 Every query starts from ``ModelArtifact.objects.visible_to(request.user)``: someone else's or a
 deleted model is simply not found (404), so a page never reveals that it exists.
@@ -9,124 +9,33 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from artifacts.filters import MAX_SEARCH_LENGTH, ModelFilters
-from artifacts.health_page import health_context
 from artifacts.inspection.summary import adapter_folder
-from artifacts.models import ArtifactFile, ModelArtifact, ModelArtifactQuerySet
-from artifacts.quality import CONVERGENCE_LABELS
-from artifacts.services.comparison import MAX_MODELS, MIN_MODELS
+from artifacts.models import ArtifactFile, ModelArtifact
+from artifacts.pages.health_section import health_context
 from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
 from artifacts.services.model_card import artifact_card, card_filename
-from artifacts.storage import artifact_storage
-from pipeline.lib.api.pagination import PAGE_SIZE, PageSlice
+from artifacts.storage.backends import artifact_storage
 from pipeline.lib.numbers import finite_number, first_finite
-from pipeline.models import Dataset, MetricsPoint
+from pipeline.models import MetricsPoint
 
 logger = logging.getLogger(__name__)
 
-# Columns a model card does not show, left out of the list's query (the JSON ones can be large).
-# The card does read configuration, training_health and inspection (its facts and badges).
-CARD_DEFERRED = (
-    "description",
-    "artifacts",
-    "job__hyperparameters",
-    "job__gpu_config",
-    "job__current_metrics",
-)
-SORT_LABELS = {"created_at": "Most Recent", "quality": "Highest Quality"}  # names of ModelArtifactQuerySet.SORTS
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_CONFIG_MAX_BYTES = 64 * 1024
 # A Hugging Face repo id ("mistralai/Mistral-7B-v0.1", "gpt2"): the only base model name pasted
 # into the PEFT snippet, which people copy and run. Anything else shows the placeholder.
 HF_REPO_ID = re.compile(r"[A-Za-z0-9][\w.\-]*(?:/[\w.\-]+)?", re.ASCII)
 HF_REPO_ID_MAX_LENGTH = 96
-
-
-# What the list says about a query parameter it could not apply (``ModelFilters.read_page_query``).
-IGNORED_FILTER_MESSAGES = {
-    "sort": "“{value}” is not a way to sort this list; showing the most recent first.",
-    "dataset": "That dataset filter does not match any of your datasets; showing every dataset.",
-    "min_score": "“{value}” is not a rating from 1 to 5; showing every rating.",
-    "convergence": "“{value}” is not a convergence label; showing every label.",
-    "q": "The search can be at most {max_length} characters; showing every name.",
-}
-MAX_QUOTED = 40  # a bad parameter value is quoted back at most this long
-
-
-def _quoted(value: str) -> str:
-    return value if len(value) <= MAX_QUOTED else value[:MAX_QUOTED] + "…"
-
-
-def page_number(raw: str | None, num_pages: int) -> tuple[int, str]:
-    """The page to show for ``?page=raw`` and, when it is not the one asked for, why."""
-    if raw is None or raw == "":
-        return 1, ""
-    try:
-        number = int(raw)
-    except ValueError:
-        return 1, f"“{_quoted(raw)}” is not a page number; showing page 1."
-    if number < 1:
-        return 1, "Pages are numbered from 1; showing page 1."
-    if number > num_pages:
-        pages = f"{num_pages} page{'s' if num_pages != 1 else ''}"
-        return num_pages, f"There is no page {number:,}: the list has {pages}; showing page {num_pages}."
-    return number, ""
-
-
-@login_required
-@require_GET
-def model_list(request: HttpRequest) -> HttpResponse:
-    visible = ModelArtifact.objects.visible_to(request.user)
-    # The user's datasets, each probed once through an index, rather than joining every model.
-    owner_id: Any = request.user.pk  # login_required: a signed-in user
-    with_models = Exists(visible.filter(dataset=OuterRef("pk")))
-    datasets = list(Dataset.objects.filter(with_models, user_id=owner_id).order_by("name").values("id", "name"))
-    filters, ignored = ModelFilters.read_page_query(request.GET, {str(d["id"]) for d in datasets})
-    notices = [
-        IGNORED_FILTER_MESSAGES[name].format(value=_quoted(request.GET.get(name, "")), max_length=MAX_SEARCH_LENGTH)
-        for name in ignored
-        if name in IGNORED_FILTER_MESSAGES
-    ]
-
-    models = filters.apply(visible).select_related("dataset", "job").defer(*CARD_DEFERRED)
-
-    owned_total = ModelArtifact.objects.live_count(request.user)
-    matching = PageSlice(models, count=None if filters.active else owned_total)
-    paginator = Paginator(cast(Any, matching), PAGE_SIZE)  # a sliceable with count()
-    number, page_notice = page_number(request.GET.get("page"), paginator.num_pages)
-    page = paginator.page(number)
-    if page_notice:
-        notices.append(page_notice)
-    context = {
-        "page": page,
-        "models": page.object_list,
-        "total": paginator.count,
-        "owned_total": owned_total,
-        "compare_form": "compare-form" if owned_total >= MIN_MODELS else "",
-        "filters": filters,
-        "notices": notices,
-        "sorts": [(key, SORT_LABELS.get(key, key)) for key in ModelArtifactQuerySet.SORTS],
-        "datasets": datasets,
-        "convergence_labels": CONVERGENCE_LABELS,
-        "star_choices": [(n, f"{n}+ stars" if n < 5 else "5 stars") for n in range(1, 6)],
-        "search_max_length": MAX_SEARCH_LENGTH,
-        "compare_range": (MIN_MODELS, MAX_MODELS),
-        "prev_query": filters.query_string(page.previous_page_number()) if page.has_previous() else "",
-        "next_query": filters.query_string(page.next_page_number()) if page.has_next() else "",
-    }
-    return render(request, "artifacts/model_list.html", context)
 
 
 def _get(mapping: Any, key: str) -> Any:

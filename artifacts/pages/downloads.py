@@ -1,6 +1,6 @@
 """Serves local-storage files behind signed URLs: ``GET|HEAD /downloads/<token>``.
 
-The token (``artifacts.signing``) is the only credential: it names one storage key, the name the
+The token (``artifacts.storage.signing``) is the only credential: it names one storage key, the name the
 file downloads as and an expiry, all signed. No session is needed, so ``curl`` and download
 managers can use the URL directly, and ``curl -C -`` can resume it (single ``Range`` requests,
 ``If-Range``, ``ETag`` / ``If-None-Match``). The file is streamed with ``FileResponse``, which hands
@@ -27,8 +27,8 @@ from django.utils.http import http_date, parse_http_date_safe, quote_etag
 from django.views.decorators.http import require_safe
 
 from artifacts.models import ArtifactFile, Bundle
-from artifacts.signing import InvalidDownloadToken, content_disposition, read_token
-from artifacts.storage import StoredFile, artifact_storage
+from artifacts.storage.backends import StoredFile, artifact_storage
+from artifacts.storage.signing import InvalidDownloadToken, content_disposition, read_token
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f/\\]")

@@ -1,6 +1,6 @@
 """What the model detail page shows about training health: headline, caveats, checks, chart marks.
 
-Everything is derived from the artifact's ``training_health`` (``artifacts.verdict``) so the
+Everything is derived from the artifact's ``training_health`` (``artifacts.health.verdict``) so the
 headline, the Quality card, the "Why this rating" section and the chart never disagree.
 """
 
@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from artifacts.edit_views import edit_context
+from artifacts.charts.loss import ChartMarker, loss_chart
+from artifacts.health.rating import rating_reason, scoring_rule
+from artifacts.health.verdict import health_of, verdict
 from artifacts.models import ModelArtifact
-from artifacts.rating import rating_reason, scoring_rule
-from artifacts.verdict import health_of, verdict
-from pipeline.lib.charts import ChartMarker, loss_chart
+from artifacts.pages.edit import edit_context
 from pipeline.lib.numbers import finite_number
 
 CHECK_TITLES = {

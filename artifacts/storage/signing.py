@@ -1,12 +1,12 @@
 """Every download URL the project hands out is signed here, one function per storage backend.
 
-* Local storage: our own token for ``/downloads/<token>`` (served by ``artifacts.file_views``). A
+* Local storage: our own token for ``/downloads/<token>`` (served by ``artifacts.pages.downloads``). A
   token binds one storage key, the name the file downloads as, and an expiry time; it is signed
   with ``SECRET_KEY`` (Django's signing), so changing any part of it invalidates it.
 * S3 / MinIO / Supabase's S3 endpoint: a presigned ``GET`` (:func:`s3_presigned_url`).
 * Supabase Storage: the Storage API's ``create_signed_url`` (:func:`supabase_signed_url`).
 
-Each backend's ``signed_url(key, filename, ttl)`` (``artifacts.storage``) calls its function here;
+Each backend's ``signed_url(key, filename, ttl)`` (``artifacts.storage.backends``) calls its function here;
 callers go through the configured backend (``artifact_storage().signed_url(...)``), so a test can
 swap the backend. Every URL downloads as ``filename`` and stops working after ``ttl`` seconds.
 """

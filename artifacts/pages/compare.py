@@ -18,9 +18,9 @@ from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_GET
 
+from artifacts.charts.compare import ModelSeries, multi_chart
 from artifacts.compare import CHECK_ORDER
 from artifacts.services.comparison import MAX_MODELS, MIN_MODELS, InvalidSelection, compare, load_models, parse_ids
-from pipeline.lib.compare_chart import ModelSeries, multi_chart
 
 LETTERS = "ABCD"
 SECTION_LABELS = {"hyperparameters": "Training", "gpu_config": "GPU"}

@@ -1,6 +1,6 @@
 """Geometry of a multi-series loss chart: one line per model on shared axes (the compare page).
 
-Same scales, ticks and rules as the single-model chart (``pipeline.lib.charts``): missing values
+Same scales, ticks and rules as the single-model chart (``artifacts.charts.loss``): missing values
 break a line, a range over two orders of magnitude turns the y axis logarithmic. The markup is
 ``templates/partials/compare_chart.html`` (autoescaped SVG); each model's line is one ``<path>``
 whose colour comes from its position (``series-0`` … ``series-3`` in the stylesheet), and the
@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pipeline.lib.charts import (
+from artifacts.charts.loss import (
     LOG_SCALE_RATIO,
     AxisFrame,
     Layout,

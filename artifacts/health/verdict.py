@@ -1,6 +1,6 @@
 """What pages, cards and notifications say about a run, derived from its health checks.
 
-``artifacts.health`` judges the history; this module turns that judgement plus the seed's
+``artifacts.health.checks`` judges the history; this module turns that judgement plus the seed's
 ``quality_metrics`` into the few facts every surface shows, so the detail page, the list card and
 the ``artifact_ready`` notification cannot disagree with each other or with the checks. It also
 computes and stores the health of an artifact (at ingest and from ``recompute_health``).
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypedDict
 
-from artifacts.health import Status, TrainingHealth, headline_facts, training_health
+from artifacts.health.checks import Status, TrainingHealth, headline_facts, training_health
 from artifacts.models import ModelArtifact
 from pipeline.models import MetricsPoint
 

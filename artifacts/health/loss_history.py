@@ -1,11 +1,11 @@
 """Reading a run's metrics points: one record per step, finite series, and smoothing.
 
-Shared by the training health checks (``artifacts.health``) and the compare curves
+Shared by the training health checks (``artifacts.health.checks``) and the compare curves
 (``artifacts.compare``) so both describe the same history. Points are dicts or objects with
 ``step``, ``epoch``, ``training_loss`` and ``validation_loss`` (e.g. ``pipeline.models.MetricsPoint``),
 in any order. A training loss that is missing (NULL), NaN or infinite counts as non-finite: the
 database stores a non-finite training loss as NULL (see ``MetricsPoint.training_loss``), and the
-seed's scoring (``artifacts.quality``) treats all three alike. A missing validation loss means none
+seed's scoring (``artifacts.health.quality``) treats all three alike. A missing validation loss means none
 was measured at that step. Duplicate steps (a run resumed from a checkpoint logs some steps
 twice) keep the later record.
 """

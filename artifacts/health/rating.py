@@ -1,6 +1,6 @@
 """The published scoring rule: the seed's star rating, stated as sentences a page can show.
 
-``artifacts.quality.calculate_quality_metrics`` keeps the seed's thresholds inside its function
+``artifacts.health.quality.calculate_quality_metrics`` keeps the seed's thresholds inside its function
 body, exactly as the seed wrote them; this module states the same thresholds as data so the
 "Why this rating" section can publish them. ``tests/test_rating.py`` checks every boundary here
 against ``calculate_quality_metrics`` itself, so the published rule cannot drift from the score.
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from artifacts.quality import DIVERGED
+from artifacts.health.quality import DIVERGED
 
 
 @dataclass(frozen=True)

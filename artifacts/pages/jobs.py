@@ -16,10 +16,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from artifacts.charts.loss import loss_chart
 from artifacts.models import ArtifactIngest, ModelArtifact
+from artifacts.pages.model_detail import configuration_rows
 from artifacts.services.ingest import retry_ingest
-from artifacts.views import configuration_rows
-from pipeline.lib.charts import loss_chart
 from pipeline.models import MetricsPoint, TrainingJob
 
 JOBS_PER_PAGE = 20
