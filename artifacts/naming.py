@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
+from pipeline.lib.text import unprintable_positions, without_unprintable
+
 # ModelArtifact.name's max_length (tests/test_naming.py checks they agree).
 NAME_MAX_LENGTH = 255
 # Descriptions are free text shown on the detail page and in the model card; long enough for a
@@ -23,24 +25,14 @@ DESCRIPTION_MAX_LENGTH = 2000
 SEPARATOR = " · "
 FALLBACK_NAME = "Model"
 
-# Characters that would corrupt or disguise text shown to people: bidirectional overrides and
-# isolates reorder what is displayed ("Trojan Source", CVE-2021-42574), line and paragraph
-# separators break single-line layouts. Control characters (category Cc) are handled apart.
-_DISGUISING = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029\ufeff")
 _SPACES = re.compile(r"\s+")
 
 
 def _single_line(value: str) -> str:
-    """Control and disguising characters dropped, whitespace runs collapsed to one space."""
-    kept = (" " if ch.isspace() else ch for ch in value if not _is_forbidden(ch, allowed=" \t\n\r"))
+    """Characters the display rule refuses (``pipeline.lib.text``) dropped, whitespace runs collapsed
+    to one space."""
+    kept = (" " if ch.isspace() else ch for ch in without_unprintable(value, allowed=" \t\n\r"))
     return _SPACES.sub(" ", "".join(kept)).strip()
-
-
-def _is_forbidden(ch: str, allowed: str = "") -> bool:
-    if ch in allowed:
-        return False
-    category = unicodedata.category(ch)
-    return category in {"Cc", "Cs", "Co", "Cn"} or ch in _DISGUISING
 
 
 def _day(value: date | datetime | str | None) -> str | None:
@@ -125,19 +117,20 @@ def validate_display_text(
     """The cleaned text for a rename or description, or ValueError with a plain message.
 
     Cleaning: Unicode NFC, Windows and old Mac line breaks become "\\n", surrounding whitespace
-    trimmed. Rejected: non-text, control characters (newline and tab are allowed when
-    ``multiline``), bidirectional overrides, empty text (unless ``allow_empty``) and text longer
-    than ``max_length`` characters after cleaning.
+    trimmed. Rejected: non-text, any character the display rule of ``pipeline.lib.text`` refuses
+    (controls, bidirectional overrides and other invisible format characters, line separators;
+    newline and tab are allowed when ``multiline``), so also a name made only of zero-width
+    characters; empty text (unless ``allow_empty``) and text longer than ``max_length`` characters
+    after cleaning.
     """
     if not isinstance(value, str):
         raise ValueError(f"{label} must be text.")
     text = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n").strip()
-    allowed = "\n\t" if multiline else ""
-    for ch in text:
-        if _is_forbidden(ch, allowed) or (not multiline and ch in "\n\t"):
-            if ch in "\n\t":
-                raise ValueError(f"{label} must be a single line.")
-            raise ValueError(f"{label} contains an invisible control character (U+{ord(ch):04X}); remove it.")
+    refused = next(unprintable_positions(text, allowed="\n\t" if multiline else ""), None)
+    if refused is not None:
+        if text[refused] in "\n\t":
+            raise ValueError(f"{label} must be a single line.")
+        raise ValueError(f"{label} contains an invisible control character (U+{ord(text[refused]):04X}); remove it.")
     if not text and not allow_empty:
         raise ValueError(f"{label} must not be empty.")
     if len(text) > max_length:
