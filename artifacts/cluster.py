@@ -36,7 +36,6 @@ import logging
 import random
 import re
 import time
-import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,6 +45,8 @@ from urllib.parse import quote, urlsplit
 
 import requests
 from django.conf import settings
+
+from pipeline.lib.text import first_unprintable
 
 logger = logging.getLogger(__name__)
 
@@ -102,10 +103,10 @@ def validate_filename(name: object) -> str:
     for separator in ("/", "\\"):
         if separator in name:
             raise NeverRetry(f"Invalid file name {shown!r}: contains the path separator {separator!r}")
-    # Category C: control, format (e.g. U+202E right-to-left override), surrogate, private, unassigned.
-    for ch in name:
-        if unicodedata.category(ch).startswith("C") or ch in "\u2028\u2029":
-            raise NeverRetry(f"Invalid file name {shown!r}: contains the control character U+{ord(ch):04X}")
+    # Control, format (e.g. U+202E right-to-left override), private, unassigned, line separators.
+    ch = first_unprintable(name)
+    if ch is not None:
+        raise NeverRetry(f"Invalid file name {shown!r}: contains the control character U+{ord(ch):04X}")
     if not name.strip():
         raise NeverRetry(f"Invalid file name {shown!r}: blank")
     if len(name.encode("utf-8")) > MAX_FILENAME_BYTES:

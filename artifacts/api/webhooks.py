@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import unicodedata
 from datetime import UTC
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -35,6 +34,7 @@ from rest_framework.views import APIView
 from pipeline.lib.api import parsers
 from pipeline.lib.api.envelope import ERROR_RESPONSE, envelope, envelope_of
 from pipeline.lib.api.exceptions import ApiError
+from pipeline.lib.text import first_unprintable
 from pipeline.models import TrainingJob
 
 logger = logging.getLogger(__name__)
@@ -51,10 +51,10 @@ def sign(body: bytes, secret: str) -> str:
 
 
 def printable(value: str) -> None:
-    """No NUL, control, format (e.g. U+202E) or other category-C characters."""
-    for char in value:
-        if unicodedata.category(char).startswith("C"):
-            raise serializers.ValidationError(f"must not contain the control character U+{ord(char):04X}")
+    """No NUL, control, format (e.g. U+202E) or other character the display rule refuses (``pipeline.lib.text``)."""
+    char = first_unprintable(value)
+    if char is not None:
+        raise serializers.ValidationError(f"must not contain the control character U+{ord(char):04X}")
 
 
 class StrictCharField(serializers.CharField):
