@@ -1,6 +1,6 @@
 """Geometry of a multi-series loss chart: one line per model on shared axes (the compare page).
 
-Same scales, ticks and rules as the single-model chart (``artifacts.charts.loss``): missing values
+Same scales, ticks and rules as the single-model chart (``artifacts.charts.axes``): missing values
 break a line, a range over two orders of magnitude turns the y axis logarithmic. The markup is
 ``templates/partials/compare_chart.html`` (autoescaped SVG); each model's line is one ``<path>``
 whose colour comes from its position (``series-0`` … ``series-3`` in the stylesheet), and the
@@ -13,15 +13,20 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from artifacts.charts.loss import (
-    LOG_SCALE_RATIO,
+from artifacts.charts.axes import (
     AxisFrame,
     Layout,
+    Point,
+    Scale,
     Tick,
+    draw,
     format_tick,
     format_value,
     linear_ticks,
-    log_ticks,
+    loss_axis_title,
+    loss_ticks,
+    step_of,
+    wants_log_scale,
 )
 
 # Two charts sit side by side on a desktop; on a phone each is drawn in the compact layout.
@@ -36,7 +41,7 @@ class ModelSeries:
     model_id: str
     index: int  # the model's position, which picks its colour
     label: str  # short name for the chart's text description, e.g. "A"
-    points: Sequence[tuple[float, float | None]] = field(default_factory=list)
+    points: Sequence[Point] = field(default_factory=list)
     faint: bool = False  # a background line (raw values behind a smoothed one)
     dots: bool = False  # mark each value (sparse series such as validation loss)
 
@@ -74,17 +79,6 @@ class MultiChart:
         return self.wide is not None
 
 
-def _segments(points: Sequence[tuple[float, float | None]]) -> list[list[tuple[float, float]]]:
-    segments: list[list[tuple[float, float]]] = [[]]
-    for x, y in points:
-        if y is None or not math.isfinite(y):
-            if segments[-1]:
-                segments.append([])
-        else:
-            segments[-1].append((x, y))
-    return [s for s in segments if s]
-
-
 def describe(title: str, series: Sequence[ModelSeries], log_scale: bool) -> str:
     """The chart in words, for screen readers: where each model's line starts, ends and bottoms out."""
     parts = [f"{title}."]
@@ -117,55 +111,24 @@ def _plot(
     log_scale: bool,
 ) -> MultiPlot:
     x_ticks = linear_ticks(x_range[0], x_range[1], layout.x_ticks)
-    x_step = x_ticks[1] - x_ticks[0] if len(x_ticks) > 1 else 1.0
-    x_min, x_max = x_ticks[0], x_ticks[-1]
-    y_step: float | None
-    if log_scale:
-        y_ticks = log_ticks(min(ys), max(ys))
-        y_step = None
-    else:
-        y_low, y_high = min(ys), max(ys)
-        if y_low >= 0 and y_low < y_high * 0.25:
-            y_low = 0.0
-        else:
-            pad = (y_high - y_low) * 0.08 or abs(y_high) * 0.1 or 1.0
-            y_low = y_low - pad if y_low - pad > 0 or y_low < 0 else 0.0
-            y_high += pad
-        y_ticks = linear_ticks(y_low, y_high, layout.y_ticks)
-        y_step = y_ticks[1] - y_ticks[0] if len(y_ticks) > 1 else 1.0
-    y_min, y_max = y_ticks[0], y_ticks[-1]
-
-    def sx(x: float) -> float:
-        return round(layout.left + (x - x_min) / ((x_max - x_min) or 1) * layout.plot_width, 1)
-
-    def sy(y: float) -> float:
-        if log_scale:
-            frac = (math.log10(y) - math.log10(y_min)) / ((math.log10(y_max) - math.log10(y_min)) or 1)
-        else:
-            frac = (y - y_min) / ((y_max - y_min) or 1)
-        return round(layout.top + (1 - frac) * layout.plot_height, 1)
+    y_ticks, y_step = loss_ticks(ys, log_scale, layout.y_ticks)
+    scale = Scale(layout, x_ticks[0], x_ticks[-1], y_ticks[0], y_ticks[-1], log_scale)
 
     drawn = []
     for s in series:
-        commands: list[str] = []
-        dots: list[tuple[float, float]] = []
-        for segment in _segments(s.points):
-            if len(segment) > 1:
-                coords = [f"{sx(x)},{sy(y)}" for x, y in segment]
-                commands.append("M" + " L".join(coords))
-            if s.dots or len(segment) == 1:
-                dots.extend((sx(x), sy(y)) for x, y in segment)
+        lines, dots = draw(s.points, scale, s.dots)
+        path = " ".join("M" + " L".join(f"{round(x, 1)},{round(y, 1)}" for x, y in line) for line in lines)
         css = f"series-{s.index}" + (" cmp-line--faint" if s.faint else "")
-        drawn.append(DrawnSeries(s.model_id, css, " ".join(commands), dots))
+        drawn.append(DrawnSeries(s.model_id, css, path, dots))
 
     return MultiPlot(
         chart_id=chart_id,
         layout=layout,
         title=title,
         description=description,
-        y_title=("Loss (log scale)" if layout is HALF else "Loss (log)") if log_scale else "Loss",
-        y_ticks=[Tick(sy(t), format_tick(t, y_step)) for t in y_ticks],
-        x_ticks=[Tick(sx(t), format_tick(t, x_step)) for t in x_ticks],
+        y_title=loss_axis_title(log_scale, short=layout is not HALF),
+        y_ticks=[Tick(round(scale.y(t), 1), format_tick(t, y_step)) for t in y_ticks],
+        x_ticks=[Tick(round(scale.x(t), 1), format_tick(t, step_of(x_ticks))) for t in x_ticks],
         series=drawn,
     )
 
@@ -176,7 +139,7 @@ def multi_chart(
     """Both layouts of one chart. ``x_range`` shares the step axis between charts; by default it
     spans these series' own steps."""
     ys = [y for s in series for _, y in s.points if y is not None and math.isfinite(y)]
-    log_scale = bool(ys) and min(ys) > 0 and max(ys) / min(ys) > LOG_SCALE_RATIO
+    log_scale = wants_log_scale(ys)
     description = describe(title, series, log_scale)
     if not ys:
         return MultiChart(title, description, log_scale, None, None)

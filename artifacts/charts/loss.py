@@ -16,40 +16,31 @@ first and last point, each stretch's lowest and highest value, and every gap) an
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar
 
+from artifacts.charts.axes import (
+    AxisFrame,
+    Layout,
+    Scale,
+    Tick,
+    draw,
+    format_tick,
+    format_value,
+    linear_ticks,
+    loss_axis_title,
+    loss_ticks,
+    step_of,
+    wants_log_scale,
+)
 from pipeline.lib.numbers import finite_number
 
-LOG_SCALE_RATIO = 100.0
 MAX_DRAWN_POINTS = 500
 MAX_TABLE_ROWS = 200
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Layout:
-    width: int
-    height: int
-    left: int
-    right: int
-    top: int
-    bottom: int
-    x_ticks: int
-    y_ticks: int
-    font: int
-
-    @property
-    def plot_width(self) -> int:
-        return self.width - self.left - self.right
-
-    @property
-    def plot_height(self) -> int:
-        return self.height - self.top - self.bottom
 
 
 WIDE = Layout(width=960, height=340, left=64, right=20, top=38, bottom=48, x_ticks=10, y_ticks=5, font=12)
@@ -65,12 +56,6 @@ class Series:
     @property
     def finite(self) -> list[tuple[float, float]]:
         return [(x, y) for x, y in self.points if y is not None]
-
-
-@dataclass(frozen=True)
-class Tick:
-    at: float  # pixel position along its axis
-    label: str
 
 
 @dataclass(frozen=True)
@@ -120,44 +105,6 @@ class LegendEntry:
     x: int
     name: str
     css: str
-
-
-class AxisFrame:
-    """Where the axes, tick labels and axis titles of a plot go: shared by every chart template."""
-
-    layout: Layout
-
-    @property
-    def plot_right(self) -> int:
-        return self.layout.left + self.layout.plot_width
-
-    @property
-    def plot_bottom(self) -> int:
-        return self.layout.top + self.layout.plot_height
-
-    @property
-    def y_label_x(self) -> int:
-        return self.layout.left - 8
-
-    @property
-    def x_mark_end(self) -> int:
-        return self.plot_bottom + 5
-
-    @property
-    def x_label_y(self) -> int:
-        return self.plot_bottom + 18
-
-    @property
-    def x_title_x(self) -> float:
-        return round(self.layout.left + self.layout.plot_width / 2, 1)
-
-    @property
-    def x_title_y(self) -> int:
-        return self.layout.height - 6
-
-    @property
-    def y_title_y(self) -> float:
-        return round(self.layout.top + self.layout.plot_height / 2, 1)
 
 
 @dataclass(frozen=True)
@@ -265,59 +212,6 @@ def thin(
     return kept
 
 
-def nice_step(span: float, count: int) -> float:
-    raw = span / max(1, count)
-    magnitude = 10 ** math.floor(math.log10(raw))
-    for multiple in (1, 2, 2.5, 5, 10):
-        if raw <= multiple * magnitude * (1 + 1e-9):
-            return multiple * magnitude
-    return 10 * magnitude
-
-
-def linear_ticks(low: float, high: float, count: int) -> list[float]:
-    """Round-numbered ticks covering [low, high]."""
-    if high <= low:
-        pad = abs(low) * 0.1 or 1.0
-        low, high = low - pad, high + pad
-    step = nice_step(high - low, count)
-    start = math.floor(low / step + 1e-9) * step
-    end = math.ceil(high / step - 1e-9) * step
-    n = int(round((end - start) / step))
-    return [round(start + i * step, 12) for i in range(n + 1)]
-
-
-def log_ticks(low: float, high: float) -> list[float]:
-    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
-    ticks = [10.0**k for k in range(first, last + 1)]
-    if len(ticks) < 3:
-        ticks = sorted({t * m for t in ticks for m in (1, 2, 5) if t * m <= 10.0**last})
-    return ticks
-
-
-def format_tick(value: float, step: float | None = None) -> str:
-    if value == 0:
-        return "0"
-    if step is None:  # log axis: powers of ten and their 2x / 5x
-        for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-            if abs(value) >= threshold:
-                return f"{value / threshold:g}{suffix}"
-        return f"{value:g}"
-    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
-    if round(step / 10.0**-decimals, 6) % 1:  # 2.5, 0.25 …
-        decimals += 1
-    if decimals == 0:
-        return f"{value:,.0f}"
-    return f"{value:.{decimals}f}"
-
-
-def format_value(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.4f}"
-
-
 def build_series(points: Iterable[Any]) -> tuple[Series, Series, list[float]]:
     """Split metrics points (objects with step/training_loss/validation_loss) into two series."""
     training = Series("Training loss", "chart__line--train")
@@ -337,17 +231,6 @@ def build_series(points: Iterable[Any]) -> tuple[Series, Series, list[float]]:
             continue  # not measured at this step: connect across it
         validation.points.append((step, finite_number(val_raw)))
     return training, validation, nonfinite
-
-
-def _segments(points: Sequence[tuple[float, float | None]]) -> list[list[tuple[float, float]]]:
-    segments: list[list[tuple[float, float]]] = [[]]
-    for x, y in points:
-        if y is None:
-            if segments[-1]:
-                segments.append([])
-        else:
-            segments[-1].append((x, y))
-    return [s for s in segments if s]
 
 
 def _describe(training: Series, validation: Series, nonfinite: list[float], log_scale: bool) -> str:
@@ -386,39 +269,12 @@ def build_plot(
     markers: Sequence[ChartMarker] = (),
 ) -> Plot:
     """Scales, ticks, lines, dots and legend of one layout of the chart, in pixels."""
-    finite = training.finite + validation.finite
     xs = [x for x, _ in training.points + validation.points]
     x_low, x_high = (min(xs), max(xs)) if xs else (0.0, 1.0)
-    x_ticks = linear_ticks(max(0.0, x_low) if x_low >= 0 else x_low, x_high, layout.x_ticks)
-    x_step = x_ticks[1] - x_ticks[0] if len(x_ticks) > 1 else 1.0
-    x_min, x_max = x_ticks[0], x_ticks[-1]
-
-    ys = [y for _, y in finite]
-    if log_scale:
-        y_ticks = log_ticks(min(ys), max(ys))
-        y_step: float | None = None
-    else:
-        y_low = min(ys) if ys else 0.0
-        y_high = max(ys) if ys else 1.0
-        if y_low >= 0 and y_low < y_high * 0.25:
-            y_low = 0.0  # close to zero anyway: start the axis at zero
-        else:  # keep points off the plot's edges
-            pad = (y_high - y_low) * 0.08
-            y_low = y_low - pad if y_low - pad > 0 or y_low < 0 else 0.0
-            y_high += pad
-        y_ticks = linear_ticks(y_low, y_high, layout.y_ticks)
-        y_step = y_ticks[1] - y_ticks[0] if len(y_ticks) > 1 else 1.0
-    y_min, y_max = y_ticks[0], y_ticks[-1]
-
-    def sx(x: float) -> float:
-        return layout.left + (x - x_min) / ((x_max - x_min) or 1) * layout.plot_width
-
-    def sy(y: float) -> float:
-        if log_scale:
-            frac = (math.log10(y) - math.log10(y_min)) / ((math.log10(y_max) - math.log10(y_min)) or 1)
-        else:
-            frac = (y - y_min) / ((y_max - y_min) or 1)
-        return layout.top + (1 - frac) * layout.plot_height
+    x_ticks = linear_ticks(x_low, x_high, layout.x_ticks)
+    y_ticks, y_step = loss_ticks([y for _, y in training.finite + validation.finite], log_scale, layout.y_ticks)
+    scale = Scale(layout, x_ticks[0], x_ticks[-1], y_ticks[0], y_ticks[-1], log_scale)
+    sx = scale.x
 
     # Non-finite training steps: short red ticks along the top of the plot, one per pixel column
     # at most (thousands of NaN steps would otherwise draw thousands of overlapping ticks).
@@ -427,14 +283,8 @@ def build_plot(
 
     traces = []
     for series, dotted in ((training, False), (validation, True)):
-        lines: list[Polyline] = []
-        dots: list[tuple[float, float]] = []
-        for segment in _segments(series.points):
-            if len(segment) > 1:
-                lines.append(Polyline(tuple((sx(x), sy(y)) for x, y in segment)))
-            if dotted or len(segment) == 1:
-                dots.extend((round(sx(x), 1), round(sy(y), 1)) for x, y in segment)
-        traces.append(Trace(series.name, series.css, lines, dots))
+        lines, dots = draw(series.points, scale, dotted)
+        traces.append(Trace(series.name, series.css, [Polyline(tuple(line)) for line in lines], dots))
 
     legend = []
     legend_x = layout.left
@@ -446,7 +296,7 @@ def build_plot(
     placed = []
     middle = layout.left + layout.plot_width / 2
     for marker in markers:
-        if not x_min <= marker.step <= x_max:
+        if not scale.x_min <= marker.step <= scale.x_max:
             continue
         x = round(sx(marker.step), 1)
         left_side = x > middle  # label on the side with more room
@@ -462,9 +312,9 @@ def build_plot(
         layout=layout,
         title=title,
         description=description,
-        y_title=("Loss (log scale)" if layout is WIDE else "Loss (log)") if log_scale else "Loss",
-        y_ticks=[Tick(round(sy(tick), 1), format_tick(tick, y_step)) for tick in y_ticks],
-        x_ticks=[Tick(round(sx(tick), 1), format_tick(tick, x_step)) for tick in x_ticks],
+        y_title=loss_axis_title(log_scale, short=layout is not WIDE),
+        y_ticks=[Tick(round(scale.y(tick), 1), format_tick(tick, y_step)) for tick in y_ticks],
+        x_ticks=[Tick(round(sx(tick), 1), format_tick(tick, step_of(x_ticks))) for tick in x_ticks],
         nonfinite_marks=marks,
         traces=traces,
         legend=legend,
@@ -479,7 +329,7 @@ def loss_chart(points: Iterable[Any], chart_id: str = "loss-chart", markers: Seq
     """
     training, validation, nonfinite = build_series(points)
     ys = [y for _, y in training.finite + validation.finite]
-    log_scale = bool(ys) and min(ys) > 0 and max(ys) / min(ys) > LOG_SCALE_RATIO
+    log_scale = wants_log_scale(ys)
     title = "Training and validation loss by step"
     description = _describe(training, validation, nonfinite, log_scale)
     wide = compact = None
