@@ -43,10 +43,10 @@ class ModelArtifactAdmin(admin.ModelAdmin):
 
     @admin.display(description="Health")
     def health(self, obj):
-        from artifacts.health.verdict import verdict
+        from artifacts.health.verdict import run_verdict
 
         health = obj.training_health if isinstance(obj.training_health, dict) else {}
-        return verdict(health, obj.quality_metrics if isinstance(obj.quality_metrics, dict) else {})["card_label"]
+        return run_verdict(health, obj.quality_metrics if isinstance(obj.quality_metrics, dict) else {})["card_label"]
 
     @admin.display(description="Links issued", ordering="links_handed_out")
     def links(self, obj):
@@ -119,9 +119,9 @@ class ArtifactIngestAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry ingest of selected jobs now")
     def retry(self, request, queryset):
-        from artifacts.services.ingest import retry_ingest
+        from artifacts.tasks import retry_failed_ingest
 
-        retried = sum(retry_ingest(ingest.job) for ingest in queryset.select_related("job"))
+        retried = sum(retry_failed_ingest(ingest.job) for ingest in queryset.select_related("job"))
         self.message_user(request, f"Queued {retried} job(s) for ingest.")
 
 

@@ -6,4 +6,4 @@ class ArtifactsConfig(AppConfig):
     verbose_name = "Model artifacts"
 
     def ready(self) -> None:
-        from artifacts import signals  # noqa: F401  (connects the completion trigger and, via tasks, the queue)
+        from artifacts import signals  # noqa: F401  (removes stored files when the admin cascades a delete)

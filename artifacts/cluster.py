@@ -26,7 +26,7 @@ class          raised for                                             what a ret
                than advertised; a checksum mismatch
 ============== ====================================================== ===============================
 
-Storage refusing a key or a size (``artifacts.storage.backends.StorageRefused``) is a never-retry case too;
+Storage refusing a key or a size (``artifacts.storage.seam.StorageRefused``) is a never-retry case too;
 the ingest service treats it so.
 """
 

@@ -1,41 +1,27 @@
-"""A job that becomes ``completed`` is queued for ingest once its transaction commits; a hard-deleted
-artifact takes its stored files with it."""
+"""The one signal of the artifacts app: a hard-deleted artifact takes its stored files with it.
+
+Deletes the app makes itself clear storage with explicit calls (``lifecycle.purge_deleted``); this
+receiver is for deletes Django makes without asking us: the cascade when the admin deletes a user
+or an artifact, where no code of ours runs between the click and the rows going away.
+"""
 
 import logging
 from typing import Any
 
 from django.db import transaction
-from django.db.models.signals import post_delete, post_init, post_save
+from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from artifacts.models import ModelArtifact
-from artifacts.storage.backends import artifact_storage
 from artifacts.storage.keys import artifact_prefix
-from artifacts.tasks import enqueue_ingest
-from pipeline.models import TrainingJob
+from artifacts.storage.seam import artifact_storage
 
 logger = logging.getLogger(__name__)
 
 
-@receiver(post_init, sender=TrainingJob)
-def remember_status(sender: type[TrainingJob], instance: TrainingJob, **kwargs: Any) -> None:
-    # Read without triggering a query when the field is deferred (e.g. during cascade deletes).
-    instance._loaded_status = instance.__dict__.get("status")  # type: ignore[attr-defined]
-
-
-@receiver(post_save, sender=TrainingJob)
-def queue_completed_job(sender: type[TrainingJob], instance: TrainingJob, created: bool, **kwargs: Any) -> None:
-    became_completed = instance.status == TrainingJob.Status.COMPLETED and (
-        created or getattr(instance, "_loaded_status", None) != TrainingJob.Status.COMPLETED
-    )
-    instance._loaded_status = instance.status  # type: ignore[attr-defined]
-    if became_completed and instance.artifact_id is None and instance.external_job_id and not kwargs.get("raw"):
-        enqueue_ingest(instance.pk)
-
-
 @receiver(post_delete, sender=ModelArtifact)
 def remove_stored_files(sender: type[ModelArtifact], instance: ModelArtifact, **kwargs: Any) -> None:
-    """A hard delete (admin, user deletion) removes the files too, once the deletion has committed.
+    """Remove the files (and bundles) once the deletion has committed.
 
     Soft deletion (``deleted_at``) keeps them, so a model can be restored.
     """

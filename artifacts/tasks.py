@@ -1,7 +1,9 @@
 """Celery wrappers: take a primary key, re-read the row, call the service, act on its outcome.
 
-Every Celery call of the artifacts app is here: the services ask for an ingest through the
-``ingest_requested`` signal and return an ``IngestOutcome``; this module queues the tasks.
+Every Celery call of the artifacts app is here. Services decide and return what they decided (an
+``IngestOutcome``, the due jobs, a bundle build claim); the code that asked (the webhook view, the
+retry button, the sweep, the bundle request) calls the ``enqueue_*`` / ``request_*`` functions below,
+which send the messages once the current transaction commits.
 """
 
 from __future__ import annotations
@@ -13,9 +15,8 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.dispatch import receiver
 
-from artifacts.models import ArtifactIngest
+from artifacts.models import ArtifactIngest, ModelArtifact
 from artifacts.services import bundles, lifecycle
 from artifacts.services import ingest as ingest_service
 from pipeline.models import TrainingJob
@@ -36,9 +37,21 @@ def enqueue_ingest(job_id: Any, *, countdown: float | None = None) -> None:
     transaction.on_commit(send)
 
 
-@receiver(ingest_service.ingest_requested, dispatch_uid="artifacts.tasks.enqueue_requested_ingest")
-def enqueue_requested_ingest(sender: Any, job_id: Any, **kwargs: Any) -> None:
-    enqueue_ingest(job_id)
+def queue_due_jobs() -> int:
+    """Beat's sweep: queue one task per due job; how many were queued."""
+    job_ids = ingest_service.due_job_ids()
+    for job_id in job_ids:
+        enqueue_ingest(job_id)
+    return len(job_ids)
+
+
+def retry_failed_ingest(job: TrainingJob) -> bool:
+    """The retry button and the admin action: reset a failed ingest and queue it now."""
+    with transaction.atomic():
+        reset = ingest_service.reset_failed_ingest(job)
+        if reset:
+            enqueue_ingest(job.pk)
+    return reset
 
 
 def follow_up(outcome: ingest_service.IngestOutcome) -> None:
@@ -64,7 +77,7 @@ def time_limit() -> ingest_service.TimeLimit:
 @shared_task(name="artifacts.tasks.sweep_completed_jobs", ignore_result=True)
 def sweep_completed_jobs() -> int:
     """Beat's safety net: queue every completed job that still has no artifact and is due."""
-    queued = ingest_service.queue_due_jobs()
+    queued = queue_due_jobs()
     logger.info("sweep queued %s job(s)", queued)
     return queued
 
@@ -92,9 +105,13 @@ def ingest_job(job_id: str) -> ingest_service.IngestOutcome | None:
 
 
 # --- Bundles and lifecycle ------------------------------------------------------------------------
-@receiver(bundles.bundle_requested, dispatch_uid="artifacts.tasks.enqueue_bundle_build")
-def enqueue_bundle_build(sender: Any, bundle_id: Any, token: str, **kwargs: Any) -> None:
-    transaction.on_commit(lambda: build_bundle.delay(str(bundle_id), token))
+def request_bundle(artifact: ModelArtifact) -> bundles.BundleStatus:
+    """The API's and the page's bundle request: the service claims a build, this queues it."""
+    request = bundles.request_bundle(artifact)
+    claim = request.claim
+    if claim is not None:
+        transaction.on_commit(lambda: build_bundle.delay(str(claim.bundle_id), claim.token))
+    return request.status
 
 
 @shared_task(

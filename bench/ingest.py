@@ -54,7 +54,7 @@ TrainingJob.objects.filter(pk=job.pk).update(status="completed", completed_at=ti
 job.refresh_from_db()
 # A running worker made its storage client with its first job; the baseline makes its boto3
 # client before its timer starts too.
-from artifacts.storage.backends import artifact_storage
+from artifacts.storage.seam import artifact_storage
 getattr(artifact_storage(), "connection", None)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 started = time.perf_counter()

@@ -65,7 +65,7 @@ sys.path.insert(0, sys.argv[1])
 import django
 django.setup()
 import boto3, requests
-from artifacts.storage.backends import S3ArtifactStorage, bounded_transfer_config
+from artifacts.storage.s3 import S3ArtifactStorage, bounded_transfer_config
 url, path, endpoint, mode = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 creds = dict(aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1")
 s3 = boto3.client("s3", endpoint_url=endpoint, **creds)

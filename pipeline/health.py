@@ -37,10 +37,9 @@ def check_storage() -> None:
     """Write, read back and delete a probe object — at most every 10 s per process, since
     ``/status`` is public and each probe is a paid PUT + GET + DELETE on S3."""
     from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
 
-    from artifacts.storage.backends import artifact_storage
-
-    storage = artifact_storage()
+    storage = storages["artifacts"]
     passed = _storage_probes.get(id(storage))
     if passed is not None and 0 <= time.time() - passed < STORAGE_PROBE_SECONDS:
         return

@@ -155,11 +155,11 @@ SIGNED_URL_TTL = env_int("SIGNED_URL_TTL", 3600, minimum=60)
 
 _ARTIFACT_BACKENDS = {
     "local": {
-        "BACKEND": "artifacts.storage.backends.LocalArtifactStorage",
+        "BACKEND": "artifacts.storage.local.LocalArtifactStorage",
         "OPTIONS": {"location": str(ARTIFACT_STORAGE_ROOT)},
     },
     "s3": {
-        "BACKEND": "artifacts.storage.backends.S3ArtifactStorage",
+        "BACKEND": "artifacts.storage.s3.S3ArtifactStorage",
         "OPTIONS": {
             "bucket_name": ARTIFACT_BUCKET,
             "endpoint_url": AWS_S3_ENDPOINT_URL,
@@ -171,7 +171,7 @@ _ARTIFACT_BACKENDS = {
         },
     },
     "supabase": {
-        "BACKEND": "artifacts.storage.backends.SupabaseArtifactStorage",
+        "BACKEND": "artifacts.storage.supabase.SupabaseArtifactStorage",
         "OPTIONS": {
             "url": SUPABASE_URL,
             "key": SUPABASE_SERVICE_ROLE_KEY,

@@ -3,13 +3,11 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from artifacts.api.webhooks import training_complete
 from pipeline.health import status
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/models", permanent=False)),
     path("status", status, name="status"),
-    path("api/webhooks/training-complete", training_complete, name="webhook-training-complete"),
     path("api/", include("artifacts.api.urls")),
     path("api/", include("pipeline.api.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),

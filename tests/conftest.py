@@ -42,7 +42,7 @@ def artifact_root(settings, tmp_path: Path) -> Path:
     settings.ARTIFACT_STORAGE_ROOT = root
     storages = {**settings.STORAGES}
     storages["artifacts"] = {
-        "BACKEND": "artifacts.storage.backends.LocalArtifactStorage",
+        "BACKEND": "artifacts.storage.local.LocalArtifactStorage",
         "OPTIONS": {"location": str(root)},
     }
     settings.STORAGES = storages

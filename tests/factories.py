@@ -92,7 +92,7 @@ def add_file(artifact: ModelArtifact, filename: str, content: bytes) -> Artifact
 
     from django.core.files.base import ContentFile
 
-    from artifacts.storage.backends import artifact_storage
+    from artifacts.storage.seam import artifact_storage
 
     key = f"{artifact.user_id}/{artifact.id}/{filename}"
     artifact_storage().save(key, ContentFile(content))

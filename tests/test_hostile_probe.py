@@ -10,7 +10,7 @@ from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 
 from accounts.models import ApiToken
-from artifacts.api.webhooks import SIGNATURE_HEADER, sign
+from pipeline.lib.webhook_signature import SIGNATURE_HEADER, sign
 from tests.factories import add_file, make_artifact, make_job, make_notification
 
 pytestmark = pytest.mark.django_db

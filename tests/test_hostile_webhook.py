@@ -8,7 +8,7 @@ import json
 import pytest
 from django.test import Client
 
-from artifacts.api.webhooks import SIGNATURE_HEADER, sign
+from pipeline.lib.webhook_signature import SIGNATURE_HEADER, sign
 from pipeline.models import TrainingJob
 from tests.conftest import on_postgres
 from tests.factories import make_job

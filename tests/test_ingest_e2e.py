@@ -138,7 +138,7 @@ def s3_storage(settings):
     settings.STORAGES = {
         **settings.STORAGES,
         "artifacts": {
-            "BACKEND": "artifacts.storage.backends.S3ArtifactStorage",
+            "BACKEND": "artifacts.storage.s3.S3ArtifactStorage",
             "OPTIONS": {
                 "bucket_name": bucket,
                 "endpoint_url": endpoint,
@@ -158,7 +158,7 @@ def s3_storage(settings):
 def test_ingest_streams_into_s3_and_presigned_urls_download(simulator, alice, s3_storage):
     import requests
 
-    from artifacts.storage.backends import artifact_storage
+    from artifacts.storage.seam import artifact_storage
 
     job = make_job(alice, external_job_id="sim-e2e-s3")
     result = ingest(job)
@@ -185,7 +185,7 @@ def test_failed_s3_ingest_removes_uploaded_objects(simulator, alice, s3_storage)
 def test_presigned_urls_use_the_public_endpoint_when_set(simulator, alice, s3_storage, settings):
     import requests
 
-    from artifacts.storage.backends import artifact_storage
+    from artifacts.storage.seam import artifact_storage
 
     options = settings.STORAGES["artifacts"]["OPTIONS"]
     internal = options["endpoint_url"]

@@ -13,7 +13,8 @@ from django.core.exceptions import SuspiciousFileOperation
 from artifacts.cluster import ClusterClient, ClusterError, NeverRetry, RemoteFile, RetryLater, RetryNow, parse_listing
 from artifacts.models import ArtifactIngest, ModelArtifact
 from artifacts.services.ingest import Outcome, ingest
-from artifacts.storage.backends import LocalArtifactStorage
+from artifacts.storage.local import LocalArtifactStorage
+from artifacts.storage.s3 import s3_refusal
 from pipeline.models import Notification
 from tests.ingest_fakes import API, FILES, STORAGE_HOST, finished_job, listing, serve, stored_files, use_fake_cluster
 
@@ -174,6 +175,8 @@ def test_each_failure_ends_the_attempt_as_the_table_says(
             "storage is busy": s3_error("SlowDown"),
         }[case]
         monkeypatch.setattr(LocalArtifactStorage, "save_stream", refuse_storage(error))
+        # A backend that answers as S3 does: its codes decide what is final (``artifacts.storage.s3``).
+        monkeypatch.setattr(LocalArtifactStorage, "refusal", staticmethod(s3_refusal))
 
     result = ingest(job)
 

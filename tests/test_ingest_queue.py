@@ -11,8 +11,9 @@ import responses
 from django.core.management import call_command
 from django.utils import timezone
 
+from artifacts.api.webhooks import TrainingCompleteView
 from artifacts.models import ArtifactIngest, ModelArtifact
-from artifacts.services.ingest import queue_due_jobs
+from artifacts.tasks import queue_due_jobs
 from pipeline.models import TrainingJob
 from tests.factories import make_job
 from tests.ingest_fakes import API, finished_job, serve, use_fake_cluster
@@ -32,17 +33,16 @@ def job(alice):
 def test_job_becoming_completed_is_queued_after_commit(alice, enqueued, django_capture_on_commit_callbacks):
     job = make_job(alice, status="running", external_job_id="ext-signal", completed_at=None)
     enqueued.clear()
+    completed = {"external_job_id": "ext-signal", "status": TrainingJob.Status.COMPLETED}
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        job.status = TrainingJob.Status.COMPLETED
-        job.save()
+        TrainingCompleteView.apply(completed)  # what the cluster's webhook does
         assert enqueued == []  # nothing before commit
     for callback in callbacks:
         callback()
     assert [e["args"] for e in enqueued] == [[str(job.id)]]
     enqueued.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        job.current_step = 999
-        job.save()  # already completed: no second enqueue
+        TrainingCompleteView.apply({**completed, "current_step": 999})  # already completed: no second enqueue
     assert enqueued == []
 
 

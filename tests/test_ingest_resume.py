@@ -176,7 +176,7 @@ def test_a_link_that_keeps_cutting_ends_the_attempt_as_a_truncated_body(serve, a
 def test_a_storage_failure_mid_file_stops_the_reading_thread(serve, artifact_root, monkeypatch):
     import errno
 
-    from artifacts.storage.backends import LocalArtifactStorage
+    from artifacts.storage.local import LocalArtifactStorage
 
     def fill_disk_after_one_chunk(self, key, chunks):
         next(iter(chunks))

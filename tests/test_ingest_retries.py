@@ -9,8 +9,8 @@ import responses
 from django.utils import timezone
 
 from artifacts.models import ArtifactIngest
-from artifacts.services.ingest import awaiting_jobs, ingest, retry_ingest
-from artifacts.tasks import ingest_job
+from artifacts.services.ingest import awaiting_jobs, ingest
+from artifacts.tasks import ingest_job, retry_failed_ingest
 from pipeline.models import Notification
 from tests.ingest_fakes import API, FILES, STORAGE_HOST, finished_job, listing, serve, use_fake_cluster
 
@@ -114,7 +114,7 @@ def test_staff_retry_resets_a_failed_ingest(job, enqueued, django_capture_on_com
     ingest(job)
     assert ArtifactIngest.objects.get(job=job).state == "failed"
     with django_capture_on_commit_callbacks(execute=True):
-        assert retry_ingest(job)
+        assert retry_failed_ingest(job)
     row = ArtifactIngest.objects.get(job=job)
     assert (row.state, row.attempts) == ("pending", 0)
     assert enqueued and enqueued[-1]["args"] == [str(job.id)]
@@ -141,7 +141,7 @@ def test_admin_retry_action(client, charlie, job, enqueued):
 def test_only_a_failed_ingest_can_be_retried(job, enqueued, django_capture_on_commit_callbacks):
     ArtifactIngest.objects.create(job=job, state="retrying", attempts=2, next_attempt_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
-        assert retry_ingest(job) is False
+        assert retry_failed_ingest(job) is False
     row = ArtifactIngest.objects.get(job=job)
     assert (row.state, row.attempts) == ("retrying", 2)
     assert enqueued == []

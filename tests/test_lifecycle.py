@@ -10,10 +10,11 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
+from artifacts import tasks
 from artifacts.models import ArtifactFile, Bundle, DownloadGrant, ModelArtifact
 from artifacts.services import bundles, lifecycle
 from artifacts.services.ingest.selection import awaiting_jobs
-from artifacts.storage.backends import LocalArtifactStorage
+from artifacts.storage.local import LocalArtifactStorage
 from tests.factories import add_file, make_artifact
 
 pytestmark = pytest.mark.django_db
@@ -182,7 +183,7 @@ def post_bundle_ready(monkeypatch, django_capture_on_commit_callbacks):
 
     def ready(model) -> Bundle:
         with django_capture_on_commit_callbacks(execute=True):
-            bundles.request_bundle(model)
+            tasks.request_bundle(model)
         assert bundles.build_bundle(*queued.pop())
         return Bundle.objects.get(artifact=model)
 

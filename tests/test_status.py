@@ -36,7 +36,7 @@ def test_status_is_503_when_storage_cannot_be_written(settings, tmp_path):
     settings.STORAGES = {
         **settings.STORAGES,
         "artifacts": {
-            "BACKEND": "artifacts.storage.backends.LocalArtifactStorage",
+            "BACKEND": "artifacts.storage.local.LocalArtifactStorage",
             "OPTIONS": {"location": str(blocker)},
         },
     }
@@ -47,7 +47,7 @@ def test_status_is_503_when_storage_cannot_be_written(settings, tmp_path):
 
 @pytest.mark.django_db
 def test_storage_probe_writes_at_most_every_ten_seconds(monkeypatch):
-    from artifacts.storage.backends import LocalArtifactStorage
+    from artifacts.storage.local import LocalArtifactStorage
 
     writes = []
     original = LocalArtifactStorage.save_stream

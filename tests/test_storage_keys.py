@@ -13,8 +13,8 @@ from moto import mock_aws
 from artifacts.cluster import NeverRetry, validate_filename
 from artifacts.models import ArtifactFile, ModelArtifact
 from artifacts.services.ingest import Outcome, ingest
-from artifacts.storage.backends import S3ArtifactStorage
 from artifacts.storage.keys import KEPT, MAX_LEAF_BYTES, leaf_name, storage_key, storage_leaf
+from artifacts.storage.s3 import S3ArtifactStorage
 from artifacts.storage.signing import content_disposition
 from tests.ingest_fakes import finished_job, serve, stored_files, use_fake_cluster
 from tests.supabase_fake import VALID_KEY

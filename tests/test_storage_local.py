@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from artifacts.storage.backends import LocalArtifactStorage, WriteBehind
+from artifacts.storage.local import LocalArtifactStorage, WriteBehind
 
 
 @pytest.fixture

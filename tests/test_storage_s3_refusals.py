@@ -21,7 +21,7 @@ def s3(settings):
         settings.STORAGES = {
             **settings.STORAGES,
             "artifacts": {
-                "BACKEND": "artifacts.storage.backends.S3ArtifactStorage",
+                "BACKEND": "artifacts.storage.s3.S3ArtifactStorage",
                 "OPTIONS": {"bucket_name": "no-such-bucket", "region_name": "us-east-1"},
             },
         }
@@ -46,6 +46,6 @@ def test_a_missing_bucket_fails_the_ingest_at_once(s3, alice):
 def test_upload_errors_are_refusals_only_when_no_retry_can_fix_them(code, refused):
     from botocore.exceptions import ClientError
 
-    from artifacts.services.ingest.transfer import _refusal
+    from artifacts.storage.s3 import s3_refusal
 
-    assert (_refusal(ClientError({"Error": {"Code": code}}, "PutObject")) == code) is refused
+    assert (s3_refusal(ClientError({"Error": {"Code": code}}, "PutObject")) == code) is refused

@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from artifacts.storage.backends import S3ArtifactStorage
+from artifacts.storage.s3 import S3ArtifactStorage
 from artifacts.storage.s3_upload import (
     DEFAULT_PART_SIZE,
     MAX_PART_SIZE,

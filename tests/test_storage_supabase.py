@@ -6,7 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from artifacts.storage.backends import SupabaseArtifactStorage
+from artifacts.storage.supabase import SupabaseArtifactStorage
 
 EXCHANGES = json.loads((Path(__file__).parent / "fixtures" / "supabase_storage.json").read_text())["exchanges"]
 SUPABASE_URL = "https://project.supabase.test"

@@ -25,7 +25,7 @@ def server(settings) -> FakeSupabaseStorage:
     settings.STORAGES = {
         **settings.STORAGES,
         "artifacts": {
-            "BACKEND": "artifacts.storage.backends.SupabaseArtifactStorage",
+            "BACKEND": "artifacts.storage.supabase.SupabaseArtifactStorage",
             "OPTIONS": {"url": "https://project.supabase.test", "key": "k", "http_client": fake.client()},
         },
     }

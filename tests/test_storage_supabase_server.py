@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from storage3.exceptions import StorageApiError
 
-from artifacts.storage.backends import StorageRefused, SupabaseArtifactStorage
 from artifacts.storage.keys import storage_key
+from artifacts.storage.seam import StorageRefused
+from artifacts.storage.supabase import SupabaseArtifactStorage
 from tests.supabase_fake import VALID_KEY, FakeSupabaseStorage
 
 PREFIX = "u1/a1/"

@@ -20,6 +20,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from artifacts import tasks
 from artifacts.models import ModelArtifact
 from artifacts.services import bundles, lifecycle
 from pipeline.lib.api.envelope import envelope, envelope_of, error_responses
@@ -140,7 +141,7 @@ class DeliveryActionsMixin:
         if not model.files.exists():
             raise exceptions.NotFound("No artifact files available")
         try:
-            state = bundles.request_bundle(model)
+            state = tasks.request_bundle(model)
         except Exception as exc:  # signing the ready bundle failed (storage down)
             raise ApiError(
                 "Failed to generate the bundle's download URL",

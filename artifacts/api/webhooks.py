@@ -15,8 +15,6 @@ each bad field: types, choices, real dates, integers that fit their columns, pri
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from datetime import UTC
 from decimal import ROUND_HALF_UP, Decimal
@@ -31,23 +29,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from artifacts.tasks import enqueue_ingest
 from pipeline.lib.api import parsers
 from pipeline.lib.api.envelope import ERROR_RESPONSE, envelope, envelope_of
 from pipeline.lib.api.exceptions import ApiError
 from pipeline.lib.text import first_unprintable
+from pipeline.lib.webhook_signature import SIGNATURE_HEADER, verify
 from pipeline.models import TrainingJob
 
 logger = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-Signature-256"
 FINAL_STATES = {TrainingJob.Status.COMPLETED, TrainingJob.Status.FAILED, TrainingJob.Status.CANCELLED}
 FINAL_STATUS_CHOICES = [(state.value, state.label) for state in sorted(FINAL_STATES)]
 MAX_COST = Decimal("9999999999.99")  # what the cost columns (12 digits, 2 decimals) can hold
 MAX_COUNTER = 2_147_483_647  # PositiveIntegerField: the largest value every supported database holds
-
-
-def sign(body: bytes, secret: str) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def printable(value: str) -> None:
@@ -155,8 +150,7 @@ class TrainingCompleteView(APIView):
         if not secret:
             raise ApiError("Webhook is not configured", status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
         body = request.body  # over DATA_UPLOAD_MAX_MEMORY_SIZE: RequestDataTooBig, answered 413
-        given = request.headers.get(SIGNATURE_HEADER, "")
-        if not given or not hmac.compare_digest(given.encode(), sign(body, secret).encode()):
+        if not verify(body, secret, request.headers.get(SIGNATURE_HEADER, "")):
             raise ApiError("Invalid or missing signature", status_code=status.HTTP_401_UNAUTHORIZED)
         try:
             payload = parsers.loads(body)
@@ -191,7 +185,9 @@ class TrainingCompleteView(APIView):
                 for field in ("current_epoch", "current_step"):
                     if data.get(field) is not None:
                         setattr(job, field, data[field])
-                job.save()  # the post_save signal queues the ingest once this transaction commits
+                job.save()
+                if job.status == TrainingJob.Status.COMPLETED and job.artifact_id is None:
+                    enqueue_ingest(job.pk)  # sent once this transaction commits
         logger.info("webhook job=%s status=%s changed=%s", job.pk, new_status, changed)
         return {"job_id": str(job.pk), "status": job.status, "changed": changed}
 

@@ -109,10 +109,10 @@ class IngestOverviewAdmin(admin.ModelAdmin):
 
     def retry_failures(self, request: HttpRequest) -> HttpResponse:
         """Retry every failed ingest whose last error is the posted reason."""
-        from artifacts.services.ingest import retry_ingest
+        from artifacts.tasks import retry_failed_ingest
 
         reason = request.POST.get("reason", "")
         failed = ArtifactIngest.objects.filter(state=ArtifactIngest.State.FAILED, last_error=reason)
-        retried = sum(retry_ingest(ingest.job) for ingest in failed.select_related("job"))
+        retried = sum(retry_failed_ingest(ingest.job) for ingest in failed.select_related("job"))
         messages.success(request, f"Queued {retried} job(s) for ingest.")
         return HttpResponseRedirect(reverse("admin:artifacts_ingestoverview_changelist"))

@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from artifacts import tasks
 from artifacts.models import ModelArtifact
 from artifacts.services import bundles, lifecycle
 
@@ -36,7 +37,7 @@ def model_bundle(request: HttpRequest, pk: Any) -> HttpResponse:
     has_files = artifact.files.exists()
     if request.method == "POST":
         if has_files:
-            bundles.request_bundle(artifact)
+            tasks.request_bundle(artifact)
         return redirect("models:bundle", pk=artifact.pk)
     context: dict[str, Any] = {"artifact": artifact, "has_files": has_files, "refresh_seconds": REFRESH_SECONDS}
     try:

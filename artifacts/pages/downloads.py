@@ -13,7 +13,6 @@ import os
 import re
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.http import (
     FileResponse,
@@ -27,7 +26,7 @@ from django.utils.http import http_date, parse_http_date_safe, quote_etag
 from django.views.decorators.http import require_safe
 
 from artifacts.models import ArtifactFile, Bundle
-from artifacts.storage.backends import StoredFile, artifact_storage
+from artifacts.storage.seam import StoredFile, artifact_storage, url_ttl
 from artifacts.storage.signing import InvalidDownloadToken, content_disposition, read_token
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -53,7 +52,7 @@ def link_problem(request: HttpRequest, message: str, *, status: int, expired: bo
             "expired": expired,
             "gone": status == 404,
             "status": status,
-            "ttl_minutes": settings.SIGNED_URL_TTL // 60,
+            "ttl_minutes": url_ttl() // 60,
         }
         return render(request, "artifacts/download_link_problem.html", context, status=status)
     return HttpResponse(f"{message}\n", status=status, content_type="text/plain; charset=utf-8")

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from artifacts.charts.loss import loss_chart
 from artifacts.models import ArtifactIngest, ModelArtifact
 from artifacts.pages.model_detail import configuration_rows
-from artifacts.services.ingest import retry_ingest
+from artifacts.tasks import retry_failed_ingest
 from pipeline.models import MetricsPoint, TrainingJob
 
 JOBS_PER_PAGE = 20
@@ -75,7 +75,7 @@ def job_detail(request: HttpRequest, pk: Any) -> HttpResponse:
 @require_POST
 def job_retry_ingest(request: HttpRequest, pk: Any) -> HttpResponse:
     job = get_object_or_404(TrainingJob.objects.visible_to(request.user), pk=pk)
-    if retry_ingest(job):
+    if retry_failed_ingest(job):
         messages.success(request, "Retry scheduled: the model files will be fetched again shortly.")
     else:
         messages.error(request, "This job cannot be retried right now.")

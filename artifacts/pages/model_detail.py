@@ -11,7 +11,6 @@ import logging
 import re
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -24,7 +23,7 @@ from artifacts.models import ArtifactFile, ModelArtifact
 from artifacts.pages.health_section import health_context
 from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
 from artifacts.services.model_card import artifact_card, card_filename
-from artifacts.storage.backends import artifact_storage
+from artifacts.storage.seam import artifact_storage, url_ttl
 from pipeline.lib.numbers import finite_number, first_finite
 from pipeline.models import MetricsPoint
 
@@ -127,7 +126,7 @@ def model_detail(request: HttpRequest, pk: Any) -> HttpResponse:
         "total_size": sum(f.size for f in files),
         "base_model": adapter_base_model(artifact, files),
         "adapter_dir": adapter_dirname(artifact),
-        "ttl_minutes": settings.SIGNED_URL_TTL // 60,
+        "ttl_minutes": url_ttl() // 60,
     }
     context.update(health_context(artifact, points))
     return render(request, "artifacts/model_detail.html", context)

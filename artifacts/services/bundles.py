@@ -1,9 +1,9 @@
 """One zip of a whole model: every file, ``SHA256SUMS``, the model card and ``inspection.json``.
 
-:func:`request_bundle` is what the API and the page call: it answers with the bundle's state and,
-when nobody is building it yet, claims the build (one conditional UPDATE on the artifact's one
-:class:`~artifacts.models.Bundle` row) and asks for it through the ``bundle_requested`` signal
-(``artifacts.tasks`` queues the Celery task). :func:`build_bundle` runs in the worker: it streams
+:func:`request_bundle` answers with the bundle's state and, when nobody is building it yet,
+claims the build (one conditional UPDATE on the artifact's one :class:`~artifacts.models.Bundle`
+row) and returns the claim; ``artifacts.tasks.request_bundle`` (what the API and the page call)
+queues the Celery task for it. :func:`build_bundle` runs in the worker: it streams
 each stored file out of storage in chunks, through ``zipstream-ng`` (entries STORED, never
 recompressed; Zip64 when needed; its size known before the first byte), into storage with the
 same ``save_stream`` the ingest uses. Memory stays bounded whatever the model's size.
@@ -25,21 +25,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import django.dispatch
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from zipstream import ZIP_STORED, ZipStream
 
 from artifacts.models import ArtifactFile, Bundle, ModelArtifact
 from artifacts.services.model_card import artifact_card, card_filename
-from artifacts.storage.backends import CHUNK_SIZE, S3ArtifactStorage, SupabaseArtifactStorage, artifact_storage
 from artifacts.storage.keys import BUNDLES_LEAF, artifact_prefix
+from artifacts.storage.seam import CHUNK_SIZE, artifact_storage, url_ttl
 
 logger = logging.getLogger(__name__)
-
-# Sent with ``bundle_id`` and ``token`` after the build was claimed; ``artifacts.tasks`` queues it.
-bundle_requested = django.dispatch.Signal()
 
 PROGRESS_EVERY_BYTES = 8 * CHUNK_SIZE
 PROGRESS_EVERY_SECONDS = 2.0
@@ -86,35 +81,12 @@ def stored_chunks(storage: Any, record: ArtifactFile) -> Iterator[bytes]:
     """The stored bytes of one file, in chunks, checked against its recorded size and sha256."""
     digest = hashlib.sha256()
     size = 0
-    for chunk in _raw_chunks(storage, record):
+    for chunk in storage.read_stream(record.key):
         digest.update(chunk)
         size += len(chunk)
         yield chunk
     if size != record.size or digest.hexdigest() != record.sha256:
         raise BundleBuildError(f"{record.filename} in storage no longer matches its recorded size and sha256")
-
-
-def _raw_chunks(storage: Any, record: ArtifactFile) -> Iterator[bytes]:
-    if isinstance(storage, S3ArtifactStorage):
-        # A streaming GET: django-storages' S3File would download the whole object first.
-        body = storage.bucket.Object(storage._normalize_name(record.key)).get()["Body"]
-        try:
-            yield from body.iter_chunks(CHUNK_SIZE)
-        finally:
-            body.close()
-        return
-    if isinstance(storage, SupabaseArtifactStorage):
-        # The Storage API client downloads whole objects into memory; a signed URL streams.
-        import requests
-
-        url = storage.signed_url(record.key, record.filename, 3600)
-        with requests.get(url, stream=True, timeout=(10, 60)) as response:
-            response.raise_for_status()
-            yield from response.iter_content(CHUNK_SIZE)
-        return
-    with storage.open(record.key, "rb") as handle:
-        while chunk := handle.read(CHUNK_SIZE):
-            yield chunk
 
 
 def zip_stream(artifact: ModelArtifact, files: list[ArtifactFile], storage: Any) -> ZipStream:
@@ -137,7 +109,7 @@ def status_of(bundle: Bundle | None, *, touch: bool = False) -> BundleStatus:
         return BundleStatus(state=Bundle.State.NEW, progress=0.0)
     if bundle.state != Bundle.State.READY:
         return BundleStatus(state=bundle.state, progress=bundle.progress, error=bundle.last_error)
-    ttl = settings.SIGNED_URL_TTL
+    ttl = url_ttl()
     expires_at = timezone.now().replace(microsecond=0) + timedelta(seconds=ttl)
     url = artifact_storage().signed_url(bundle.key, bundle.filename, ttl)
     if touch:
@@ -156,20 +128,33 @@ def current_bundle(artifact: ModelArtifact) -> Bundle | None:
     return Bundle.objects.filter(artifact=artifact).first()
 
 
-def request_bundle(artifact: ModelArtifact) -> BundleStatus:
-    """Ready: its download. Otherwise make sure exactly one build is under way and report it."""
+@dataclass(frozen=True)
+class BuildClaim:
+    """This request claimed the build: the worker that runs it must hold ``token``."""
+
+    bundle_id: Any
+    token: str
+
+
+@dataclass(frozen=True)
+class BundleRequest:
+    status: BundleStatus
+    claim: BuildClaim | None = None
+
+
+def request_bundle(artifact: ModelArtifact) -> BundleRequest:
+    """Ready: its download. Otherwise make sure exactly one build is under way and report it; the
+    request that started the build carries its claim, for the caller to queue."""
     bundle = current_bundle(artifact)
     if bundle is not None and bundle.state == Bundle.State.READY:
-        return status_of(bundle, touch=True)
+        return BundleRequest(status_of(bundle, touch=True))
     token = uuid.uuid4().hex
-    with transaction.atomic():
-        claimed = Bundle.objects.claim_build(artifact, token)
-        if claimed is not None:
-            bundle_requested.send(sender=Bundle, bundle_id=claimed.pk, token=token)
+    claimed = Bundle.objects.claim_build(artifact, token)
+    claim = BuildClaim(bundle_id=claimed.pk, token=token) if claimed is not None else None
     bundle = claimed or current_bundle(artifact)
     if bundle is not None and bundle.state == Bundle.State.READY:  # finished while we looked
-        return status_of(bundle, touch=True)
-    return BundleStatus(state=Bundle.State.PREPARING, progress=bundle.progress if bundle else 0.0)
+        return BundleRequest(status_of(bundle, touch=True))
+    return BundleRequest(BundleStatus(state=Bundle.State.PREPARING, progress=bundle.progress if bundle else 0.0), claim)
 
 
 # --- The build (in a worker) ----------------------------------------------------------------------

@@ -6,9 +6,8 @@ backend (``artifacts.storage.signing``: S3 presigned, Supabase ``create_signed_u
 endpoint), records a :class:`~artifacts.models.DownloadGrant` and bumps the artifact's download
 count.
 
-Every URL is signed before anything is recorded: when the backend fails (a botocore
-``ClientError``, Supabase answering an error) the caller gets :class:`SigningFailed` and no grant
-or download is counted.
+Every URL is signed before anything is recorded: when the backend fails (whatever its error) the
+caller gets :class:`SigningFailed` and no grant or download is counted.
 """
 
 from __future__ import annotations
@@ -19,13 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from artifacts.models import DownloadGrant, ModelArtifact
-from artifacts.storage.backends import artifact_storage
+from artifacts.storage.seam import artifact_storage, url_ttl
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +71,7 @@ def select_files(artifact: ModelArtifact, requested: Sequence[str] | None) -> di
 
 def grant_download(artifact: ModelArtifact, user: Any, requested: Sequence[str] | None = None) -> Grant:
     files = select_files(artifact, requested)
-    ttl = settings.SIGNED_URL_TTL
+    ttl = url_ttl()
     expires_at = timezone.now().replace(microsecond=0) + timedelta(seconds=ttl)
     storage = artifact_storage()
     urls: dict[str, str] = {}

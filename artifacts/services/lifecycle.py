@@ -25,8 +25,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from artifacts.models import ArtifactFile, ArtifactIngest, Bundle, ModelArtifact, retention_cutoff
-from artifacts.storage.backends import artifact_storage
 from artifacts.storage.keys import artifact_prefix
+from artifacts.storage.seam import artifact_storage
 
 logger = logging.getLogger(__name__)
 
@@ -58,10 +58,7 @@ def purge_deleted(now: datetime | None = None) -> int:
     purged = 0
     for artifact in ModelArtifact.objects.purgeable().filter(deleted_at__lt=retention_cutoff(now)).iterator():
         try:
-            # Bundles sit one folder deeper; not every backend's clear_prefix reaches into folders.
-            for key in Bundle.objects.filter(artifact=artifact).exclude(key="").values_list("key", flat=True):
-                storage.delete(key)
-            storage.clear_prefix(artifact_prefix(artifact.user_id, artifact.pk))  # files and bundles
+            storage.clear_prefix(artifact_prefix(artifact.user_id, artifact.pk))  # files and bundles, every level
         except Exception:  # storage down: the rows stay, so the next run tries again
             logger.exception("purge of artifact %s: removing its stored objects failed", artifact.pk)
             continue

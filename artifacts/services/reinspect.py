@@ -12,7 +12,7 @@ from typing import Any
 from artifacts.inspection import inspect_storage
 from artifacts.inspection.summary import adapter_folder
 from artifacts.models import ModelArtifact
-from artifacts.storage.backends import artifact_storage
+from artifacts.storage.seam import artifact_storage
 
 logger = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@
 * S3 / MinIO / Supabase's S3 endpoint: a presigned ``GET`` (:func:`s3_presigned_url`).
 * Supabase Storage: the Storage API's ``create_signed_url`` (:func:`supabase_signed_url`).
 
-Each backend's ``signed_url(key, filename, ttl)`` (``artifacts.storage.backends``) calls its function here;
-callers go through the configured backend (``artifact_storage().signed_url(...)``), so a test can
-swap the backend. Every URL downloads as ``filename`` and stops working after ``ttl`` seconds.
+Each backend's ``signed_url(key, filename, ttl)`` (``artifacts.storage.local``, ``.s3``,
+``.supabase``) calls its function here; callers go through the configured backend
+(``artifact_storage().signed_url(...)``), so a test can swap the backend. Every URL downloads as ``filename`` and stops working after ``ttl`` seconds.
 """
 
 from __future__ import annotations

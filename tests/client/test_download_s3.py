@@ -34,7 +34,7 @@ def s3_proxy(settings):
     settings.STORAGES = {
         **settings.STORAGES,
         "artifacts": {
-            "BACKEND": "artifacts.storage.backends.S3ArtifactStorage",
+            "BACKEND": "artifacts.storage.s3.S3ArtifactStorage",
             "OPTIONS": {
                 "bucket_name": bucket,
                 "endpoint_url": endpoint,

@@ -1,19 +1,13 @@
 """Ingest: turn a completed training job into a stored, verified, scored artifact (DESIGN §6).
 
-Read in this order: ``selection`` (which jobs are due; asking for one to be queued), ``service``
+Read in this order: ``selection`` (which jobs are due; resetting a failed one), ``service``
 (one attempt, top to bottom), ``transfer`` (streaming a file into storage), ``record`` (the
 result in one transaction), ``outcome`` (what the attempt came to). Nothing here talks to the
-task queue: ``artifacts.tasks`` turns requests and outcomes into queued tasks.
+task queue: ``artifacts.tasks`` turns what these return into queued tasks.
 """
 
 from artifacts.services.ingest.outcome import IngestOutcome, Outcome
-from artifacts.services.ingest.selection import (
-    awaiting_jobs,
-    ingest_requested,
-    queue_due_jobs,
-    request_ingest,
-    retry_ingest,
-)
+from artifacts.services.ingest.selection import awaiting_jobs, due_job_ids, reset_failed_ingest
 from artifacts.services.ingest.service import TimeLimit, ingest, ingest_due_jobs
 
 __all__ = [
@@ -23,8 +17,6 @@ __all__ = [
     "awaiting_jobs",
     "ingest",
     "ingest_due_jobs",
-    "ingest_requested",
-    "queue_due_jobs",
-    "request_ingest",
-    "retry_ingest",
+    "due_job_ids",
+    "reset_failed_ingest",
 ]

@@ -26,8 +26,8 @@ from artifacts.services.ingest.outcome import IngestOutcome
 from artifacts.services.ingest.record import record_artifact, record_failure
 from artifacts.services.ingest.selection import awaiting_jobs
 from artifacts.services.ingest.transfer import LeaseLost, Progress, transfer_file
-from artifacts.storage.backends import StorageRefused, artifact_storage
 from artifacts.storage.keys import artifact_prefix, storage_key
+from artifacts.storage.seam import StorageRefused, artifact_storage
 from pipeline.models import TrainingJob
 
 logger = logging.getLogger(__name__)

@@ -11,35 +11,21 @@ chunk is stored. The ingest record's lease is renewed and progress recorded as b
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
 from django.conf import settings
-from django.core.exceptions import SuspiciousFileOperation
 
 from artifacts.cluster import ClusterClient, NeverRetry, RemoteFile, RetryNow
 from artifacts.models import ArtifactIngest
 from artifacts.services.ingest.ranged_body import RangedBody, open_body
 from artifacts.services.ingest.remote_body import RemoteBody
-from artifacts.storage.backends import StorageRefused, artifact_storage
+from artifacts.storage.seam import StorageRefused, artifact_storage
 
 HEARTBEAT_SECONDS = 2.0
-# What S3-compatible stores answer when they will never take the object as sent.
-S3_REFUSALS = {
-    "EntityTooLarge",
-    "KeyTooLongError",
-    "InvalidObjectName",
-    "InvalidArgument",
-    "NoSuchBucket",
-    "InvalidBucketName",
-}
-
-
 class LeaseLost(Exception):
     """Another worker took over the job (our lease expired); this attempt must stand down."""
 
@@ -105,10 +91,8 @@ def transfer_file(
             chunks = _verified_chunks(remote, body, progress, digest, counter, inspector)
             try:
                 storage.save_stream(key, chunks)
-            except StorageRefused as exc:  # the backend's own reason (e.g. Supabase's 413)
-                raise StorageRefused(f"{remote.name}: storage refused the file: {exc}") from exc
-            except (SuspiciousFileOperation, ClientError, OSError) as exc:
-                refusal = _refusal(exc)
+            except Exception as exc:  # the backend says whether it will ever take this object
+                refusal = storage.refusal(exc)
                 if refusal is None:
                     raise
                 raise StorageRefused(f"{remote.name}: storage refused the file: {refusal}") from exc
@@ -118,18 +102,6 @@ def transfer_file(
 
     progress.report(force=True, current_file=remote.name)
     return client.with_retries(f"download of {remote.name}", attempt)
-
-
-def _refusal(exc: Exception) -> str | None:
-    """Why storage will never take this object, or None when retrying might help."""
-    if isinstance(exc, SuspiciousFileOperation):
-        return "the key is outside the storage root"
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
-        return code if code in S3_REFUSALS else None
-    if isinstance(exc, OSError) and exc.errno in (errno.ENAMETOOLONG, errno.EFBIG):
-        return exc.strerror or type(exc).__name__
-    return None
 
 
 def _verified_chunks(

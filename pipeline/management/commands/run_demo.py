@@ -88,9 +88,9 @@ class Command(BaseCommand):
             for name, command in commands.items():
                 processes[name] = subprocess.Popen(command, env=env)  # noqa: S603 (our own commands)
             time.sleep(3)
-            from artifacts.tasks import sweep_completed_jobs
+            from pipeline.celery import app
 
-            sweep_completed_jobs.delay()  # first sweep now, not at the next cron tick
+            app.send_task("artifacts.tasks.sweep_completed_jobs")  # first sweep now, not at the next cron tick
             self.stdout.write(
                 "\n"
                 f"  PIPELINE is running at http://127.0.0.1:{options['port']}/models\n"
@@ -125,7 +125,7 @@ class Command(BaseCommand):
         import json
         import urllib.request
 
-        from artifacts.api.webhooks import SIGNATURE_HEADER, sign
+        from pipeline.lib.webhook_signature import SIGNATURE_HEADER, sign
         from pipeline.models import TrainingJob
 
         secret = settings.GPU_CLUSTER_WEBHOOK_SECRET
