@@ -1,90 +1,60 @@
-"""Training health: an honest, explained reading of a run's whole loss history.
+"""The training-health checks: their codes and titles, and the rule of each.
 
 ``quality_metrics`` (``artifacts.health.quality``) keeps the seed's star rating, which looks only at the
-first and last training loss. This module reads every logged point and says, check by check and
+first and last training loss. These checks read every logged point and say, check by check and
 in plain sentences, whether the run diverged, overfits, stopped early, stalled or spiked, and
-whether there was validation data to judge it by at all. The result is ``training_health`` in the
-detail API and the "Why this rating" section of the page.
+whether there was validation data to judge it by at all. ``artifacts.health.training_health`` runs
+them on a run's history and stores the result; the pages, the compare view and the notifications
+read the stored checks by the codes and titles in :data:`CHECK_TITLES`. The numbers each rule
+judges by, with their reasons, are in ``artifacts.health.thresholds``.
 
-Input is any iterable of points with ``step``, ``epoch``, ``training_loss`` and
-``validation_loss`` (dicts or objects such as ``pipeline.models.MetricsPoint``), in any order,
-read by ``artifacts.health.loss_history`` (which says how NULL, NaN and duplicate steps count). All work
-is linear in the number of points apart from sorting: 100,000 points take well under a second.
+All work is linear in the number of points apart from sorting: 100,000 points take well under a
+second.
 """
 
 from __future__ import annotations
 
 import bisect
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from statistics import median
 from typing import Any, Literal, NotRequired, TypedDict
 
-from artifacts.health.loss_history import History, number, read_history, smooth
+from artifacts.health.loss_history import History, smooth
+from artifacts.health.thresholds import (
+    BLOWUP_RATIO,
+    LEVEL_PARTS,
+    LISTED_SPIKES,
+    MAD_TO_SIGMA,
+    MIN_TRAINING_POINTS,
+    MIN_VALIDATION_POINTS,
+    OVERFIT_MIN_RISE,
+    OVERFIT_PATIENCE,
+    PLATEAU_FRACTION,
+    PLATEAU_TOLERANCE,
+    SPIKE_MADS,
+    SPIKE_MIN_RISE,
+    SPIKE_NOISE_WINDOW,
+    STILL_IMPROVING_DROP,
+    TAIL_FRACTION,
+)
 
 Status = Literal["pass", "warn", "fail"]
 
-# Fewer training losses than this and trends (plateau, still improving, spikes) are noise: with 10
-# points the "last fifth" of a run is two points. Below it only the divergence check is judged.
-MIN_TRAINING_POINTS = 10
-
-# Overfitting needs a minimum and evidence of a rise after it: at least three evaluations.
-MIN_VALIDATION_POINTS = 3
-
-# Trend checks compare robust levels: the training history is cut into this many equal parts and
-# each part's median is its level, so a single noisy batch cannot move a level. 20 parts make the
-# first level the "median of the first 5%" the research note proposes as the start reference
-# (research/peers-and-serving-rules.md §5.1).
-LEVEL_PARTS = 20
-
-# Share of the run at the end over which "still improving" measures the fall ("the last 20% of
-# steps", research/peers-and-serving-rules.md §5.2).
-TAIL_FRACTION = 0.2
-
-# "Still improving" when the loss level fell by at least this share over the tail. 5% over the
-# last fifth of a run is a gain a user would notice from one more epoch, and well above the level
-# noise of a converged run (a median over 5% of the points).
-STILL_IMPROVING_DROP = 0.05
-
-# A level within this share of the lowest level counts as "flat". 2% sits above level noise and
-# below any gain worth paying for.
-PLATEAU_TOLERANCE = 0.02
-
-# "Plateau" when the loss has been flat for at least this share of the run: half the compute
-# bought (almost) nothing, so fewer epochs or a higher learning rate would have done.
-PLATEAU_FRACTION = 0.5
-
-# "Diverged" when the end level is at least this multiple of the start level: the run made the
-# model more than twice as wrong on its own training data as before fine-tuning began. Any rise
-# above the start (beyond PLATEAU_TOLERANCE) is a warning.
-BLOWUP_RATIO = 2.0
-
-# Overfitting follows the semantics of Hugging Face's EarlyStoppingCallback
-# (transformers trainer_callback.py: an evaluation counts as an improvement only if it beats the
-# best by more than early_stopping_threshold; early_stopping_patience evaluations without one stop
-# training). The last OVERFIT_PATIENCE evaluations must all sit more than OVERFIT_MIN_RISE above
-# the lowest validation loss while the training loss kept falling. The 5% threshold keeps the
-# wobble of a converged run's evaluations from counting; a patience of 2 ignores one unlucky eval.
-OVERFIT_MIN_RISE = 0.05
-OVERFIT_PATIENCE = 2
-
-# A spike is a training loss above the smoothed level of the points before it by more than
-# SPIKE_MADS robust standard deviations (1.4826 x the median absolute deviation of these relative
-# jumps) and by at least SPIKE_MIN_RISE. The research note proposes 4 MAD (§5.3); 4 raw MAD is
-# about 2.7 standard deviations, which flags one point in ~300 of pure noise, too many for runs
-# that log 100,000 steps, so we use 6 scaled MAD (one false alarm in ~10^9 points of Gaussian
-# noise). The 25% floor keeps nearly noise-free synthetic curves from reporting ripples.
-SPIKE_MADS = 6.0
-SPIKE_MIN_RISE = 0.25
-MAD_TO_SIGMA = 1.4826
-
-# Step-to-step noise is measured over windows of at least this many points (up to LEVEL_PARTS
-# windows): enough that one spike cannot inflate the median absolute deviation of its own window.
-SPIKE_NOISE_WINDOW = 20
-
-# The spike check lists at most this many steps (the count is always complete).
-LISTED_SPIKES = 10
+# Every check's code and the title pages show for it, in the order the checks are judged and
+# listed (the detail page's "Why this rating", the compare page's health rows, the API's order).
+CHECK_TITLES: dict[str, str] = {
+    "diverged": "Divergence",
+    "few_points": "Enough history",
+    "no_validation": "Validation data",
+    "overfitting": "Overfitting",
+    "still_improving": "Still improving",
+    "plateau": "Plateau",
+    "loss_spikes": "Loss spikes",
+}
+CHECK_ORDER = tuple(CHECK_TITLES)
+STATUS_TITLES: dict[str, str] = {"pass": "Pass", "warn": "Warning", "fail": "Fail"}
+STATUS_ORDER: dict[str, int] = {"pass": 0, "warn": 1, "fail": 2}
 
 
 class Check(TypedDict):
@@ -96,16 +66,12 @@ class Check(TypedDict):
     steps: NotRequired[list[int]]  # loss_spikes: the first LISTED_SPIKES of them
 
 
-class TrainingHealth(TypedDict):
-    summary: str
-    best_step: int | None
-    best_validation_loss: float | None
-    smoothed_final_training_loss: float | None
-    smoothed_final_validation_loss: float | None
-    checks: list[Check]
-
-
-STATUS_ORDER: dict[str, int] = {"pass": 0, "warn": 1, "fail": 2}
+def checks_by_code(health: Any) -> dict[str, Mapping[str, Any]]:
+    """The stored checks of a ``training_health`` value by code; empty for a missing or odd value."""
+    checks = health.get("checks") if isinstance(health, Mapping) else None
+    if not isinstance(checks, list):
+        return {}
+    return {c["code"]: c for c in checks if isinstance(c, Mapping) and isinstance(c.get("code"), str)}
 
 
 @dataclass
@@ -131,7 +97,7 @@ class Levels:
 # ---------------------------------------------------------------------------------------------
 
 
-def _fmt(value: float) -> str:
+def three_digits(value: float) -> str:
     return f"{value:.3g}" if abs(value) < 1e4 else f"{value:.3e}"
 
 
@@ -140,7 +106,7 @@ def _where(history: History, step: int) -> str:
     return f"step {step:,} (epoch {epoch:g})" if epoch is not None else f"step {step:,}"
 
 
-def _plural(count: int, word: str) -> str:
+def plural(count: int, word: str) -> str:
     return f"{count:,} {word}" + ("" if count == 1 else "s")
 
 
@@ -162,14 +128,21 @@ def _check(code: str, status: Status, message: str, **extra: Any) -> Check:
 
 
 @dataclass
-class _Facts:
+class Facts:
+    """What the checks read: the history, its levels and both smoothed series."""
+
     history: History
     levels: Levels | None
     train_ema: list[float]
     val_ema: list[float]
 
+    @classmethod
+    def of(cls, history: History) -> Facts:
+        levels = Levels.of(history.train_steps, history.train) if history.train else None
+        return cls(history, levels, smooth(history.train), smooth(history.val))
 
-def _diverged(f: _Facts) -> Check:
+
+def _diverged(f: Facts) -> Check:
     h = f.history
     if h.nonfinite_step is not None:
         return _check(
@@ -184,20 +157,20 @@ def _diverged(f: _Facts) -> Check:
             return _check(
                 "diverged",
                 "fail",
-                f"The training loss blew up from {_fmt(start)} at the start to {_fmt(end)} at the end "
+                f"The training loss blew up from {three_digits(start)} at the start to {three_digits(end)} at the end "
                 f"({end / start:.1f} times as high): training diverged.",
             )
         if end > start + PLATEAU_TOLERANCE * abs(start):
             return _check(
                 "diverged",
                 "warn",
-                f"The training loss ended higher than it started ({_fmt(start)} to {_fmt(end)}): "
+                f"The training loss ended higher than it started ({three_digits(start)} to {three_digits(end)}): "
                 "training made the model worse on its own data.",
             )
     return _check("diverged", "pass", "No NaN or infinite loss, and the loss did not blow up.")
 
 
-def _few_points(f: _Facts) -> Check:
+def _few_points(f: Facts) -> Check:
     n, nv = len(f.history.train), len(f.history.val)
     if n == 0:
         return _check("few_points", "warn", "No finite training loss was logged, so there is nothing to judge.")
@@ -212,7 +185,7 @@ def _few_points(f: _Facts) -> Check:
         return _check(
             "few_points",
             "warn",
-            f"Validation loss was logged at only {_plural(nv, 'step')}; at least {MIN_VALIDATION_POINTS} "
+            f"Validation loss was logged at only {plural(nv, 'step')}; at least {MIN_VALIDATION_POINTS} "
             "are needed to tell whether the model overfits.",
         )
     return _check(
@@ -222,7 +195,7 @@ def _few_points(f: _Facts) -> Check:
     )
 
 
-def _no_validation(f: _Facts) -> Check:
+def _no_validation(f: Facts) -> Check:
     nv = len(f.history.val)
     if nv == 0:
         return _check(
@@ -230,10 +203,10 @@ def _no_validation(f: _Facts) -> Check:
             "warn",
             "No validation loss was logged, so the rating rests on training loss alone and cannot reveal overfitting.",
         )
-    return _check("no_validation", "pass", f"Validation loss was logged at {_plural(nv, 'step')}.")
+    return _check("no_validation", "pass", f"Validation loss was logged at {plural(nv, 'step')}.")
 
 
-def _overfitting(f: _Facts) -> Check:
+def _overfitting(f: Facts) -> Check:
     h = f.history
     best_index = min(range(len(h.val)), key=h.val.__getitem__)
     best, best_step = h.val[best_index], h.val_steps[best_index]
@@ -248,15 +221,15 @@ def _overfitting(f: _Facts) -> Check:
     if trailing >= OVERFIT_PATIENCE and train_falling:
         last, first = h.val[-1], h.val[0]
         message = (
-            f"Validation loss rose from its lowest, {_fmt(best)} at {_where(h, best_step)}, to {_fmt(last)} at "
-            f"step {h.val_steps[-1]:,} while training loss kept falling: the model has overfit since step "
-            f"{best_step:,}, so a checkpoint near that step would likely do better"
+            f"Validation loss rose from its lowest, {three_digits(best)} at {_where(h, best_step)}, "
+            f"to {three_digits(last)} at step {h.val_steps[-1]:,} while training loss kept falling: the model "
+            f"has overfit since step {best_step:,}, so a checkpoint near that step would likely do better"
         )
         if last > first:
             return _check(
                 "overfitting",
                 "fail",
-                message + f"; it is now worse on held-out data than at the first evaluation ({_fmt(first)}).",
+                message + f"; it is now worse on held-out data than at the first evaluation ({three_digits(first)}).",
                 onset_step=best_step,
             )
         return _check("overfitting", "warn", message + ".", onset_step=best_step)
@@ -264,12 +237,12 @@ def _overfitting(f: _Facts) -> Check:
         return _check(
             "overfitting",
             "pass",
-            f"Validation loss was at its lowest, {_fmt(best)}, at the last evaluation (step {best_step:,}).",
+            f"Validation loss was at its lowest, {three_digits(best)}, at the last evaluation (step {best_step:,}).",
         )
     return _check(
         "overfitting",
         "pass",
-        f"Validation loss reached its lowest, {_fmt(best)}, at step {best_step:,}; the later evaluations show "
+        f"Validation loss reached its lowest, {three_digits(best)}, at step {best_step:,}; the later evaluations show "
         f"no overfitting (a sustained rise of more than {OVERFIT_MIN_RISE:.0%} while training loss falls).",
     )
 
@@ -282,7 +255,7 @@ def _tail_drop(levels: Levels) -> tuple[float, int]:
     return ((before - end) / abs(before) if before else 0.0), levels.steps[start]
 
 
-def _still_improving(f: _Facts, overfitting: Check | None) -> Check:
+def _still_improving(f: Facts, overfitting: Check | None) -> Check:
     assert f.levels is not None
     if overfitting is not None and overfitting["status"] != "pass":
         return _check("still_improving", "pass", "More epochs would not help: validation loss is already rising.")
@@ -311,7 +284,7 @@ def _still_improving(f: _Facts, overfitting: Check | None) -> Check:
     )
 
 
-def _plateau(f: _Facts) -> Check:
+def _plateau(f: Facts) -> Check:
     assert f.levels is not None
     values, steps = f.levels.values, f.levels.steps
     lowest = min(values)
@@ -323,7 +296,7 @@ def _plateau(f: _Facts) -> Check:
             "plateau",
             "warn",
             f"The training loss never fell more than {PLATEAU_TOLERANCE:.0%} below where it started "
-            f"({_fmt(values[0])}): the model learned little; check the learning rate and the data.",
+            f"({three_digits(values[0])}): the model learned little; check the learning rate and the data.",
             onset_step=steps[0],
         )
     if flat >= PLATEAU_FRACTION:
@@ -342,7 +315,7 @@ def _plateau(f: _Facts) -> Check:
     )
 
 
-def _loss_spikes(f: _Facts) -> Check:
+def _loss_spikes(f: Facts) -> Check:
     h, ema = f.history, f.train_ema
     n = len(h.train)
     # Relative jump of each point above the smoothed level of the points before it.
@@ -385,168 +358,26 @@ def _loss_spikes(f: _Facts) -> Check:
     )
 
 
-# ---------------------------------------------------------------------------------------------
-# The summary and the public functions
-# ---------------------------------------------------------------------------------------------
+def judge(f: Facts) -> dict[str, Check]:
+    """The checks of a run, by code, in a fixed order (:data:`CHECK_ORDER`).
 
-
-def _summary(f: _Facts, checks: dict[str, Check]) -> str:
-    h = f.history
-    if h.total_points == 0:
-        return "No training history was recorded, so this run cannot be judged."
-    diverged = checks["diverged"]
-    if diverged["status"] == "fail":
-        return diverged["message"]
-    n = len(h.train)
-    if n < MIN_TRAINING_POINTS:
-        return f"Only {n:,} finite training loss{'' if n == 1 else 'es'} logged: too little history to judge this run."
-    if "overfitting" in checks and checks["overfitting"]["status"] != "pass":
-        onset = checks["overfitting"]["onset_step"]
-        return (
-            f"The model began to overfit at step {onset:,}: validation loss rose while training loss kept "
-            "falling, so a checkpoint near that step would likely do better."
-        )
-    assert f.levels is not None
-    start, end = f.levels.values[0], f.train_ema[-1]
-    if diverged["status"] == "warn":
-        return f"Training made the model worse: the training loss rose from {_fmt(start)} to {_fmt(end)}."
-    plateau = checks["plateau"]
-    if plateau["status"] == "warn" and plateau.get("onset_step") == f.levels.steps[0]:
-        return f"The training loss barely moved (from {_fmt(start)} to {_fmt(end)}): the model learned little."
-    fell = f"{1 - end / start:.0%} " if start > 0 else ""
-    head = f"Training loss fell {fell}from {_fmt(start)} at the start to {_fmt(end)} at the end (smoothed)"
-    if checks["no_validation"]["status"] != "pass":
-        return head + ", but no validation loss was logged, so overfitting cannot be ruled out."
-    if checks["still_improving"]["status"] != "pass":
-        return head + " and was still falling at the end, so more epochs may help."
-    if plateau["status"] != "pass":
-        return head + f", but it has been flat since step {plateau['onset_step']:,}, so fewer epochs would have done."
-    spikes = checks["loss_spikes"]
-    if spikes["status"] != "pass":
-        return head + f", with {_plural(spikes.get('count', 0), 'loss spike')} along the way."
-    if "overfitting" in checks:
-        best = min(h.val)
-        return head + f", and validation loss reached {_fmt(best)} with no sign of overfitting."
-    return head + "."
-
-
-def training_health(points: Iterable[Any]) -> TrainingHealth:
-    """Judge a run from its metrics history; see the module docstring and DESIGN §11.
-
-    Checks come in a fixed order: ``diverged``, ``few_points``, ``no_validation``, then the trend
-    checks ``overfitting``, ``still_improving``, ``plateau``, ``loss_spikes``. A trend check is
-    left out when it cannot be judged (too few points, no validation for ``overfitting``, or a
-    diverged run, whose trend means nothing); ``few_points`` or ``no_validation`` then says why.
+    ``diverged``, ``few_points`` and ``no_validation`` are always judged. A trend check
+    (``overfitting``, ``still_improving``, ``plateau``, ``loss_spikes``) is left out when it cannot
+    be judged (too few points, no validation for ``overfitting``, or a diverged run, whose trend
+    means nothing); ``few_points`` or ``no_validation`` then says why.
     """
-    history = read_history(points)
-    train_ema = smooth(history.train)
-    val_ema = smooth(history.val)
-    levels = Levels.of(history.train_steps, history.train) if history.train else None
-    facts = _Facts(history, levels, train_ema, val_ema)
-
+    history = f.history
     checks: dict[str, Check] = {}
-    checks["diverged"] = _diverged(facts)
-    checks["few_points"] = _few_points(facts)
-    checks["no_validation"] = _no_validation(facts)
+    checks["diverged"] = _diverged(f)
+    checks["few_points"] = _few_points(f)
+    checks["no_validation"] = _no_validation(f)
     judged = checks["diverged"]["status"] != "fail"
     enough = len(history.train) >= MIN_TRAINING_POINTS
     if judged and len(history.val) >= MIN_VALIDATION_POINTS and len(history.train) >= 2:
-        checks["overfitting"] = _overfitting(facts)
+        checks["overfitting"] = _overfitting(f)
     if judged and enough:
-        checks["still_improving"] = _still_improving(facts, checks.get("overfitting"))
-        checks["plateau"] = _plateau(facts)
+        checks["still_improving"] = _still_improving(f, checks.get("overfitting"))
+        checks["plateau"] = _plateau(f)
     if enough:
-        checks["loss_spikes"] = _loss_spikes(facts)
-
-    best_step: int | None = None
-    best_val: float | None = None
-    if history.val:
-        best_index = min(range(len(history.val)), key=history.val.__getitem__)
-        best_step, best_val = history.val_steps[best_index], history.val[best_index]
-    return {
-        "summary": _summary(facts, checks),
-        "best_step": best_step,
-        "best_validation_loss": best_val,
-        "smoothed_final_training_loss": train_ema[-1] if train_ema else None,
-        "smoothed_final_validation_loss": val_ema[-1] if val_ema else None,
-        "checks": list(checks.values()),
-    }
-
-
-def _checks(health: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    checks = health.get("checks") if isinstance(health, Mapping) else None
-    if not isinstance(checks, list):
-        return {}
-    return {c["code"]: c for c in checks if isinstance(c, Mapping) and isinstance(c.get("code"), str)}
-
-
-def _status(health: Mapping[str, Any], code: str) -> str:
-    status = _checks(health).get(code, {}).get("status")
-    return status if status in STATUS_ORDER else "pass"
-
-
-def health_severity(health: Mapping[str, Any]) -> Status:
-    """The worst status among the checks: ``fail`` beats ``warn`` beats ``pass``."""
-    worst: Status = "pass"
-    for check in _checks(health).values():
-        status = check.get("status")
-        if status == "fail":
-            return "fail"
-        if status == "warn":
-            worst = "warn"
-    return worst
-
-
-def improvement_is_good(health: Mapping[str, Any], quality_metrics: Mapping[str, Any]) -> bool:
-    """May a page show the loss improvement as good news (a green "improved")?
-
-    Only for a positive, finite improvement on a run that neither diverged nor overfits, by the
-    health checks or by the seed's label ("overfitting detected" from the final gap).
-    """
-    improvement = number(quality_metrics.get("loss_improvement")) if isinstance(quality_metrics, Mapping) else None
-    if improvement is None or not math.isfinite(improvement) or improvement <= 0:
-        return False
-    if quality_metrics.get("convergence_quality") in {"diverged", "overfitting detected"}:
-        return False
-    return _status(health, "diverged") == "pass" and _status(health, "overfitting") == "pass"
-
-
-def rating_caveat(health: Mapping[str, Any], quality_metrics: Mapping[str, Any]) -> str | None:
-    """A sentence to show beside the stars when the rating must not stand unqualified, else None."""
-    checks = _checks(health)
-    if _status(health, "diverged") == "fail":
-        return "This run diverged, so its rating says little about the adapter."
-    if _status(health, "overfitting") != "pass":
-        onset = checks["overfitting"].get("onset_step")
-        where = f" after step {onset:,}" if isinstance(onset, int) else ""
-        return f"The model overfits{where}; the rating describes the final checkpoint."
-    if _status(health, "no_validation") != "pass":
-        return "Rated on training loss alone: no validation loss was logged."
-    if _status(health, "few_points") != "pass":
-        return "Rated on very little history: " + str(checks["few_points"].get("message", "")).rstrip(".") + "."
-    return None
-
-
-def download_warning(health: Mapping[str, Any]) -> str | None:
-    """The warning to show before the download button of a diverged run, else None."""
-    if _status(health, "diverged") != "fail":
-        return None
-    reason = str(_checks(health)["diverged"].get("message", "Training diverged."))
-    return f"{reason} Test it before relying on it."
-
-
-class HeadlineFacts(TypedDict):
-    severity: Status
-    improvement_is_good: bool
-    rating_caveat: str | None
-    download_warning: str | None
-
-
-def headline_facts(health: Mapping[str, Any], quality_metrics: Mapping[str, Any]) -> HeadlineFacts:
-    """Everything a card or detail header needs to stay consistent with the checks, in one dict."""
-    return {
-        "severity": health_severity(health),
-        "improvement_is_good": improvement_is_good(health, quality_metrics),
-        "rating_caveat": rating_caveat(health, quality_metrics),
-        "download_warning": download_warning(health),
-    }
+        checks["loss_spikes"] = _loss_spikes(f)
+    return checks

@@ -1,7 +1,7 @@
 """Reading a run's metrics points: one record per step, finite series, and smoothing.
 
 Shared by the training health checks (``artifacts.health.checks``) and the compare curves
-(``artifacts.compare``) so both describe the same history. Points are dicts or objects with
+(``artifacts.services.comparison``) so both describe the same history. Points are dicts or objects with
 ``step``, ``epoch``, ``training_loss`` and ``validation_loss`` (e.g. ``pipeline.models.MetricsPoint``),
 in any order. A training loss that is missing (NULL), NaN or infinite counts as non-finite: the
 database stores a non-finite training loss as NULL (see ``MetricsPoint.training_loss``), and the

@@ -1,17 +1,22 @@
-"""What pages, cards and notifications say about a run, derived from its health checks.
+"""What pages, cards and notifications say about a run, read from its stored health checks.
 
-``artifacts.health.checks`` judges the history; this module turns that judgement plus the seed's
-``quality_metrics`` into the few facts every surface shows, so the detail page, the list card and
-the ``artifact_ready`` notification cannot disagree with each other or with the checks. It also
-computes and stores the health of an artifact (at ingest and from ``recompute_health``).
-"""
+``artifacts.health.training_health`` judges the history and the result is stored on the artifact;
+this module reads it, with the seed's ``quality_metrics``, into the few facts every surface shows
+(the worst status, whether an improvement may look like good news, the caveat beside the stars,
+the warning before a download, the list card's label: :func:`run_verdict`), so the detail page,
+the list card and the ``artifact_ready`` notification cannot disagree with each other or with the
+checks. It also computes and stores the health of an artifact (at ingest and from
+``recompute_health``)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, TypedDict
 
-from artifacts.health.checks import Status, TrainingHealth, headline_facts, training_health
+from artifacts.health.checks import STATUS_ORDER, Status, checks_by_code
+from artifacts.health.loss_history import number
+from artifacts.health.training_health import TrainingHealth, training_health
 from artifacts.models import ModelArtifact
 from pipeline.models import MetricsPoint
 
@@ -57,22 +62,87 @@ def recompute(artifact: ModelArtifact) -> TrainingHealth:
     return health
 
 
-def _checks(health: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    checks = health.get("checks") if isinstance(health, Mapping) else None
-    if not isinstance(checks, list):
-        return {}
-    return {c["code"]: c for c in checks if isinstance(c, Mapping) and isinstance(c.get("code"), str)}
+def _status(health: Mapping[str, Any], code: str) -> str:
+    status = checks_by_code(health).get(code, {}).get("status")
+    return status if status in STATUS_ORDER else "pass"
+
+
+def health_severity(health: Mapping[str, Any]) -> Status:
+    """The worst status among the checks: ``fail`` beats ``warn`` beats ``pass``."""
+    worst: Status = "pass"
+    for check in checks_by_code(health).values():
+        status = check.get("status")
+        if status == "fail":
+            return "fail"
+        if status == "warn":
+            worst = "warn"
+    return worst
+
+
+def improvement_is_good(health: Mapping[str, Any], quality_metrics: Mapping[str, Any]) -> bool:
+    """May a page show the loss improvement as good news (a green "improved")?
+
+    Only for a positive, finite improvement on a run that neither diverged nor overfits, by the
+    health checks or by the seed's label ("overfitting detected" from the final gap).
+    """
+    improvement = number(quality_metrics.get("loss_improvement")) if isinstance(quality_metrics, Mapping) else None
+    if improvement is None or not math.isfinite(improvement) or improvement <= 0:
+        return False
+    if quality_metrics.get("convergence_quality") in {"diverged", "overfitting detected"}:
+        return False
+    return _status(health, "diverged") == "pass" and _status(health, "overfitting") == "pass"
+
+
+def rating_caveat(health: Mapping[str, Any], quality_metrics: Mapping[str, Any]) -> str | None:
+    """A sentence to show beside the stars when the rating must not stand unqualified, else None."""
+    checks = checks_by_code(health)
+    if _status(health, "diverged") == "fail":
+        return "This run diverged, so its rating says little about the adapter."
+    if _status(health, "overfitting") != "pass":
+        onset = checks["overfitting"].get("onset_step")
+        where = f" after step {onset:,}" if isinstance(onset, int) else ""
+        return f"The model overfits{where}; the rating describes the final checkpoint."
+    if _status(health, "no_validation") != "pass":
+        return "Rated on training loss alone: no validation loss was logged."
+    if _status(health, "few_points") != "pass":
+        return "Rated on very little history: " + str(checks["few_points"].get("message", "")).rstrip(".") + "."
+    return None
+
+
+def download_warning(health: Mapping[str, Any]) -> str | None:
+    """The warning to show before the download button of a diverged run, else None."""
+    if _status(health, "diverged") != "fail":
+        return None
+    reason = str(checks_by_code(health)["diverged"].get("message", "Training diverged."))
+    return f"{reason} Test it before relying on it."
+
+
+class HeadlineFacts(TypedDict):
+    severity: Status
+    improvement_is_good: bool
+    rating_caveat: str | None
+    download_warning: str | None
+
+
+def headline_facts(health: Mapping[str, Any], quality_metrics: Mapping[str, Any]) -> HeadlineFacts:
+    """Everything a card or detail header needs to stay consistent with the checks, in one dict."""
+    return {
+        "severity": health_severity(health),
+        "improvement_is_good": improvement_is_good(health, quality_metrics),
+        "rating_caveat": rating_caveat(health, quality_metrics),
+        "download_warning": download_warning(health),
+    }
 
 
 def has_history(health: Mapping[str, Any]) -> bool:
     """False when no finite training loss was logged at all (the seed's "unknown", 3 stars)."""
-    checks = _checks(health)
+    checks = checks_by_code(health)
     few, diverged = checks.get("few_points", {}), checks.get("diverged", {})
     nothing_finite = few.get("status") == "warn" and str(few.get("message", "")).startswith("No finite")
     return not (nothing_finite and diverged.get("status") == "pass")  # a NaN-only run has a history
 
 
-class Verdict(TypedDict):
+class RunVerdict(TypedDict):
     severity: Status
     improvement_is_good: bool
     rating_caveat: str | None
@@ -84,11 +154,11 @@ class Verdict(TypedDict):
     summary: str
 
 
-def verdict(health: Mapping[str, Any], quality_metrics: Mapping[str, Any]) -> Verdict:
+def run_verdict(health: Mapping[str, Any], quality_metrics: Mapping[str, Any]) -> RunVerdict:
     """Everything a page or notification states about the run, consistent with the checks."""
     quality = quality_metrics if isinstance(quality_metrics, Mapping) else {}
     facts = headline_facts(health, quality)
-    checks = _checks(health)
+    checks = checks_by_code(health)
     history = has_history(health)
     severity: Status = facts["severity"]
     if quality.get("convergence_quality") == "diverged":
@@ -141,7 +211,7 @@ def ready_message(name: str, score: Any, health: Mapping[str, Any], quality: Map
 
     A diverged or unusable run is never announced as plainly "ready".
     """
-    v = verdict(health, quality)
+    v = run_verdict(health, quality)
     stars = f"Quality score: {score}/5 stars"  # the seed's sentence, last
     unusable = _inspection_reason(inspection)
     if unusable:

@@ -19,7 +19,7 @@ from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_GET
 
 from artifacts.charts.compare import ModelSeries, multi_chart
-from artifacts.compare import CHECK_ORDER
+from artifacts.health.checks import CHECK_TITLES, STATUS_TITLES
 from artifacts.services.comparison import MAX_MODELS, MIN_MODELS, InvalidSelection, compare, load_models, parse_ids
 
 LETTERS = "ABCD"
@@ -37,16 +37,7 @@ SETTING_LABELS = {
     "type": "GPU type",
     "count": "GPU count",
 }
-CHECK_LABELS = {
-    "diverged": "Diverged",
-    "few_points": "Enough history",
-    "no_validation": "Validation data",
-    "overfitting": "Overfitting",
-    "still_improving": "Still improving",
-    "plateau": "Plateau",
-    "loss_spikes": "Loss spikes",
-}
-STATUS_BADGES = {"pass": ("Pass", "success"), "warn": ("Warning", "warn"), "fail": ("Fail", "danger")}
+STATUS_TONES = {"pass": "success", "warn": "warn", "fail": "danger"}
 VERDICT_BADGES = {"ok": ("OK", "success"), "warnings": ("Warnings", "warn"), "unusable": ("Unusable", "danger")}
 ADAPTER_FACTS = [
     ("format", "Format"),
@@ -129,8 +120,7 @@ def health_rows(models: list[Any], check_table: list[Any]) -> list[Row]:
         fact("Smoothed final training loss", loss("smoothed_final_training_loss")),
         fact("Smoothed final validation loss", loss("smoothed_final_validation_loss")),
     ]
-    order = {code: i for i, code in enumerate(CHECK_ORDER)}
-    for check in sorted(check_table, key=lambda c: order.get(c["code"], len(order))):
+    for check in check_table:  # already in the checks' own order (services.comparison.check_rows)
         cells = []
         for health, status, message in zip(healths, check["statuses"], check["messages"], strict=True):
             if health is None:
@@ -138,9 +128,9 @@ def health_rows(models: list[Any], check_table: list[Any]) -> list[Row]:
             elif status is None:
                 cells.append(Cell("Not judged", missing=True))
             else:
-                text, tone = STATUS_BADGES.get(status, (str(status), "neutral"))
+                text, tone = STATUS_TITLES.get(status, str(status)), STATUS_TONES.get(status, "neutral")
                 cells.append(Cell(text, badge=tone, note=message or ""))
-        rows.append(Row(CHECK_LABELS.get(check["code"], humanize(check["code"])), cells, check["differs"]))
+        rows.append(Row(CHECK_TITLES.get(check["code"], humanize(check["code"])), cells, check["differs"]))
     return rows
 
 

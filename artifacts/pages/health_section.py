@@ -10,22 +10,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from artifacts.charts.loss import ChartMarker, loss_chart
+from artifacts.health.checks import CHECK_TITLES, STATUS_TITLES, checks_by_code
 from artifacts.health.rating import rating_reason, scoring_rule
-from artifacts.health.verdict import health_of, verdict
+from artifacts.health.verdict import health_of, run_verdict
 from artifacts.models import ModelArtifact
 from artifacts.pages.edit import edit_context
 from pipeline.lib.numbers import finite_number
 
-CHECK_TITLES = {
-    "diverged": "Divergence",
-    "few_points": "Enough history",
-    "no_validation": "Validation data",
-    "overfitting": "Overfitting",
-    "still_improving": "Still improving",
-    "plateau": "Plateau",
-    "loss_spikes": "Loss spikes",
-}
-STATUS_WORDS = {"pass": "Pass", "warn": "Warning", "fail": "Fail"}
 # (icon, css class) by severity: a green check only when every check passed.
 SEVERITY_ICONS = {
     "pass": ("check-circle", "icon--success"),
@@ -37,15 +28,8 @@ SEVERITY_ICONS = {
 def chart_markers(health: Mapping[str, Any]) -> list[ChartMarker]:
     """The best validation step and the overfitting onset; one mark when they coincide."""
     best = health.get("best_step") if isinstance(health, Mapping) else None
-    checks = health.get("checks") if isinstance(health, Mapping) else None
-    onset = next(
-        (
-            c.get("onset_step")
-            for c in (checks if isinstance(checks, list) else [])
-            if isinstance(c, Mapping) and c.get("code") == "overfitting" and c.get("status") != "pass"
-        ),
-        None,
-    )
+    overfitting = checks_by_code(health).get("overfitting")
+    onset = overfitting.get("onset_step") if overfitting and overfitting.get("status") != "pass" else None
     markers: list[ChartMarker] = []
     if isinstance(best, int) and best == onset:
         return [ChartMarker(best, "Best · overfits after", "chart__marker--onset")]
@@ -61,14 +45,14 @@ def health_context(artifact: ModelArtifact, points: Any) -> dict[str, Any]:
     health = health_of(artifact)
     chart = loss_chart(points, markers=chart_markers(health))
     quality = artifact.quality_metrics if isinstance(artifact.quality_metrics, dict) else {}
-    v = verdict(health, quality)
+    v = run_verdict(health, quality)
     listed = health.get("checks")
     raw_checks: list[Any] = listed if isinstance(listed, list) else []
     checks = [
         {
             **c,
             "title": CHECK_TITLES.get(str(c.get("code")), str(c.get("code"))),
-            "word": STATUS_WORDS.get(str(c.get("status")), "—"),
+            "word": STATUS_TITLES.get(str(c.get("status")), "—"),
         }
         for c in raw_checks
         if isinstance(c, Mapping)

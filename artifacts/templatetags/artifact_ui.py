@@ -40,11 +40,11 @@ def stars(score: Any, size: str = "sm") -> dict[str, Any]:
 @register.simple_tag
 def health_verdict(model: Any) -> dict[str, Any]:
     """The card's health facts from the stored checks (``{% health_verdict model as v %}``)."""
-    from artifacts.health.verdict import verdict
+    from artifacts.health.verdict import run_verdict
 
     health = model.training_health if isinstance(model.training_health, dict) else {}
     quality = model.quality_metrics if isinstance(model.quality_metrics, dict) else {}
-    return dict(verdict(health, quality))
+    return dict(run_verdict(health, quality))
 
 
 @register.filter
