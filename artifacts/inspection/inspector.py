@@ -22,7 +22,8 @@ from typing import IO, Any, Protocol
 from artifacts.inspection.checks import config_findings, extras_findings, job_findings, tensor_findings
 from artifacts.inspection.findings import ERROR, Finding, verdict
 from artifacts.inspection.peft import AdapterConfig, TensorLayout, classify, parse_config, tensor_rank
-from artifacts.inspection.safetensors_stream import SafetensorsStream, collector_paused
+from artifacts.inspection.safetensors_header import collector_paused
+from artifacts.inspection.safetensors_stream import SafetensorsStream
 from artifacts.inspection.serving import readiness
 
 CONFIG_NAME = "adapter_config.json"

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from artifacts.inspection.safetensors_stream import TensorInfo
+from artifacts.inspection.safetensors_header import TensorInfo
 
 _LORA_SUFFIXES = (
     (".lora_A.weight", "A"),

@@ -1,192 +1,27 @@
 """Validate a safetensors file and scan its values as its bytes arrive, in bounded memory.
 
-The format (safetensors README "Format"; safetensors/src/tensor.rs): an 8-byte little-endian
-unsigned length N, N bytes of UTF-8 JSON starting with ``{`` (may be space-padded, no repeated
-keys) mapping tensor names to ``{"dtype", "shape", "data_offsets": [begin, end]}`` plus an
-optional ``__metadata__`` string map, then the data section. Offsets are relative to the data
-section, must cover it contiguously from 0 without holes or overlaps (``InvalidOffset``), each
-span must equal numel x dtype size (``TensorInvalidInfo``) and the file must be exactly
-8 + N + last end bytes long (``MetadataIncompleteBuffer``, which catches truncation). Upstream
-refuses N above 100,000,000 (``MAX_HEADER_SIZE``), so that is the most this module ever buffers.
-The README also says tensor values are not checked ("NaN and +/-Inf could be in the file"), so
-the values are scanned here: non-finite counts for float dtypes and all-zero detection.
+:class:`SafetensorsStream` takes the file's bytes in order. The length prefix and the header are
+buffered and read by ``artifacts.inspection.safetensors_header`` (the format, its limits, each
+tensor entry); then the stream checks the data section's layout (safetensors/src/tensor.rs):
+offsets are relative to the data section and must cover it contiguously from 0 without holes or
+overlaps (``InvalidOffset``), and the file must be exactly 8 + N + last end bytes long
+(``MetadataIncompleteBuffer``, which catches truncation). Upstream refuses a header over
+100,000,000 bytes, so that is the most this module ever buffers. The values are scanned by
+``artifacts.inspection.safetensors_values``: non-finite counts for float dtypes and all-zero
+detection.
 
-Only the header is buffered; data bytes are inspected chunk by chunk and dropped, with at most
-one element's worth of bytes (< 8) carried across a chunk boundary.
+Data bytes are inspected chunk by chunk and dropped, with at most one element's worth of bytes
+(< 8) carried across a chunk boundary.
 """
 
 from __future__ import annotations
 
-import gc
-import json
-import re
 import struct
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
+from artifacts.inspection.safetensors_header import MAX_HEADER_SIZE, TensorInfo, collector_paused, read_header
+from artifacts.inspection.safetensors_values import ELEMENT_SIZE, all_zero_values, count_nonfinite
 
-MAX_HEADER_SIZE = 100_000_000  # safetensors/src/tensor.rs MAX_HEADER_SIZE
-MAX_DIMENSIONS = 64
-# Parsing turns every JSON item into a Python object several times its text size; a header of
-# tiny items ("0,0,0,...") would cost gigabytes. Real adapters list a few thousand tensors at
-# most (about five items each), so a million items is generous and keeps parsing bounded.
-MAX_HEADER_ITEMS = 1_000_000
 MAX_ERRORS = 5
-
-# Bits per element of every dtype safetensors knows (safetensors/src/tensor.rs ``Dtype``).
-DTYPE_BITS = {
-    "BOOL": 8,
-    "F4": 4,
-    "F6_E2M3": 6,
-    "F6_E3M2": 6,
-    "U8": 8,
-    "I8": 8,
-    "F8_E5M2": 8,
-    "F8_E4M3": 8,
-    "F8_E8M0": 8,
-    "I16": 16,
-    "U16": 16,
-    "F16": 16,
-    "BF16": 16,
-    "I32": 32,
-    "U32": 32,
-    "F32": 32,
-    "F64": 64,
-    "I64": 64,
-    "U64": 64,
-    "C64": 64,
-}
-
-
-_DTYPE_NAMES = {name: name for name in DTYPE_BITS}
-
-
-# In the IEEE 754 formats (and bfloat16 and F8_E5M2, built the same way) a float is NaN or
-# infinite exactly when its exponent bits are all ones (IEEE 754-2019 §3.4), that is when its bits
-# with the sign cleared, read as an unsigned integer, are at least those of +inf. F8_E4M3 (the
-# "fn" variant of the OCP 8-bit floats) has no inf and one NaN, S.1111.111: the same test with
-# 0x7F. Per dtype: the unsigned view, the mask that clears the sign, the first non-finite pattern.
-NONFINITE_FROM: dict[str, tuple[np.dtype[Any], int, int]] = {
-    "F64": (np.dtype("<u8"), 0x7FFF_FFFF_FFFF_FFFF, 0x7FF0_0000_0000_0000),
-    "F32": (np.dtype("<u4"), 0x7FFF_FFFF, 0x7F80_0000),
-    "BF16": (np.dtype("<u2"), 0x7FFF, 0x7F80),
-    "F16": (np.dtype("<u2"), 0x7FFF, 0x7C00),
-    "F8_E5M2": (np.dtype("u1"), 0x7F, 0x7C),
-    "F8_E4M3": (np.dtype("u1"), 0x7F, 0x7F),
-}
-# Bytes per element of the dtypes whose values are scanned.
-ELEMENT_SIZE = {dtype: view.itemsize for dtype, (view, _, _) in NONFINITE_FROM.items()}
-# Compared against with ``startswith`` (a memcmp, no copy), the fastest all-zero test the standard
-# library offers.
-_ZEROS = bytes(1024 * 1024)
-_ZEROS_VIEW = memoryview(_ZEROS)
-
-
-# Values are checked this many at a time, into buffers reused per thread (a quarter of a MiB of
-# flags, half a MiB of 16-bit patterns at most), so the scan makes no copy of a chunk.
-SCAN_ELEMENTS = 256 * 1024
-# numpy's isfinite is vectorised for these; for the narrower formats the bit test is faster.
-NATIVE_FLOATS: dict[str, np.dtype[Any]] = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
-_scratch = threading.local()
-
-
-def _scratch_for(dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
-    buffers = _scratch.__dict__.setdefault("buffers", {})
-    if dtype not in buffers:
-        buffers[dtype] = np.empty(SCAN_ELEMENTS, dtype=dtype)
-    return buffers[dtype]
-
-
-def count_nonfinite(dtype: str, data: bytes, start: int = 0, stop: int | None = None) -> int:
-    """Non-finite elements in ``data[start:stop]`` (whole elements only, little-endian).
-
-    numpy reads the bytes in place, a block at a time: F32 and F64 through ``isfinite``, the
-    others by clearing the sign bits and comparing with the first non-finite pattern. A block's
-    ``all``/``max`` rules out the common all-finite case, so only a block that has some is counted.
-    """
-    view, magnitude, first = NONFINITE_FROM[dtype]
-    stop = len(data) if stop is None else stop
-    count = (stop - start) // view.itemsize
-    if count <= 0:
-        return 0
-    native = NATIVE_FLOATS.get(dtype)
-    values = np.frombuffer(data, dtype=native or view, count=count, offset=start)
-    scratch = _scratch_for(np.dtype(bool) if native is not None else view)
-    mask = view.type(magnitude)
-    found = 0
-    for begin in range(0, count, SCAN_ELEMENTS):
-        block = values[begin : begin + SCAN_ELEMENTS]
-        out = scratch[: len(block)]
-        if native is not None:
-            np.isfinite(block, out=out)
-            if not out.all():
-                found += len(block) - int(np.count_nonzero(out))
-        else:
-            np.bitwise_and(block, mask, out=out)
-            if out.max() >= first:
-                found += int(np.count_nonzero(out >= first))
-    return found
-
-
-# Clears a float's sign bit in its top byte: -0.0 is zero too (an all -0.0 lora_B does nothing).
-_CLEAR_SIGN = bytes(value & 0x7F for value in range(256))
-
-
-def all_zero_values(dtype: str, data: bytes, phase: int = 0, start: int = 0, stop: int | None = None) -> bool:
-    """Whether every element of ``data[start:stop]`` is zero, with ``+0.0`` and ``-0.0`` alike for float dtypes.
-
-    ``phase`` is the offset of ``data[start]`` within its element (a piece may start mid-element).
-    Trained weights show a non-zero byte at once, so the common answer costs a few bytes' compare.
-    """
-    stop = len(data) if stop is None else stop
-    if all_zero(data, start, stop):
-        return True
-    size = ELEMENT_SIZE.get(dtype)
-    if size is None:
-        return False
-    sign = (size - 1 - phase) % size
-    head = bytearray(data[start : min(stop, start + 64)])
-    head[sign::size] = head[sign::size].translate(_CLEAR_SIGN)
-    if any(head):
-        return False
-    cleared = bytearray(data[start:stop])  # only a piece of zeros and -0.0 so far gets here
-    cleared[sign::size] = cleared[sign::size].translate(_CLEAR_SIGN)
-    return all_zero(cleared)
-
-
-def all_zero(data: bytes | bytearray, start: int = 0, stop: int | None = None) -> bool:
-    """Whether every byte of ``data[start:stop]`` is zero, compared a megabyte at a time in place."""
-    stop = len(data) if stop is None else stop
-    window = len(_ZEROS)
-    for offset in range(start, stop, window):
-        if not data.startswith(_ZEROS_VIEW[: min(window, stop - offset)], offset):
-            return False
-    return True
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a header becomes objects (or a report is made of them).
-
-    Parsing a header of thousands of tensors allocates tens of thousands of dicts, lists and
-    tuples that all live until the parse ends; counted against the collector's thresholds
-    (Python docs, ``gc.set_threshold``) they trigger collections that promote them, and then a
-    full collection of the whole process heap, which in a worker with Django loaded cost more
-    than the parse itself (profiled: 0.15 s for a 4,096-tensor header). A JSON tree holds no
-    reference cycles, and the temporaries are freed by reference counting as the parse returns.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _runs(ordered: list[TensorInfo]) -> list[tuple[str, int]]:
@@ -198,88 +33,6 @@ def _runs(ordered: list[TensorInfo]) -> list[tuple[str, int]]:
         else:
             runs.append((tensor.dtype, tensor.end))
     return runs
-
-
-@dataclass(slots=True)  # thousands of these per adapter: no per-instance __dict__
-class TensorInfo:
-    name: str
-    dtype: str
-    shape: tuple[int, ...]
-    begin: int
-    end: int
-    nonfinite: int = 0
-    all_zero: bool = True
-    scanned: int = 0  # bytes of this tensor seen so far
-
-    @property
-    def numel(self) -> int:
-        count = 1
-        for dim in self.shape:
-            count *= dim
-        return count
-
-    @property
-    def complete(self) -> bool:
-        return self.scanned == self.end - self.begin
-
-
-class _Duplicate(ValueError):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    result: dict[str, object] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _Duplicate(f"the header repeats the key {key!r}")
-        result[key] = value
-    return result
-
-
-_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates)
-_SPACE = re.compile(r"[ \t\n\r]*")  # what json.loads skips between tokens (json/decoder.py WHITESPACE)
-
-
-def _skip_space(text: str, index: int) -> int:
-    match = _SPACE.match(text, index)
-    return match.end() if match else index
-
-
-def _top_level(text: str) -> Iterator[tuple[str, object]]:
-    """The (key, value) pairs of the JSON object ``text`` (which starts with ``{``), one at a time.
-
-    ``json.loads`` would build every entry of a header of thousands of tensors before the first
-    one could be turned into its small record, holding several times the header's size at once;
-    here each value is decoded by the json module's own decoder (same grammar, same duplicate-key
-    check inside it) and handed over before the next. Raises ``ValueError`` where ``json.loads``
-    would, including for anything after the object but whitespace.
-    """
-    index = _skip_space(text, 1)
-    if text[index : index + 1] == "}":
-        index += 1
-    else:
-        while True:
-            if text[index : index + 1] != '"':
-                raise ValueError(f"expecting a key at {index}")
-            key, index = _DECODER.raw_decode(text, index)  # a JSON string, by the same decoder
-            index = _skip_space(text, index)
-            if text[index : index + 1] != ":":
-                raise ValueError(f"expecting ':' at {index}")
-            value, index = _DECODER.raw_decode(text, _skip_space(text, index + 1))
-            yield key, value
-            index = _skip_space(text, index)
-            separator = text[index : index + 1]
-            index = _skip_space(text, index + 1)
-            if separator == "}":
-                break
-            if separator != ",":
-                raise ValueError(f"expecting ',' or '}}' at {index}")
-    if _skip_space(text, index) != len(text):
-        raise ValueError(f"extra data at {index}")
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class SafetensorsStream:
@@ -301,7 +54,6 @@ class SafetensorsStream:
         self._position = 0  # bytes of the data section consumed
         self._carry = b""
         self._extra = 0
-        self._shapes: dict[tuple[int, ...], tuple[int, ...]] = {}
         self._runs: list[tuple[str, int]] = []  # (dtype, end) of each run of same-dtype tensors
         self._run = 0
 
@@ -347,78 +99,18 @@ class SafetensorsStream:
             self._phase = "header"
 
     def _read_header(self) -> None:
-        raw, self._buffer = self._buffer, bytearray()  # no copy: the text is decoded from it once
-        if not raw.startswith(b"{"):
-            self._fail("The header does not start with '{', so it is not a JSON object.")
-            return
-        if raw.count(b",") > MAX_HEADER_ITEMS:
-            self._fail(f"The header lists more than {MAX_HEADER_ITEMS:,} items, far more than any adapter has.")
-            return
-        metadata: object = {}
-        repeated: str | None = None  # a key the top level repeats (the first one)
-        problem = ""  # what is wrong with the first invalid tensor entry
-        seen: set[str] = set()
-        try:
-            text = raw.decode("utf-8")
-            del raw
-            for key, value in _top_level(text):  # each entry is dropped once its record is made
-                if key in seen:
-                    repeated = repeated or key
-                elif key == "__metadata__":
-                    metadata = value
-                elif not problem and repeated is None:
-                    made = self._tensor(key, value)
-                    if isinstance(made, str):
-                        problem = made
-                    else:
-                        self.tensors.append(made)
-                seen.add(key)
-            del text
-        except _Duplicate as error:
-            self._fail(f"The header is invalid: {error}.")
-            return
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            self._fail("The header is not valid UTF-8 JSON.")
-            return
-        if repeated is not None:
-            self._fail(f"The header is invalid: the header repeats the key {repeated!r}.")
-            return
-        if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-            self._fail("The header's __metadata__ is not a map of strings.")
-            return
-        self.metadata = metadata
-        if problem:
-            self._fail(problem)
+        header = read_header(self._take_buffer())  # no copy, and no reference kept while it parses
+        self.tensors = header.tensors
+        if header.metadata is not None:
+            self.metadata = header.metadata
+        if header.error:
+            self._fail(header.error)
             return
         self._check_layout()
 
-    def _tensor(self, name: str, entry: object) -> TensorInfo | str:
-        """The record of one header entry, or what is wrong with it."""
-        if not isinstance(entry, dict):
-            return f"Tensor {name!r} has no dtype/shape/data_offsets object."
-        dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
-        if not isinstance(dtype, str) or dtype not in DTYPE_BITS:
-            return f"Tensor {name!r} has an unknown dtype {str(dtype)[:20]!r}."
-        if (
-            not isinstance(shape, list)
-            or len(shape) > MAX_DIMENSIONS
-            or not all(_is_int(dim) and dim >= 0 for dim in shape)
-        ):
-            return f"Tensor {name!r} has an invalid shape."
-        if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_int(o) for o in offsets)):
-            return f"Tensor {name!r} has invalid data_offsets."
-        begin, end = offsets
-        if begin < 0 or end < begin:
-            return f"Tensor {name!r} has data_offsets [{begin}, {end}] that are negative or reversed."
-        # Adapters repeat a few shapes thousands of times: one tuple per distinct shape and the
-        # dtype name's own string keep a large header's records small.
-        dims = tuple(shape)
-        tensor = TensorInfo(name, _DTYPE_NAMES[dtype], self._shapes.setdefault(dims, dims), begin, end)
-        bits = tensor.numel * DTYPE_BITS[dtype]
-        if bits % 8 or bits // 8 != end - begin:
-            needed = f"{bits / 8:,.0f}" if bits < 8 * 10**15 else f"{bits / 8:.3g}"
-            return f"Tensor {name!r} spans {end - begin:,} bytes but its shape of {dtype} needs {needed}."
-        return tensor
+    def _take_buffer(self) -> bytearray:
+        raw, self._buffer = self._buffer, bytearray()
+        return raw
 
     def _check_layout(self) -> None:
         self._ordered = sorted(self.tensors, key=lambda t: (t.begin, t.end))
