@@ -47,7 +47,7 @@ class Finding:
         return {"code": self.code, "severity": self.severity, "message": self.message}
 
 
-def verdict(findings: list[Finding]) -> str:
+def findings_verdict(findings: list[Finding]) -> str:
     """Any error makes the adapter unusable; otherwise any warning gives ``warnings``."""
     severities = {finding.severity for finding in findings}
     if ERROR in severities:

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import IO, Any, Protocol
 
 from artifacts.inspection.checks import config_findings, extras_findings, job_findings, tensor_findings
-from artifacts.inspection.findings import ERROR, Finding, verdict
+from artifacts.inspection.findings import ERROR, Finding, findings_verdict
 from artifacts.inspection.peft import AdapterConfig, TensorLayout, classify, parse_config, tensor_rank
 from artifacts.inspection.safetensors_header import collector_paused
 from artifacts.inspection.safetensors_stream import SafetensorsStream
@@ -138,7 +138,7 @@ class AdapterInspector:
         if fmt == "pickle":
             blockers.append("The pickle weights were not inspected; convert them to safetensors first.")
         return {
-            "verdict": verdict(findings),
+            "verdict": findings_verdict(findings),
             "findings": [f.as_dict() for f in findings],
             "adapter": self._facts(fmt, config, stream, layout),
             "serving": readiness(

@@ -33,7 +33,8 @@ def findings(inspection: Any) -> list[Mapping[str, Any]]:
     return sorted(items, key=lambda f: SEVERITY_ORDER.get(str(f.get("severity")), 3))
 
 
-def verdict(inspection: Any) -> str | None:
+def inspection_verdict(inspection: Any) -> str | None:
+    """The stored inspection's verdict (``ok``, ``warnings`` or ``unusable``), None when it has none."""
     value = _mapping(inspection).get("verdict")
     return value if value in ("ok", "warnings", "unusable") else None
 
@@ -54,7 +55,7 @@ def _errors(inspection: Any) -> list[Mapping[str, Any]]:
 
 def unusable_headline(inspection: Any) -> str | None:
     """What an unusable adapter does when someone tries it: fails to load, or loads and is useless."""
-    if verdict(inspection) != "unusable":
+    if inspection_verdict(inspection) != "unusable":
         return None
     if any(f.get("code") in LOAD_FAILURES for f in _errors(inspection)):
         return "This adapter will not load as delivered."

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from artifacts.inspection.summary import findings, first_error, serving_rows, unusable_headline, verdict
+from artifacts.inspection.summary import findings, first_error, inspection_verdict, serving_rows, unusable_headline
 
 register = template.Library()
 
@@ -18,7 +18,7 @@ SEVERITY_ICONS = {"error": ("x", "danger"), "warning": ("alert", "warn"), "info"
 @register.simple_tag
 def inspection_view(inspection: Any) -> dict[str, Any] | None:
     """What the panel shows, or None when the adapter has not been inspected."""
-    state = verdict(inspection)
+    state = inspection_verdict(inspection)
     if state is None:
         return None
     items = [
@@ -50,4 +50,4 @@ def inspection_view(inspection: Any) -> dict[str, Any] | None:
 
 @register.filter
 def is_unusable(inspection: Any) -> bool:
-    return verdict(inspection) == "unusable"
+    return inspection_verdict(inspection) == "unusable"
