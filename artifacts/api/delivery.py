@@ -68,18 +68,6 @@ def bundle_payload(state: bundles.BundleStatus) -> dict[str, Any]:
     ).data
 
 
-def wants_deleted(request: Request) -> bool:
-    value = request.query_params.get("deleted")
-    if value is None:
-        return False
-    lowered = value.strip().lower()
-    if lowered in {"true", "1", "yes"}:
-        return True
-    if lowered in {"false", "0", "no", ""}:
-        return False
-    raise ApiError("Invalid query parameters", {"deleted": ["Must be true or false."]})
-
-
 class DeliveryActionsMixin:
     """Checksums, the zip bundle and the model lifecycle for ``ModelArtifactViewSet``."""
 
@@ -87,15 +75,6 @@ class DeliveryActionsMixin:
 
     def get_object(self) -> ModelArtifact:  # provided by the viewset
         raise NotImplementedError
-
-    # --- GET /api/models?deleted=true -------------------------------------------------------------
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if not wants_deleted(request):
-            return super().list(request, *args, **kwargs)  # type: ignore[misc]
-        view: Any = self
-        queryset = ModelArtifact.objects.deleted_for(request.user).select_related("dataset", "job")
-        page = view.paginate_queryset(queryset.order_by("-deleted_at", "-id"))
-        return view.get_paginated_response(view.get_serializer(page, many=True).data)
 
     # --- GET /api/models/{id}/sha256sums ----------------------------------------------------------
     @extend_schema(

@@ -66,6 +66,18 @@ class MarkdownRenderer(BaseRenderer):
         return JSONRenderer().render(data) if not isinstance(data, str) else data.encode()
 
 
+def wants_deleted(request: Request) -> bool:
+    value = request.query_params.get("deleted")
+    if value is None:
+        return False
+    lowered = value.strip().lower()
+    if lowered in {"true", "1", "yes"}:
+        return True
+    if lowered in {"false", "0", "no", ""}:
+        return False
+    raise ApiError("Invalid query parameters", {"deleted": ["Must be true or false."]})
+
+
 class ModelPagination(EnvelopePagination):
     results_key = "models"
 
@@ -128,6 +140,14 @@ class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = "[^/]+"  # any id reaches get_object, which answers the one 404
     throttle_scope: str | None = None  # set per action
     list_filters: ModelFilters | None = None  # the list's, once validated
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The user's models; with ``?deleted=true`` the ones deleted within the retention, newest first."""
+        if not wants_deleted(request):
+            return super().list(request, *args, **kwargs)
+        queryset = ModelArtifact.objects.deleted_for(request.user).select_related("dataset", "job")
+        page = self.paginate_queryset(queryset.order_by("-deleted_at", "-id"))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def get_queryset(self) -> ModelArtifactQuerySet:
         queryset = ModelArtifact.objects.visible_to(self.request.user).select_related("dataset", "job")
