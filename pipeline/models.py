@@ -1,4 +1,7 @@
-"""Upstream pipeline tables (datasets, training jobs, metrics, notifications).
+"""Training records written upstream (datasets, training jobs, metrics) and the owner's notifications.
+
+``pipeline`` is the Django project: its settings, URLs and Celery app, and these tables, which
+the training side of the product owns and the artifacts app reads.
 
 They map one-to-one onto the seed's ``lora_*`` tables so the schema can sit on the same database.
 """

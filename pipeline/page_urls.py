@@ -1,4 +1,4 @@
-"""Pages of the pipeline app: the notification inbox (job pages are routed from ``artifacts.urls``)."""
+"""Pages of the project app: the notification inbox (job pages are routed from ``artifacts.urls``)."""
 
 from django.urls import path
 
