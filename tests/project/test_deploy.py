@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml  # PyYAML: installed with drf-spectacular and responses
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ROLES = {"web", "worker", "beat", "simulator", "migrate", "collectstatic", "check"}
 
 

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import make_artifact, make_dataset, make_job, make_notification
-from tests.pages import text
+from tests.page_text import text
 
 pytestmark = pytest.mark.django_db
 

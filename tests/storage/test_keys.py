@@ -17,7 +17,7 @@ from artifacts.storage.keys import KEPT, MAX_LEAF_BYTES, leaf_name, storage_key,
 from artifacts.storage.s3 import S3ArtifactStorage
 from artifacts.storage.signing import content_disposition
 from tests.ingest_fakes import finished_job, serve, stored_files, use_fake_cluster
-from tests.supabase_fake import VALID_KEY
+from tests.storage.supabase_fake import VALID_KEY
 
 
 def valid_name(name: str) -> bool:

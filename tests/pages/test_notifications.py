@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from pipeline.models import Notification
-from tests.pages import text
+from tests.page_text import text
 
 pytestmark = pytest.mark.django_db
 

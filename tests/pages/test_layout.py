@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.factories import make_job
-from tests.pages import text
+from tests.page_text import text
 
 pytestmark = pytest.mark.django_db
 

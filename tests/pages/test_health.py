@@ -8,7 +8,7 @@ import pytest
 
 from tests.factories import add_file, add_history, make_job
 from tests.health_runs import demo_artifact, scored_artifact
-from tests.pages import text
+from tests.page_text import text
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.test import Client
 
 from artifacts.naming import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH
 from tests.factories import make_artifact
-from tests.pages import text
+from tests.page_text import text
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 """Browser test: pick two models on the list, compare them, switch the configuration view.
 
-Uses the browser fixtures of ``test_browser_pages``; screenshots of the list and compare pages at
+Uses the browser fixtures of ``test_pages``; screenshots of the list and compare pages at
 desktop and 375px phone width go to ``var/screenshots/``.
 """
 
@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tests.test_browser_pages import (  # noqa: F401 -- fixtures
+from tests.browser.test_pages import (  # noqa: F401 -- fixtures
     DESKTOP,
     PHONE,
     assert_no_horizontal_overflow,

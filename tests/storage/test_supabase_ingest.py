@@ -1,5 +1,5 @@
 """Ingest and deletion on the Supabase backend, against the fake built from the server's documented
-behaviour (``tests/supabase_fake.py``): refusals fail at once with the server's reason, passing
+behaviour (``tests/storage/supabase_fake.py``): refusals fail at once with the server's reason, passing
 faults are retried, and cleanup leaves nothing behind however many objects there are."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from artifacts.services.ingest import Outcome, ingest
 from pipeline.models import Notification
 from tests.factories import make_artifact
 from tests.ingest_fakes import FILES, finished_job, listing, serve, use_fake_cluster
-from tests.supabase_fake import FakeSupabaseStorage
+from tests.storage.supabase_fake import FakeSupabaseStorage
 
 pytestmark = pytest.mark.django_db
 

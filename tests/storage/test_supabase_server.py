@@ -1,5 +1,5 @@
 """The Supabase backend against a fake built from the real server's documented behaviour
-(``tests/supabase_fake.py`` cites the sources): list pagination, the key charset, storage3's
+(``tests/storage/supabase_fake.py`` cites the sources): list pagination, the key charset, storage3's
 percent-decoding, 413 over the size limit, a missing bucket, and passing faults."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from storage3.exceptions import StorageApiError
 from artifacts.storage.keys import storage_key
 from artifacts.storage.seam import StorageRefused
 from artifacts.storage.supabase import SupabaseArtifactStorage
-from tests.supabase_fake import VALID_KEY, FakeSupabaseStorage
+from tests.storage.supabase_fake import VALID_KEY, FakeSupabaseStorage
 
 PREFIX = "u1/a1/"
 

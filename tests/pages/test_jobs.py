@@ -13,7 +13,7 @@ from artifacts.models import ArtifactIngest
 from artifacts.pages import jobs as job_views
 from pipeline.models import TrainingJob
 from tests.factories import add_history, make_artifact, make_dataset, make_job
-from tests.pages import text
+from tests.page_text import text
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ from artifacts.models import Bundle
 from artifacts.services import bundles
 from tests.conftest import needs_service, on_postgres
 from tests.factories import add_file, make_artifact
-from tests.test_ingest_e2e import s3_storage  # noqa: F401 -- the moto S3 endpoint fixture
+from tests.ingest.test_e2e import s3_storage  # noqa: F401 -- the moto S3 endpoint fixture
 
 pytestmark = pytest.mark.django_db
 

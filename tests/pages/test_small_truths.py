@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from artifacts.models import ModelArtifact
 from tests.factories import add_file, make_artifact
-from tests.pages import text
+from tests.page_text import text
 
 pytestmark = pytest.mark.django_db
 

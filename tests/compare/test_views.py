@@ -13,7 +13,7 @@ from django.test import Client
 from artifacts.models import ModelArtifact
 from artifacts.services.comparison import MAX_SERIES_POINTS
 from tests.factories import add_history, make_artifact, make_dataset, make_job
-from tests.pages import text
+from tests.page_text import text
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from artifacts.models import DownloadGrant, ModelArtifact
 from pipeline.models import MetricsPoint
 from tests.factories import add_file, add_history, make_artifact, make_dataset, make_job
-from tests.pages import text
+from tests.page_text import text
 
 pytestmark = pytest.mark.django_db
 
