@@ -10,3 +10,8 @@ def text(response) -> str:
     html = response.content.decode()
     html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+def card_names(response) -> list[str]:
+    """The model names on a models list page, in the order of its cards."""
+    return re.findall(r'data-testid="model-name">.*?<span>(.*?)</span>', response.content.decode(), re.S)

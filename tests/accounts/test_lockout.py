@@ -21,12 +21,6 @@ LIMIT = django_settings.LOGIN_FAILURE_LIMIT
 LOCKED = "Too many failed logins"
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """These tests check many passwords: hash them cheaply (autouse runs before the user fixtures)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def attempt(client: Client, username: str, password: str, address: str, url: str = LOGIN):
     return client.post(url, {"username": username, "password": password}, REMOTE_ADDR=address)
 

@@ -3,7 +3,6 @@ the API's error envelope with Retry-After, while other addresses and sessions ca
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -20,14 +19,6 @@ pytestmark = pytest.mark.django_db
 LIMIT = django_settings.API_TOKEN_FAILURE_LIMIT
 COOLOFF = django_settings.API_TOKEN_COOLOFF_MINUTES * 60
 BAD = "plt_wrong-token-value-that-does-not-exist"
-
-
-@pytest.fixture(autouse=True)
-def private_cache(settings):
-    """Throttle counters live in the cache: give each test its own, empty one."""
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": uuid.uuid4().hex}
-    }
 
 
 @pytest.fixture

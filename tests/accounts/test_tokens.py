@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -15,15 +14,6 @@ pytestmark = pytest.mark.django_db
 
 PAGE = "/account/tokens"
 RAW_TOKEN = re.compile(r"plt_[A-Za-z0-9_-]{40,}")
-
-
-@pytest.fixture(autouse=True)
-def private_cache(settings):
-    """Bad-token counters live in the cache: give each test its own, empty one; hash cheaply."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": uuid.uuid4().hex}
-    }
 
 
 def bearer(raw: str) -> Client:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -13,20 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import ApiToken
-from tests.conftest import logged_in
+from tests.conftest import NOT_FOUND, logged_in
 from tests.factories import add_file, make_artifact, make_dataset, make_job
 
 pytestmark = pytest.mark.django_db
-
-NOT_FOUND = {"error": "Model not found or access denied"}
-
-
-@pytest.fixture(autouse=True)
-def private_cache(settings):
-    """Throttle counters live in the cache: give each test its own, empty one."""
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": uuid.uuid4().hex}
-    }
 
 
 def aged(artifact, minutes: int):

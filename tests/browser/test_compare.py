@@ -1,6 +1,6 @@
 """Browser test: pick two models on the list, compare them, switch the configuration view.
 
-Uses the browser fixtures of ``test_pages``; screenshots of the list and compare pages at
+Uses the browser fixtures of ``conftest.py``; screenshots of the list and compare pages at
 desktop and 375px phone width go to ``var/screenshots/``.
 """
 
@@ -10,25 +10,23 @@ import re
 
 import pytest
 
-from tests.browser.test_pages import (  # noqa: F401 -- fixtures
+from tests.browser.conftest import (
     DESKTOP,
     PHONE,
     assert_no_horizontal_overflow,
-    browser,
-    context,
-    expect,
     log_in,
     make_user,
-    page,
     screenshot,
     seed_models,
-    site,
 )
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_select_two_models_and_compare_their_curves(site, page, django_user_model):  # noqa: F811
+def test_select_two_models_and_compare_their_curves(site, page, django_user_model):
     user = make_user(django_user_model, "erin")
     models = seed_models(user)
     first = models["Customer Support Conversations - quality"]
@@ -109,7 +107,7 @@ def test_select_two_models_and_compare_their_curves(site, page, django_user_mode
     screenshot(page, "models-compare-phone")
 
 
-def test_back_shows_the_filters_actually_applied(site, page, django_user_model):  # noqa: F811
+def test_back_shows_the_filters_actually_applied(site, page, django_user_model):
     user = make_user(django_user_model, "fay")
     seed_models(user)
     log_in(page, site, "fay")

@@ -4,40 +4,21 @@ Screenshots land in ``var/screenshots/``."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from accounts.models import ApiToken
-from tests.conftest import needs_service
+from tests.browser.conftest import DESKTOP, PASSWORD, PHONE, SCREENSHOTS, make_user
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop here
-
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-PASSWORD = "correct-horse-battery-1"
-SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 375, "height": 812}}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        needs_service(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield chromium
-        chromium.close()
+SIZES = {"desktop": DESKTOP, "phone": PHONE}
 
 
 @pytest.fixture
 def user(django_user_model):
-    return django_user_model.objects.create_user("tess", "tess@example.com", PASSWORD)
+    return make_user(django_user_model, "tess")
 
 
 def open_page(browser, live_server, size: dict, javascript: bool = True):

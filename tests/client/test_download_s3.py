@@ -6,48 +6,27 @@ endpoint (``test_download.py``) and with scripted 403 answers (``test_transfer.p
 
 from __future__ import annotations
 
-import boto3
+from urllib.parse import urlsplit
+
 import pytest
 
 from tests.client.conftest import FILES, WEIGHTS, run
 from tests.client.proxy import CuttingProxy
-from tests.conftest import free_port
+from tests.conftest import use_storage
 from tests.factories import add_file, make_artifact
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def s3_proxy(settings):
+def s3_proxy(s3_storage, settings):
     """Files in moto's S3 server; presigned links point at a cutting proxy in front of it."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    bucket = f"lora-models-{port}"  # moto keeps its state per process: one bucket per test
-    boto3.client(
-        "s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
-    ).create_bucket(Bucket=bucket)
-    proxy = CuttingProxy(("127.0.0.1", port))
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "artifacts": {
-            "BACKEND": "artifacts.storage.s3.S3ArtifactStorage",
-            "OPTIONS": {
-                "bucket_name": bucket,
-                "endpoint_url": endpoint,
-                "public_endpoint_url": proxy.url,
-                "access_key": "test",
-                "secret_key": "test",
-                "region_name": "us-east-1",
-            },
-        },
-    }
+    options = settings.STORAGES["artifacts"]["OPTIONS"]
+    endpoint = urlsplit(options["endpoint_url"])
+    proxy = CuttingProxy((endpoint.hostname, endpoint.port))
+    use_storage(settings, settings.STORAGES["artifacts"]["BACKEND"], **options, public_endpoint_url=proxy.url)
     yield proxy
     proxy.close()
-    server.stop()
 
 
 @pytest.fixture

@@ -12,12 +12,12 @@ from django.test import Client
 
 from artifacts.models import ModelArtifact
 from artifacts.services.comparison import MAX_SERIES_POINTS
+from tests.conftest import NOT_FOUND
 from tests.factories import add_history, make_artifact, make_dataset, make_job
 from tests.page_text import text
 
 pytestmark = pytest.mark.django_db
 
-NOT_FOUND = {"error": "Model not found or access denied"}
 HEALTH = {
     "summary": "Validation loss rose after step 20.",
     "best_step": 20,

@@ -20,13 +20,11 @@ from django.utils import timezone
 from artifacts import tasks
 from artifacts.models import Bundle
 from artifacts.services import bundles
-from tests.conftest import needs_service, on_postgres
+from tests.conftest import NOT_FOUND, needs_service, on_postgres
 from tests.factories import add_file, make_artifact
-from tests.ingest.test_e2e import s3_storage  # noqa: F401 -- the moto S3 endpoint fixture
 
 pytestmark = pytest.mark.django_db
 
-NOT_FOUND = {"error": "Model not found or access denied"}
 WEIGHTS = bytes(range(256)) * 4096 + b"tail"  # ~1 MiB, every offset distinguishable
 CONFIG = b'{"r": 16, "lora_alpha": 32, "base_model_name_or_path": "gpt2"}'
 TOKENIZER = json.dumps({"model": {"vocab": {f"t{i}": i for i in range(500)}}}).encode()
@@ -276,7 +274,7 @@ def test_new_endpoints_hide_other_users_models(bob_client, model, builds):
 def test_bundle_on_s3_unzips_byte_exact_and_resumes(
     alice,
     tmp_path,
-    s3_storage,  # noqa: F811 -- the fixture imported above
+    s3_storage,
     builds,
     django_capture_on_commit_callbacks,
 ):

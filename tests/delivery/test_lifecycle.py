@@ -15,11 +15,11 @@ from artifacts.models import ArtifactFile, Bundle, DownloadGrant, ModelArtifact
 from artifacts.services import bundles, lifecycle
 from artifacts.services.ingest.selection import awaiting_jobs
 from artifacts.storage.local import LocalArtifactStorage
+from tests.conftest import NOT_FOUND
+from tests.delivery.grants import signed_url
 from tests.factories import add_file, make_artifact
 
 pytestmark = pytest.mark.django_db
-
-NOT_FOUND = {"error": "Model not found or access denied"}
 
 
 @pytest.fixture
@@ -33,12 +33,6 @@ def model(alice):
 def ids(response) -> list[str]:
     assert response.status_code == 200, response.content
     return [m["id"] for m in response.json()["data"]["models"]]
-
-
-def signed_url(client: Client, model, name: str = "adapter_model.safetensors") -> str:
-    response = client.post(f"/api/models/{model.id}/download", {"files": [name]}, content_type="application/json")
-    assert response.status_code == 200, response.content
-    return response.json()["data"]["download_urls"][name]
 
 
 def test_delete_hides_then_restore_shows_again(alice_client, model):

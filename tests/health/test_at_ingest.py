@@ -17,14 +17,9 @@ from artifacts.services.ingest import ingest
 from pipeline.models import Notification, TrainingJob
 from tests.factories import make_artifact, make_dataset, make_job
 from tests.health_runs import demo_job
-from tests.ingest_fakes import serve, use_fake_cluster
+from tests.ingest_fakes import serve
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def cluster_settings(settings):
-    use_fake_cluster(settings)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fake_cluster")]
 
 
 def checks(artifact) -> dict[str, dict]:

@@ -13,17 +13,9 @@ from artifacts.services.ingest import awaiting_jobs, ingest
 from artifacts.tasks import ingest_job
 from pipeline.models import Notification
 from tests.factories import make_job
-from tests.ingest_fakes import API, FILES, STORAGE_HOST, finished_job, listing, serve, stored_files, use_fake_cluster
+from tests.ingest_fakes import API, FILES, STORAGE_HOST, listing, serve, stored_files
 
-
-@pytest.fixture(autouse=True)
-def cluster_settings(settings):
-    use_fake_cluster(settings)
-
-
-@pytest.fixture
-def job(alice):
-    return finished_job(alice)
+pytestmark = pytest.mark.usefixtures("fake_cluster")
 
 
 @pytest.mark.django_db

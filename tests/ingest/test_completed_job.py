@@ -12,17 +12,9 @@ from artifacts.models import ArtifactFile, ArtifactIngest, ModelArtifact
 from artifacts.services.ingest import ingest
 from pipeline.models import Notification, TrainingJob
 from tests.factories import add_history, make_job
-from tests.ingest_fakes import API, FILES, finished_job, listing, serve, stored_files, use_fake_cluster
+from tests.ingest_fakes import API, FILES, listing, serve, stored_files
 
-
-@pytest.fixture(autouse=True)
-def cluster_settings(settings):
-    use_fake_cluster(settings)
-
-
-@pytest.fixture
-def job(alice):
-    return finished_job(alice)
+pytestmark = pytest.mark.usefixtures("fake_cluster")
 
 
 @pytest.mark.django_db

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 from django.db import connection
 from safetensors import safe_open
@@ -16,8 +14,8 @@ from artifacts.models import ArtifactFile, ArtifactIngest, ModelArtifact
 from artifacts.services.ingest import ingest, ingest_due_jobs
 from pipeline.models import Notification
 from pipeline.simulator.files import AdapterSpec
-from pipeline.simulator.server import SimulatorConfig, serve_in_thread
-from tests.conftest import needs_service, on_postgres
+from pipeline.simulator.server import SimulatorConfig
+from tests.conftest import ingest_from, needs_service, on_postgres, simulator_running, use_storage
 from tests.factories import add_history, make_dataset, make_job
 
 KEY = "e2e-cluster-key"
@@ -25,17 +23,12 @@ KEY = "e2e-cluster-key"
 
 @pytest.fixture
 def simulator(tmp_path, settings):
-    server = serve_in_thread(
-        SimulatorConfig(
-            api_key=KEY, cache_root=tmp_path / "sim", spec=AdapterSpec(rank=8, adapter_bytes=2 * 1024 * 1024)
-        )
+    config = SimulatorConfig(
+        api_key=KEY, cache_root=tmp_path / "sim", spec=AdapterSpec(rank=8, adapter_bytes=2 * 1024 * 1024)
     )
-    settings.GPU_CLUSTER_API_URL = server.base_url
-    settings.GPU_CLUSTER_API_KEY = KEY
-    settings.GPU_CLUSTER_TIMEOUT = 10
-    yield server
-    server.shutdown()
-    server.server_close()
+    with simulator_running(config) as server:
+        ingest_from(settings, server, KEY)
+        yield server
 
 
 def stored(root: Path) -> list[Path]:
@@ -124,36 +117,6 @@ def test_concurrent_sweeps_on_postgres_give_one_artifact_and_one_notification_pe
     assert {str(p.relative_to(artifact_root)) for p in stored(artifact_root)} == keys
 
 
-@pytest.fixture
-def s3_storage(settings):
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)  # a port no other test holds
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    credentials = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "region_name": "us-east-1"}
-    bucket = f"lora-models-{uuid.uuid4().hex[:12]}"  # moto keeps its state per process: one bucket per test
-    boto3.client("s3", endpoint_url=endpoint, **credentials).create_bucket(Bucket=bucket)
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "artifacts": {
-            "BACKEND": "artifacts.storage.s3.S3ArtifactStorage",
-            "OPTIONS": {
-                "bucket_name": bucket,
-                "endpoint_url": endpoint,
-                "access_key": "test",
-                "secret_key": "test",
-                "region_name": "us-east-1",
-            },
-        },
-    }
-    client = boto3.client("s3", endpoint_url=endpoint, **credentials)
-    client.bucket = bucket
-    yield client
-    server.stop()
-
-
 @pytest.mark.django_db
 def test_ingest_streams_into_s3_and_presigned_urls_download(simulator, alice, s3_storage):
     import requests
@@ -190,10 +153,7 @@ def test_presigned_urls_use_the_public_endpoint_when_set(simulator, alice, s3_st
     options = settings.STORAGES["artifacts"]["OPTIONS"]
     internal = options["endpoint_url"]
     public = internal.replace("127.0.0.1", "localhost")  # the same server under the name clients use
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "artifacts": {**settings.STORAGES["artifacts"], "OPTIONS": {**options, "public_endpoint_url": public}},
-    }
+    use_storage(settings, settings.STORAGES["artifacts"]["BACKEND"], **options, public_endpoint_url=public)
     job = make_job(alice, external_job_id="sim-e2e-public")
     assert ingest(job).success
     adapter = ArtifactFile.objects.get(artifact__job=job, filename="adapter_config.json")

@@ -16,21 +16,14 @@ from artifacts.services.ingest import Outcome, ingest
 from artifacts.storage.local import LocalArtifactStorage
 from artifacts.storage.s3 import s3_refusal
 from pipeline.models import Notification
-from tests.ingest_fakes import API, FILES, STORAGE_HOST, finished_job, listing, serve, stored_files, use_fake_cluster
+from tests.ingest_fakes import API, FILES, STORAGE_HOST, listing, serve, stored_files
 
 LISTING_URL = f"{API}/training/artifacts/ext-1"
 PRESIGNED = RemoteFile(name="a.bin", url=f"{STORAGE_HOST}/ext-1/a.bin?sig=abc")
 ON_API_HOST = RemoteFile(name="a.bin", url=f"{API}/files/ext-1/a.bin")
 
 
-@pytest.fixture(autouse=True)
-def cluster_settings(settings):
-    use_fake_cluster(settings)
-
-
-@pytest.fixture
-def job(alice):
-    return finished_job(alice)
+pytestmark = pytest.mark.usefixtures("fake_cluster")
 
 
 # --- The table, row by row, at the client ---------------------------------------------------------

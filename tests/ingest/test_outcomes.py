@@ -17,19 +17,12 @@ from artifacts.services.ingest import IngestOutcome, Outcome, ingest
 from artifacts.tasks import ingest_job
 from pipeline.models import TrainingJob
 from tests.factories import make_artifact, make_job
-from tests.ingest_fakes import API, finished_job, serve, use_fake_cluster
+from tests.ingest_fakes import API, serve
 
 LISTING_URL = f"{API}/training/artifacts/ext-1"
 
 
-@pytest.fixture(autouse=True)
-def cluster_settings(settings):
-    use_fake_cluster(settings)
-
-
-@pytest.fixture
-def job(alice):
-    return finished_job(alice)
+pytestmark = pytest.mark.usefixtures("fake_cluster")
 
 
 @pytest.mark.django_db

@@ -16,17 +16,9 @@ from artifacts.models import ArtifactIngest, ModelArtifact
 from artifacts.tasks import queue_due_jobs
 from pipeline.models import TrainingJob
 from tests.factories import make_job
-from tests.ingest_fakes import API, finished_job, serve, use_fake_cluster
+from tests.ingest_fakes import API, serve
 
-
-@pytest.fixture(autouse=True)
-def cluster_settings(settings):
-    use_fake_cluster(settings)
-
-
-@pytest.fixture
-def job(alice):
-    return finished_job(alice)
+pytestmark = pytest.mark.usefixtures("fake_cluster")
 
 
 @pytest.mark.django_db

@@ -12,17 +12,9 @@ from artifacts.models import ArtifactIngest
 from artifacts.services.ingest import awaiting_jobs, ingest
 from artifacts.tasks import ingest_job, retry_failed_ingest
 from pipeline.models import Notification
-from tests.ingest_fakes import API, FILES, STORAGE_HOST, finished_job, listing, serve, use_fake_cluster
+from tests.ingest_fakes import API, FILES, STORAGE_HOST, listing, serve
 
-
-@pytest.fixture(autouse=True)
-def cluster_settings(settings):
-    use_fake_cluster(settings)
-
-
-@pytest.fixture
-def job(alice):
-    return finished_job(alice)
+pytestmark = pytest.mark.usefixtures("fake_cluster")
 
 
 @pytest.mark.django_db

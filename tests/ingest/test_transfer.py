@@ -9,17 +9,9 @@ from django.utils import timezone
 from artifacts.models import ArtifactIngest, ModelArtifact
 from artifacts.services.ingest import ingest
 from pipeline.models import Notification
-from tests.ingest_fakes import API, FILES, STORAGE_HOST, finished_job, listing, serve, stored_files, use_fake_cluster
+from tests.ingest_fakes import API, FILES, STORAGE_HOST, listing, serve, stored_files
 
-
-@pytest.fixture(autouse=True)
-def cluster_settings(settings):
-    use_fake_cluster(settings)
-
-
-@pytest.fixture
-def job(alice):
-    return finished_job(alice)
+pytestmark = pytest.mark.usefixtures("fake_cluster")
 
 
 @pytest.mark.django_db

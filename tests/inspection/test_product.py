@@ -14,7 +14,8 @@ from artifacts.services.ingest import ingest
 from artifacts.services.ingest import transfer as transfer_module
 from pipeline.models import Notification
 from pipeline.simulator.files import AdapterSpec
-from pipeline.simulator.server import SimulatorConfig, serve_in_thread
+from pipeline.simulator.server import SimulatorConfig
+from tests.conftest import ingest_from, simulator_running
 from tests.factories import add_history, make_dataset, make_job
 
 KEY = "inspection-product-key"
@@ -39,13 +40,9 @@ USELESS = "This adapter loads but is unusable as delivered."
 def simulator(tmp_path, settings):
     # The jobs' hyperparameters say rank 16 (tests.factories), so the files agree with them.
     spec = AdapterSpec(rank=16, lora_alpha=32, adapter_bytes=256 * 1024)  # one layer: layers_to_transform [0]
-    server = serve_in_thread(SimulatorConfig(api_key=KEY, cache_root=tmp_path / "sim", spec=spec))
-    settings.GPU_CLUSTER_API_URL = server.base_url
-    settings.GPU_CLUSTER_API_KEY = KEY
-    settings.GPU_CLUSTER_TIMEOUT = 10
-    yield server
-    server.shutdown()
-    server.server_close()
+    with simulator_running(SimulatorConfig(api_key=KEY, cache_root=tmp_path / "sim", spec=spec)) as server:
+        ingest_from(settings, server, KEY)
+        yield server
 
 
 def ingested(user, external_id: str) -> ModelArtifact:

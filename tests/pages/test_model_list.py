@@ -11,13 +11,9 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import make_artifact, make_dataset, make_job, make_notification
-from tests.page_text import text
+from tests.page_text import card_names, text
 
 pytestmark = pytest.mark.django_db
-
-
-def card_names(response) -> list[str]:
-    return re.findall(r'data-testid="model-name">.*?<span>(.*?)</span>', response.content.decode(), re.S)
 
 
 def notices(response) -> list[str]:

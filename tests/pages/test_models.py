@@ -13,13 +13,9 @@ from django.utils import timezone
 from artifacts.models import DownloadGrant, ModelArtifact
 from pipeline.models import MetricsPoint
 from tests.factories import add_file, add_history, make_artifact, make_dataset, make_job
-from tests.page_text import text
+from tests.page_text import card_names, text
 
 pytestmark = pytest.mark.django_db
-
-
-def card_names(response) -> list[str]:
-    return re.findall(r'data-testid="model-name">.*?<span>(.*?)</span>', response.content.decode(), re.S)
 
 
 def artifact(user, name: str, score: int = 4, age_days: float = 0, dataset=None, convergence: str = "good"):

@@ -2,6 +2,8 @@ import pytest
 import time_machine
 from django.test import Client
 
+from tests.conftest import use_storage
+
 
 @pytest.mark.django_db
 def test_status_reports_every_check_healthy():
@@ -33,13 +35,7 @@ def test_status_is_503_when_the_broker_is_unreachable(monkeypatch):
 def test_status_is_503_when_storage_cannot_be_written(settings, tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the storage root should be")
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "artifacts": {
-            "BACKEND": "artifacts.storage.local.LocalArtifactStorage",
-            "OPTIONS": {"location": str(blocker)},
-        },
-    }
+    use_storage(settings, "artifacts.storage.local.LocalArtifactStorage", location=str(blocker))
     response = Client().get("/status")
     assert response.status_code == 503
     assert response.json()["checks"]["storage"]["ok"] is False

@@ -7,22 +7,21 @@ import pytest
 import requests
 
 from pipeline.simulator.files import AdapterSpec
-from pipeline.simulator.server import RangeNotSatisfiable, SimulatorConfig, parse_range, serve_in_thread
+from pipeline.simulator.server import RangeNotSatisfiable, SimulatorConfig, parse_range
+from tests.conftest import simulator_running
 
 KEY = "sim-range-key"
 
 
 def start(tmp_path, **options):
     spec = AdapterSpec(rank=1, adapter_bytes=128 * 1024)
-    return serve_in_thread(SimulatorConfig(api_key=KEY, cache_root=tmp_path / "sim", spec=spec, **options))
+    return simulator_running(SimulatorConfig(api_key=KEY, cache_root=tmp_path / "sim", spec=spec, **options))
 
 
 @pytest.fixture
 def simulator(tmp_path):
-    server = start(tmp_path)
-    yield server
-    server.shutdown()
-    server.server_close()
+    with start(tmp_path) as server:
+        yield server
 
 
 def adapter(server, job_id="range-job"):
@@ -87,14 +86,10 @@ def test_parse_range_rules():
 
 
 def test_throttle_caps_each_connection(tmp_path):
-    server = start(tmp_path, throttle_bytes_per_second=256 * 1024)
-    try:
+    with start(tmp_path, throttle_bytes_per_second=256 * 1024) as server:
         url, meta = adapter(server)
         started = time.monotonic()
         body = requests.get(url, headers={"Range": "bytes=0-131071"}, timeout=30).content
         elapsed = time.monotonic() - started
-    finally:
-        server.shutdown()
-        server.server_close()
     assert len(body) == 128 * 1024
     assert elapsed >= 0.45  # 128 KiB at 256 KiB/s takes half a second

@@ -7,21 +7,19 @@ import requests
 from safetensors import safe_open
 
 from pipeline.simulator.files import AdapterSpec
-from pipeline.simulator.server import SimulatorConfig, SimulatorHandler, serve_in_thread
+from pipeline.simulator.server import SimulatorConfig, SimulatorHandler
+from tests.conftest import simulator_running
 
 KEY = "sim-test-key"
 
 
 @pytest.fixture
 def simulator(tmp_path):
-    server = serve_in_thread(
-        SimulatorConfig(
-            api_key=KEY, cache_root=tmp_path / "sim", spec=AdapterSpec(rank=8, adapter_bytes=3 * 1024 * 1024)
-        )
+    config = SimulatorConfig(
+        api_key=KEY, cache_root=tmp_path / "sim", spec=AdapterSpec(rank=8, adapter_bytes=3 * 1024 * 1024)
     )
-    yield server
-    server.shutdown()
-    server.server_close()
+    with simulator_running(config) as server:
+        yield server
 
 
 def listing(server, job_id, key=KEY):
@@ -86,12 +84,8 @@ def test_fault_modes(simulator):
 
 
 def test_error_rate_injects_503s(tmp_path):
-    server = serve_in_thread(SimulatorConfig(api_key=KEY, cache_root=tmp_path, error_rate=1.0, seed=1))
-    try:
+    with simulator_running(SimulatorConfig(api_key=KEY, cache_root=tmp_path, error_rate=1.0, seed=1)) as server:
         assert listing(server, "sim-x").status_code == 503
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_size_scales_with_spec_without_changing_layout_rules():

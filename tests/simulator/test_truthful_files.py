@@ -11,7 +11,8 @@ import requests
 from artifacts.inspection import AdapterInspector
 from pipeline.demo_data import JOBS, simulator_specs
 from pipeline.simulator.files import AdapterSpec, generate, spec_for_job
-from pipeline.simulator.server import SimulatorConfig, serve_in_thread
+from pipeline.simulator.server import SimulatorConfig
+from tests.conftest import simulator_running
 
 KEY = "sim-inspection-key"
 SMALL = 256 * 1024
@@ -26,10 +27,8 @@ def simulator(tmp_path_factory):
         spec=AdapterSpec(rank=8, adapter_bytes=SMALL),
         jobs=specs,
     )
-    server = serve_in_thread(config)
-    yield server
-    server.shutdown()
-    server.server_close()
+    with simulator_running(config) as server:
+        yield server
 
 
 def ingest_and_inspect(server, job_id: str, hyperparameters: dict | None) -> tuple[dict, dict]:

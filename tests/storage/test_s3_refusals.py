@@ -9,6 +9,7 @@ from moto import mock_aws
 
 from artifacts.models import ArtifactIngest
 from artifacts.services.ingest import Outcome, ingest
+from tests.conftest import use_storage
 from tests.ingest_fakes import finished_job, serve, use_fake_cluster
 
 pytestmark = pytest.mark.django_db
@@ -18,13 +19,12 @@ pytestmark = pytest.mark.django_db
 def s3(settings):
     with mock_aws():
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="lora-models")
-        settings.STORAGES = {
-            **settings.STORAGES,
-            "artifacts": {
-                "BACKEND": "artifacts.storage.s3.S3ArtifactStorage",
-                "OPTIONS": {"bucket_name": "no-such-bucket", "region_name": "us-east-1"},
-            },
-        }
+        use_storage(
+            settings,
+            "artifacts.storage.s3.S3ArtifactStorage",
+            bucket_name="no-such-bucket",
+            region_name="us-east-1",
+        )
         use_fake_cluster(settings)
         yield
 

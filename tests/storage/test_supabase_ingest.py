@@ -12,6 +12,7 @@ import responses
 from artifacts.models import ArtifactIngest
 from artifacts.services.ingest import Outcome, ingest
 from pipeline.models import Notification
+from tests.conftest import use_storage
 from tests.factories import make_artifact
 from tests.ingest_fakes import FILES, finished_job, listing, serve, use_fake_cluster
 from tests.storage.supabase_fake import FakeSupabaseStorage
@@ -22,13 +23,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def server(settings) -> FakeSupabaseStorage:
     fake = FakeSupabaseStorage()
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "artifacts": {
-            "BACKEND": "artifacts.storage.supabase.SupabaseArtifactStorage",
-            "OPTIONS": {"url": "https://project.supabase.test", "key": "k", "http_client": fake.client()},
-        },
-    }
+    use_storage(
+        settings,
+        "artifacts.storage.supabase.SupabaseArtifactStorage",
+        url="https://project.supabase.test",
+        key="k",
+        http_client=fake.client(),
+    )
     use_fake_cluster(settings)
     return fake
 

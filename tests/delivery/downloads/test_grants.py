@@ -17,21 +17,14 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from artifacts.models import DownloadGrant
 from artifacts.storage.signing import make_token
+from tests.conftest import NOT_FOUND
+from tests.delivery.grants import grant, signed_url
 from tests.factories import add_file, make_artifact
 
 pytestmark = pytest.mark.django_db
 
-NOT_FOUND = {"error": "Model not found or access denied"}
 WEIGHTS = bytes(range(256)) * 4 + b"tail"  # 1028 bytes, every offset distinguishable
 CONFIG = b'{"r": 16, "lora_alpha": 32}'
-
-
-@pytest.fixture(autouse=True)
-def private_cache(settings):
-    """Throttle counters live in the cache: give each test its own, empty one."""
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": uuid.uuid4().hex}
-    }
 
 
 @pytest.fixture
@@ -45,18 +38,6 @@ def model(alice):
 @pytest.fixture
 def owner(alice_client) -> Client:
     return alice_client
-
-
-def grant(client: Client, model, body=None, **extra):
-    if body is None:
-        return client.post(f"/api/models/{model.id}/download", **extra)
-    return client.post(f"/api/models/{model.id}/download", body, content_type="application/json", **extra)
-
-
-def signed_url(client: Client, model, filename: str = "adapter_model.safetensors") -> str:
-    response = grant(client, model, {"files": [filename]})
-    assert response.status_code == 200, response.content
-    return response.json()["data"]["download_urls"][filename]
 
 
 def body_of(response) -> bytes:

@@ -1,0 +1,17 @@
+"""Download grants as the delivery tests ask for them."""
+
+from __future__ import annotations
+
+from django.test import Client
+
+
+def grant(client: Client, model, body=None, **extra):
+    if body is None:
+        return client.post(f"/api/models/{model.id}/download", **extra)
+    return client.post(f"/api/models/{model.id}/download", body, content_type="application/json", **extra)
+
+
+def signed_url(client: Client, model, filename: str = "adapter_model.safetensors") -> str:
+    response = grant(client, model, {"files": [filename]})
+    assert response.status_code == 200, response.content
+    return response.json()["data"]["download_urls"][filename]
