@@ -1,4 +1,4 @@
-"""Download grants as the delivery tests ask for them."""
+"""Download grants as the delivery tests ask for them, and the bodies of the downloads."""
 
 from __future__ import annotations
 
@@ -15,3 +15,7 @@ def signed_url(client: Client, model, filename: str = "adapter_model.safetensors
     response = grant(client, model, {"files": [filename]})
     assert response.status_code == 200, response.content
     return response.json()["data"]["download_urls"][filename]
+
+
+def body_of(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
