@@ -6,9 +6,9 @@ import json
 import math
 from types import SimpleNamespace
 
-from artifacts.compare import check_rows, config_rows, curves
-from artifacts.health.checks import training_health
 from artifacts.health.loss_history import smooth
+from artifacts.health.training_health import training_health
+from artifacts.services.comparison import check_rows, config_rows, curves
 from pipeline.demo_data import JOBS, loss_history
 
 

@@ -7,15 +7,11 @@ import math
 
 import pytest
 
-from artifacts.health.checks import (
-    MIN_TRAINING_POINTS,
-    MIN_VALIDATION_POINTS,
-    health_severity,
-    rating_caveat,
-    training_health,
-)
 from artifacts.health.loss_history import SMOOTHING_WEIGHT, smooth
 from artifacts.health.quality import calculate_quality_metrics
+from artifacts.health.thresholds import MIN_TRAINING_POINTS, MIN_VALIDATION_POINTS
+from artifacts.health.training_health import training_health
+from artifacts.health.verdict import health_severity, rating_caveat
 from tests.health.histories import HEALTHY, assert_json_safe, check, codes, curve, healthy, points, with_val
 
 # --- shape -----------------------------------------------------------------------------------

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from artifacts.health.checks import download_warning, improvement_is_good, rating_caveat, training_health
 from artifacts.health.quality import calculate_quality_metrics
+from artifacts.health.training_health import training_health
+from artifacts.health.verdict import download_warning, improvement_is_good, rating_caveat
 from pipeline.demo_data import JOBS, load_demo_data
 from pipeline.models import TrainingJob
 from tests.health.histories import assert_json_safe, check, demo_points

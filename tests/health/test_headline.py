@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import math
 
-from artifacts.health.checks import (
+from artifacts.health.quality import calculate_quality_metrics
+from artifacts.health.training_health import training_health
+from artifacts.health.verdict import (
     download_warning,
     headline_facts,
     health_severity,
     improvement_is_good,
     rating_caveat,
-    training_health,
 )
-from artifacts.health.quality import calculate_quality_metrics
 from tests.health.histories import demo_points, healthy
 
 

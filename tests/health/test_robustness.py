@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from artifacts.health.checks import training_health
+from artifacts.health.training_health import training_health
 from pipeline.models import MetricsPoint
 from tests.health.histories import assert_json_safe, check, curve, healthy, points, with_val
 

@@ -3,8 +3,9 @@ flat, and loss spikes."""
 
 from __future__ import annotations
 
-from artifacts.health import checks as h
-from artifacts.health.checks import health_severity, training_health
+from artifacts.health import thresholds as h
+from artifacts.health.training_health import training_health
+from artifacts.health.verdict import health_severity
 from tests.health.histories import HEALTHY, check, curve, healthy, points, with_val
 
 # --- overfitting -----------------------------------------------------------------------------

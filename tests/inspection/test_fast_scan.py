@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from artifacts.inspection.safetensors_stream import SCAN_ELEMENTS, SafetensorsStream, all_zero_values, count_nonfinite
+from artifacts.inspection.safetensors_stream import SafetensorsStream
+from artifacts.inspection.safetensors_values import SCAN_ELEMENTS, all_zero_values, count_nonfinite
 from tests.adapter_files import bf16_bytes, raw_safetensors
 
 SPECIALS = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 65504.0, -65504.0, 1e38, -1e38], dtype=np.float32)

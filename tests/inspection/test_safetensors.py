@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 from safetensors.numpy import save
 
-from artifacts.inspection.safetensors_stream import MAX_HEADER_SIZE, SafetensorsStream, count_nonfinite
+from artifacts.inspection.safetensors_header import MAX_HEADER_SIZE
+from artifacts.inspection.safetensors_stream import SafetensorsStream
+from artifacts.inspection.safetensors_values import count_nonfinite
 from tests.adapter_files import bf16_bytes, raw_safetensors
 
 
@@ -249,7 +251,7 @@ def test_random_corruption_never_raises():
 )
 def test_the_header_is_read_entry_by_entry_with_json_loads_grammar(text):
     """The header's top level is walked one entry at a time; what it accepts is what json.loads accepts."""
-    from artifacts.inspection.safetensors_stream import _no_duplicates, _top_level
+    from artifacts.inspection.safetensors_header import _no_duplicates, _top_level
 
     try:
         expected = list(json.loads(text, object_pairs_hook=_no_duplicates).items())

@@ -12,7 +12,8 @@ from types import SimpleNamespace
 
 from django.template.loader import render_to_string
 
-from artifacts.charts.loss import MAX_DRAWN_POINTS, Plot, evenly_spaced, format_tick, linear_ticks, loss_chart, thin
+from artifacts.charts.axes import format_tick, linear_ticks
+from artifacts.charts.loss import MAX_DRAWN_POINTS, Plot, evenly_spaced, loss_chart, thin
 
 
 def points(rows):
