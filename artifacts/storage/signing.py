@@ -8,7 +8,8 @@
 
 Each backend's ``signed_url(key, filename, ttl)`` (``artifacts.storage.local``, ``.s3``,
 ``.supabase``) calls its function here; callers go through the configured backend
-(``artifact_storage().signed_url(...)``), so a test can swap the backend. Every URL downloads as ``filename`` and stops working after ``ttl`` seconds.
+(``artifact_storage().signed_url(...)``), so a test can swap the backend. Every URL downloads as
+``filename`` and stops working after ``ttl`` seconds.
 """
 
 from __future__ import annotations
