@@ -26,6 +26,8 @@ from artifacts.services.ingest.remote_body import RemoteBody
 from artifacts.storage.seam import StorageRefused, artifact_storage
 
 HEARTBEAT_SECONDS = 2.0
+
+
 class LeaseLost(Exception):
     """Another worker took over the job (our lease expired); this attempt must stand down."""
 
