@@ -2,7 +2,7 @@
 
 ``artifacts.health.quality.calculate_quality_metrics`` keeps the seed's thresholds inside its function
 body, exactly as the seed wrote them; this module states the same thresholds as data so the
-"Why this rating" section can publish them. ``tests/test_rating.py`` checks every boundary here
+"Why this rating" section can publish them. ``tests/health/test_rating.py`` checks every boundary here
 against ``calculate_quality_metrics`` itself, so the published rule cannot drift from the score.
 """
 
