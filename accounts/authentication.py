@@ -12,7 +12,8 @@ from rest_framework.request import Request
 from accounts.models import ApiToken
 from accounts.throttling import BadTokenCounter
 
-TOO_MANY_BAD_TOKENS = "Too many invalid API tokens from this address."
+# The token was checked and is not valid; a valid token from the same address is still served.
+TOO_MANY_BAD_TOKENS = "Too many invalid API tokens from this address. This one is not valid either."
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -22,14 +23,10 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
-        counter = BadTokenCounter(request)
-        wait = counter.retry_after()
-        if wait is not None:
-            raise exceptions.Throttled(wait=wait, detail=TOO_MANY_BAD_TOKENS)
         try:
-            token = self._token(header)
+            token = self._token(header)  # first: a valid token is served even from a blocked address
         except exceptions.AuthenticationFailed:
-            wait = counter.record_failure()
+            wait = BadTokenCounter(request).record_failure()
             if wait is not None:
                 raise exceptions.Throttled(wait=wait, detail=TOO_MANY_BAD_TOKENS) from None
             raise

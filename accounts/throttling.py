@@ -77,9 +77,15 @@ def lockout_response(
 class BadTokenCounter:
     """Failed bearer-token attempts from one client address, in the shared cache.
 
-    ``API_TOKEN_FAILURE_LIMIT`` failures within ``API_TOKEN_COOLOFF_MINUTES`` block the address's
-    token attempts (good or bad) for ``API_TOKEN_COOLOFF_MINUTES``: checked before the token is, so
-    the answer during a block says nothing about the token. Other addresses are not affected.
+    ``API_TOKEN_FAILURE_LIMIT`` failures within ``API_TOKEN_COOLOFF_MINUTES`` block the address for
+    ``API_TOKEN_COOLOFF_MINUTES``: from then on a bad token from it answers 429 instead of 401, and
+    each one starts the block over, so an address that keeps guessing never gets out of it.
+
+    The block slows bad tokens only. A token is checked before the block is looked at, and a valid
+    one is always served: the clients behind one address (an office's NAT, a pool of CI runners)
+    share it, and one of them sending bad tokens must not lock the others out. Serving valid tokens
+    means a guesser learns, one request at a time, whether a guess was right; a token holds 256
+    random bits, so that answer is no shortcut, and every wrong guess still counts.
     """
 
     def __init__(self, request: Any) -> None:
@@ -90,7 +96,7 @@ class BadTokenCounter:
         self.cooloff: int = settings.API_TOKEN_COOLOFF_MINUTES * 60
 
     def retry_after(self) -> int | None:
-        """Seconds until this address may present tokens again, or None when it may now."""
+        """Seconds until a bad token from this address answers 401 again, or None when it does now."""
         blocked_until = cache.get(self.block_key)
         if blocked_until is None:
             return None
@@ -98,7 +104,9 @@ class BadTokenCounter:
         return wait if wait > 0 else None
 
     def record_failure(self) -> int | None:
-        """Count one failure; return the wait when this one reached the limit."""
+        """Count one failure; return the wait when the address is blocked (by this one or before)."""
+        if self.retry_after() is not None:
+            return self._block()  # still guessing: the block starts over
         cache.add(self.count_key, 0, timeout=self.cooloff)
         try:
             failures = cache.incr(self.count_key)  # atomic on Redis: concurrent guesses all count
@@ -107,6 +115,9 @@ class BadTokenCounter:
             failures = 1
         if failures < self.limit:
             return None
-        cache.set(self.block_key, time.time() + self.cooloff, timeout=self.cooloff)
         cache.delete(self.count_key)
+        return self._block()
+
+    def _block(self) -> int:
+        cache.set(self.block_key, time.time() + self.cooloff, timeout=self.cooloff)
         return self.cooloff

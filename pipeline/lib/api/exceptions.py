@@ -7,12 +7,17 @@ Views raise; they never build an error response themselves.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+# The wait a 429 states when the throttle could not say (DRF's rate throttles give none when a
+# rate was lowered after requests were counted): one minute, the window of the project's rates.
+UNKNOWN_WAIT_SECONDS = 60
 
 
 class ApiError(exceptions.APIException):
@@ -50,6 +55,14 @@ def _summarise(errors: Any) -> str:
     return "; ".join(parts) or "Invalid request."
 
 
+def retry_after_seconds(exc: exceptions.Throttled) -> int:
+    """Whole seconds to wait, at least 1: every 429 says when to come back, in its ``Retry-After``
+    header and in ``details.retry_after_seconds`` (DRF sends no header for an unknown or zero wait)."""
+    if exc.wait is None:
+        return UNKNOWN_WAIT_SECONDS
+    return max(1, math.ceil(exc.wait))
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     response = exception_handler(exc, context)
     if response is None:
@@ -61,9 +74,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         body = {"error": str(detail)}
         if isinstance(exc, ApiError) and exc.details is not None:
             body["details"] = exc.details
-        wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
-        if wait is not None:
-            body["details"] = {"retry_after_seconds": int(wait)}
+        if isinstance(exc, exceptions.Throttled):
+            wait = retry_after_seconds(exc)
+            if exc.wait is None:
+                body["error"] += f" Try again in {wait} seconds."
+            body["details"] = {"retry_after_seconds": wait}
+            response["Retry-After"] = str(wait)
     response.data = body
     request: Any = context.get("request")
     renderer = getattr(request, "accepted_renderer", None)
