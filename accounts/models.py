@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from pipeline.lib.text import first_unprintable
+from pipeline.lib.text import first_unprintable, has_visible
 
 TOKEN_PREFIX = "plt_"  # noqa: S105 (a visible prefix, not a secret)
 
@@ -30,9 +30,12 @@ def hash_token(raw: str) -> str:
 
 def validate_printable(value: str) -> None:
     """No character the display rule of ``pipeline.lib.text`` refuses (newlines, NUL, bidi overrides,
-    zero-width characters) in a label. Migration 0002 names this validator: keep it here."""
+    zero-width characters) in a label, and a label that is not empty shows something (not only
+    spaces or blank-looking characters). Migration 0002 names this validator: keep it here."""
     if first_unprintable(value) is not None:
         raise ValidationError("Use printable characters only (no line breaks or control characters).")
+    if value and not has_visible(value):
+        raise ValidationError("Use at least one visible character (letters or digits), not only spaces.")
 
 
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):

@@ -19,6 +19,12 @@ built with them. Anywhere else (at either end of the text, beside a space or bes
 invisible character) they show nothing and are refused like the other format characters, so a
 text made only of invisible characters never passes.
 
+A second rule, :func:`has_visible`: text shown as a name must draw something. Whitespace does not,
+nor do the characters above, nor a combining mark with nothing to sit on, nor the few letters and
+symbols that are drawn as blanks (the Hangul fillers, U+3164 among them, and the blank braille
+pattern U+2800) and so are the usual way to make an "empty" name that passes a whitespace check.
+They are fine inside text; text made only of them shows nothing.
+
 Callers name what they allow besides (a description allows newline and tab) and word their own
 messages.
 """
@@ -30,6 +36,8 @@ from collections.abc import Iterator
 
 JOINERS = frozenset("\u200c\u200d")
 LINE_SEPARATORS = frozenset("\u2028\u2029")
+# Letters and symbols every font draws as empty space.
+BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
 def _hidden(char: str) -> bool:
@@ -64,3 +72,19 @@ def without_unprintable(text: str, allowed: str = "") -> str:
     """``text`` with every character the rule refuses left out."""
     dropped = set(unprintable_positions(text, allowed))
     return "".join(char for index, char in enumerate(text) if index not in dropped) if dropped else text
+
+
+def _draws(char: str) -> bool:
+    """A letter, number, punctuation mark or symbol that puts ink on the page."""
+    return unicodedata.category(char)[0] in "LNPS" and char not in BLANK_GLYPHS
+
+
+def has_visible(text: str) -> bool:
+    """Whether ``text`` draws anything: False for empty text and for text made only of whitespace,
+    invisible characters, lone combining marks and blank glyphs."""
+    return any(_draws(char) for char in text)
+
+
+def first_invisible(text: str) -> str | None:
+    """The first character of ``text`` that is neither whitespace nor drawn (for messages naming it)."""
+    return next((char for char in text if not char.isspace() and not _draws(char)), None)
