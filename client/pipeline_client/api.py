@@ -1,8 +1,9 @@
 """The PIPELINE JSON API, spoken over httpx with a bearer token, timeouts and retries.
 
-Connection errors and 5xx answers are retried with backoff; ``429`` waits as long as the server
-asks (within reason). Any other error becomes an :class:`~pipeline_client.errors.ApiError` whose
-message is the server's own ``{"error": ...}`` text.
+Connection errors and 5xx answers are retried with backoff. A rate limit (429) is sat out only
+when it is short (:mod:`pipeline_client.retry`); a longer one is reported at once with its wait.
+Any other error becomes an :class:`~pipeline_client.errors.ApiError` whose message is the
+server's own ``{"error": ...}`` text, or a sentence saying what answered instead of the API.
 """
 
 from __future__ import annotations
@@ -17,36 +18,38 @@ from pipeline_client.config import TOKEN_HELP, Login
 from pipeline_client.errors import ApiError, ClientError
 
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-MAX_THROTTLE_WAIT = 60.0
 
 
 def user_agent() -> str:
     return f"pipeline-client/{__version__}"
 
 
-def error_text(response: httpx.Response) -> str:
-    """The server's ``error`` message, or the bare status when the body is not the API's envelope."""
+def envelope_error(response: httpx.Response) -> str | None:
+    """The ``error`` of the API's error envelope, or None when the body is not one."""
     try:
         body = response.json()
     except ValueError:
-        body = None
+        return None
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         return str(body["error"])
-    return response.reason_phrase or "error"
+    return None
 
 
-def retry_after(response: httpx.Response) -> float:
-    try:
-        details = response.json().get("details") or {}
-        seconds = float(details.get("retry_after_seconds", 0))
-    except (ValueError, AttributeError, TypeError):
-        seconds = 0.0
-    if not seconds:
-        try:
-            seconds = float(response.headers.get("Retry-After", "1"))
-        except ValueError:
-            seconds = 1.0
-    return min(max(seconds, 1.0), MAX_THROTTLE_WAIT)
+def error_text(response: httpx.Response) -> str:
+    """The server's ``error`` message, or the bare status when the body is not the API's envelope."""
+    return envelope_error(response) or response.reason_phrase or "error"
+
+
+def media_type(response: httpx.Response) -> str:
+    return response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+
+
+def is_html(response: httpx.Response) -> bool:
+    """A web page: labelled as one, or starting like one whatever its label says."""
+    if media_type(response) in ("text/html", "application/xhtml+xml"):
+        return True
+    start = response.content[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return start.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
 
 
 class Api:
@@ -70,8 +73,9 @@ class Api:
 
     # --- transport ------------------------------------------------------------------------------
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One API call, retried on connection errors, 5xx and 429; other answers are returned."""
+        """One API call, retried on connection errors, 5xx and short 429s; other answers are returned."""
         failures = 0
+        throttle = retry.Throttle()
         while True:
             try:
                 response = self.http.request(method, path, **kwargs)
@@ -81,14 +85,17 @@ class Api:
                     raise ClientError(f"cannot reach {self.url}: {retry.describe(exc)}") from None
                 retry.wait_before_retry(failures)
                 continue
-            if response.status_code >= 500 or response.status_code == 429:
+            if response.status_code == 429:
+                seconds = throttle.quiet_wait(retry.throttle_wait(response))
+                if seconds is None:
+                    return response  # a long wait: reported now, not slept through
+                retry.sleep(seconds)
+                continue
+            if response.status_code >= 500:
                 failures += 1
                 if failures >= retry.MAX_ATTEMPTS:
                     return response
-                if response.status_code == 429:
-                    retry.sleep(retry_after(response))
-                else:
-                    retry.wait_before_retry(failures)
+                retry.wait_before_retry(failures)
                 continue
             return response
 
@@ -99,10 +106,31 @@ class Api:
         try:
             body = response.json()
         except ValueError:
-            raise ClientError(f"{self.url}{path} did not answer JSON; is {self.url} a PIPELINE server?") from None
+            raise ClientError(self.not_the_api(response)) from None
         if not isinstance(body, dict) or "data" not in body:
-            raise ClientError(f"{self.url}{path} answered an unexpected shape; is {self.url} a PIPELINE server?")
+            raise ClientError(
+                f"{self.address(response)} answered JSON of an unexpected shape, not the PIPELINE API; "
+                f"is {self.url} the server's address?"
+            )
         return body["data"]
+
+    def address(self, response: httpx.Response) -> str:
+        """The URL that answered, without its query."""
+        return str(response.request.url.copy_with(query=None, fragment=None))
+
+    def not_the_api(self, response: httpx.Response) -> str:
+        """A sentence saying what answered instead of the API's JSON."""
+        status = "" if response.status_code == 200 else f" (HTTP {response.status_code})"
+        if is_html(response):
+            what = "an HTML page"
+        elif not response.content.strip():
+            what = "an empty body"
+        else:
+            what = f"{media_type(response) or 'an unlabelled body'}"
+        return (
+            f"{self.address(response)} answered with {what}{status}, not the PIPELINE API; "
+            f"is {self.url} the server's address?"
+        )
 
     def raise_for_status(self, response: httpx.Response, what: str = "") -> None:
         status = response.status_code
@@ -112,6 +140,10 @@ class Api:
         if 300 <= status < 400:
             location = response.headers.get("Location", "another address")
             raise ApiError(f"{prefix}the server redirects to {location}; log in with that address", status)
+        if status == 429:
+            raise ApiError(retry.throttled_message(response, "the server"), status)
+        if envelope_error(response) is None and status < 500 and is_html(response):
+            raise ApiError(self.not_the_api(response), status)
         if status == 401:
             raise ApiError(
                 f"the server rejected the token ({error_text(response)}). "

@@ -1,11 +1,20 @@
-"""Human-readable output of models: a table for the list, a summary and file table for one."""
+"""Human-readable output of models: a table for the list, a summary and file table for one.
+
+Verdict first (DESIGN §14): a model the server judges ``unusable`` says so at the start of its line
+in the list and above everything else in ``models show``, so stars never make it look good.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from pipeline_client.units import human_size
+
+VERDICT_LABELS = {"unusable": "[bold red]UNUSABLE[/]", "warnings": "[yellow]warnings[/]", "ok": "[green]ok[/]"}
 
 
 def stars(score: Any) -> str:
@@ -16,20 +25,29 @@ def stars(score: Any) -> str:
     return "★" * value + "☆" * (5 - value)
 
 
-def human_size(size: Any) -> str:
-    try:
-        value = float(size)
-    except (TypeError, ValueError):
-        return "-"
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"
-
-
 def _date(value: Any) -> str:
     return str(value or "")[:16].replace("T", " ")
+
+
+def verdict_of(model: dict[str, Any]) -> str:
+    """The model's verdict: the list API's ``verdict``, else the detail's ``inspection.verdict``."""
+    verdict = model.get("verdict")
+    if not isinstance(verdict, str) or not verdict:
+        inspection = model.get("inspection")
+        verdict = inspection.get("verdict") if isinstance(inspection, dict) else None
+    return verdict.strip().lower() if isinstance(verdict, str) else ""
+
+
+def verdict_label(verdict: str) -> str:
+    return VERDICT_LABELS.get(verdict, escape(verdict))
+
+
+def health_summary(model: dict[str, Any]) -> str:
+    summary = model.get("health_summary")
+    if not isinstance(summary, str) or not summary.strip():
+        health = model.get("training_health")
+        summary = health.get("summary") if isinstance(health, dict) else None
+    return summary.strip() if isinstance(summary, str) else ""
 
 
 def print_models(data: dict[str, Any]) -> None:
@@ -39,19 +57,30 @@ def print_models(data: dict[str, Any]) -> None:
     if not models:
         console.print("No models." if pagination.get("total", 0) == 0 else "No models on this page.")
     else:
-        # Full IDs (the other commands take them); long names wrap rather than being cut.
+        # Full IDs (the other commands take them); long names wrap rather than being cut. The
+        # verdict and size columns appear when the server sends them (older servers do not).
+        with_verdict = any(verdict_of(model) for model in models)
+        with_size = any(model.get("total_size") is not None for model in models)
         table = Table(box=None, pad_edge=False)
+        if with_verdict:
+            table.add_column("Verdict", no_wrap=True)
         table.add_column("ID", no_wrap=True)
         table.add_column("Name", overflow="fold", ratio=1)
         table.add_column("Quality", no_wrap=True)
+        if with_size:
+            table.add_column("Size", no_wrap=True, justify="right")
         table.add_column("Created", no_wrap=True)
         for model in models:
-            table.add_row(
-                str(model.get("id", "")),
-                str(model.get("name", "")),
-                stars(model.get("quality_score")),
-                str(model.get("created_at") or "")[:10],
-            )
+            name = escape(str(model.get("name", "")))
+            summary = health_summary(model)
+            if summary:
+                name += f"\n[dim]{escape(summary)}[/]"
+            row = [verdict_label(verdict_of(model))] if with_verdict else []
+            row += [str(model.get("id", "")), name, stars(model.get("quality_score"))]
+            if with_size:
+                row.append(human_size(model.get("total_size")))
+            row.append(str(model.get("created_at") or "")[:10])
+            table.add_row(*row)
         console.print(table)
     if pagination:
         console.print(
@@ -65,6 +94,9 @@ def print_model(model: dict[str, Any]) -> None:
     metrics = model.get("quality_metrics") or {}
     dataset = model.get("dataset") or {}
     job = model.get("job") or {}
+    verdict, summary = verdict_of(model), health_summary(model)
+    if verdict == "unusable":
+        console.print(f"[bold red]UNUSABLE[/]{': ' + escape(summary) if summary else ''}", highlight=False)
     rows = [
         ("Name", model.get("name")),
         ("ID", model.get("id")),
@@ -75,16 +107,17 @@ def print_model(model: dict[str, Any]) -> None:
         ("Job", job.get("id")),
         ("Created", _date(model.get("created_at"))),
     ]
-    health = model.get("training_health")
-    if isinstance(health, dict) and health.get("summary"):
-        rows.append(("Training health", health["summary"]))
-    inspection = model.get("inspection")
-    if isinstance(inspection, dict) and inspection.get("verdict"):
-        rows.append(("Inspection", inspection["verdict"]))
+    if summary:
+        rows.append(("Training health", summary))
+    if verdict:
+        rows.append(("Verdict", verdict))
+    files = model.get("files") or []
+    sizes = [item.get("size") for item in files if isinstance(item, dict)]
+    if sizes and all(isinstance(size, int) for size in sizes):
+        rows.append(("Size", f"{human_size(sum(sizes))} in {len(sizes)} file(s)"))
     for label, value in rows:
         if value not in (None, ""):
-            console.print(f"[bold]{label}:[/bold] {value}", highlight=False)
-    files = model.get("files") or []
+            console.print(f"[bold]{label}:[/bold] {escape(str(value))}", highlight=False)
     if files:
         console.print("[bold]Files[/bold] (size, sha256, name):", highlight=False)
         for item in files:

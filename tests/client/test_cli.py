@@ -7,6 +7,8 @@ import os
 import stat
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -71,6 +73,55 @@ def test_login_to_an_unreachable_server_is_one_line(config_home):
     assert "Traceback" not in result.output
 
 
+class RouterPage(BaseHTTPRequestHandler):
+    """Some other web server: every path answers 200 with a login page."""
+
+    def do_GET(self) -> None:
+        body = b"<!DOCTYPE html>\n<html><head><title>Router login</title></head><body>Password:</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def other_web_server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), RouterPage)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_a_url_that_is_another_web_site_says_an_html_page_answered(other_web_server, config_home):
+    result = run("login", "--url", other_web_server, "--token", "plt_whatever-token")
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: {other_web_server}/api/models answered with an HTML page, not the PIPELINE API; "
+        f"is {other_web_server} the server's address?\n"
+    )
+    assert not (config_home / "pipeline" / "config.json").exists()
+
+
+def test_a_url_with_a_page_path_says_an_html_page_answered(server, token, monkeypatch):
+    """The address of a page of the site (copied from the browser) instead of the site's root."""
+    monkeypatch.setenv("PIPELINE_URL", f"{server}/models")
+    monkeypatch.setenv("PIPELINE_TOKEN", token)
+
+    result = run("models", "list")
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: {server}/models/api/models answered with an HTML page (HTTP 404), not the PIPELINE API; "
+        f"is {server}/models the server's address?\n"
+    )
+
+
 def test_environment_overrides_the_saved_login(server, token, monkeypatch, alice, config_home):
     make_artifact(alice, name="Env model")
     assert run("login", "--url", server, "--token", token).exit_code == 0
@@ -125,7 +176,40 @@ def test_models_list_table_shows_names_and_stars(env_login, server, alice):
     assert "Page 1 of 1 (1 models)" in result.stdout
 
 
-def test_models_show_lists_files_with_checksums(env_login, server, model):
+def test_models_list_puts_the_verdict_first_and_sizes_in_binary_units(env_login, server, alice, settings, monkeypatch):
+    """A server that sends ``verdict``, ``health_summary`` (and a size) on every list item."""
+    settings.ROOT_URLCONF = "tests.client.rewriting_urls"
+    monkeypatch.setenv("COLUMNS", "160")  # a wide terminal: each model on one line
+    broken = make_artifact(alice, name="Diverged run", score=5)
+    fine = make_artifact(alice, name="Good run", score=4)
+    settings.CLIENT_MODEL_FIELDS = {
+        str(broken.id): {"verdict": "unusable", "health_summary": "Loss diverged at step 120", "total_size": 3 << 20},
+        str(fine.id): {"verdict": "ok", "health_summary": "Converged", "total_size": 1536},
+    }
+
+    result = run("models", "list")
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    broken_line = next(line for line in lines if str(broken.id) in line)
+    fine_line = next(line for line in lines if str(fine.id) in line)
+    assert broken_line.startswith("UNUSABLE ")
+    assert fine_line.startswith("ok ")
+    assert "3.0 MiB" in broken_line and "1.5 KiB" in fine_line
+    assert "Loss diverged at step 120" in result.stdout
+
+
+def test_models_list_without_verdicts_has_no_verdict_column(capsys):
+    from pipeline_client.views import print_models
+
+    print_models({"models": [{"id": "m1", "name": "Old server", "quality_score": 3}], "pagination": {}})
+
+    out = capsys.readouterr().out
+    assert "Verdict" not in out and "UNUSABLE" not in out
+    assert "Old server" in out and "★★★☆☆" in out
+
+
+def test_models_show_lists_files_with_checksums_and_binary_sizes(env_login, server, model):
     result = run("models", "show", str(model.id))
     as_json = json.loads(run("models", "show", str(model.id), "--json").stdout)
 
@@ -135,6 +219,18 @@ def test_models_show_lists_files_with_checksums(env_login, server, model):
         assert item["filename"] in result.stdout
         assert item["sha256"] in result.stdout
     assert {item["filename"] for item in as_json["files"]} == set(FILES)
+    assert "3.0 MiB" in result.stdout  # the weights, 3 MiB and 123 bytes
+    assert " MB" not in result.stdout and " KB" not in result.stdout
+
+
+def test_models_show_says_unusable_before_anything_else(env_login, server, model, settings):
+    settings.ROOT_URLCONF = "tests.client.rewriting_urls"
+    settings.CLIENT_MODEL_FIELDS = {str(model.id): {"inspection": {"verdict": "unusable"}}}
+
+    result = run("models", "show", str(model.id))
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("UNUSABLE")
 
 
 def test_someone_elses_model_is_a_one_line_404(env_login, server, bob, tmp_path):
