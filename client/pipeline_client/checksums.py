@@ -12,6 +12,8 @@ from pathlib import Path
 from pipeline_client.errors import ClientError
 
 SUMS_NAME = "SHA256SUMS"
+# Where a download writes its sums: the first of these that is not one of the model's own files.
+SUMS_NAMES = (SUMS_NAME, f"{SUMS_NAME}.generated")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 # "<64 hex>  name" (text mode) or "<64 hex> *name" (binary mode), as sha256sum writes them.
 _LINE = re.compile(r"^(?P<digest>[0-9a-fA-F]{64}) (?P<mode>[ *])(?P<name>.+)$")
@@ -95,9 +97,18 @@ class Check:
     problem: str = ""
 
 
-def verify_folder(directory: Path) -> list[Check]:
-    """Check every line of ``directory/SHA256SUMS``, like ``sha256sum -c``."""
-    sums = directory / SUMS_NAME
+def sums_file(directory: Path) -> Path:
+    """The sums file a download wrote into ``directory``: ``SHA256SUMS.generated`` when there is one
+    (the model had its own ``SHA256SUMS``), else ``SHA256SUMS``."""
+    for name in reversed(SUMS_NAMES):
+        if (directory / name).is_file():
+            return directory / name
+    raise ClientError(f"{directory / SUMS_NAME} not found: nothing to verify")
+
+
+def verify_folder(directory: Path) -> tuple[Path, list[Check]]:
+    """Check every line of the folder's sums file (:func:`sums_file`), like ``sha256sum -c``."""
+    sums = sums_file(directory)
     try:
         text = sums.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -124,4 +135,4 @@ def verify_folder(directory: Path) -> list[Check]:
             checks.append(Check(line.name, actual == line.digest, "" if actual == line.digest else "checksum mismatch"))
     if not checks:
         raise ClientError(f"{sums} lists no files")
-    return checks
+    return sums, checks

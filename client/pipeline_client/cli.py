@@ -20,9 +20,10 @@ import httpx
 
 from pipeline_client import __version__, config
 from pipeline_client.api import Api
-from pipeline_client.checksums import SUMS_NAME, verify_folder
-from pipeline_client.download import Downloader, folder_name, make_progress
+from pipeline_client.checksums import verify_folder
+from pipeline_client.download import Downloader, make_progress
 from pipeline_client.errors import ClientError
+from pipeline_client.names import folder_name
 from pipeline_client.views import print_model, print_models
 
 
@@ -156,12 +157,17 @@ def show_model(model_id: str, as_json: bool) -> None:
 @click.option("--files", "files", multiple=True, metavar="NAME", help="Only this file (repeat for more).")
 @click.option("--workers", type=click.IntRange(1, 16), default=4, show_default=True, help="Files fetched at once.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def download(model_id: str, directory: Path | None, files: tuple[str, ...], workers: int, quiet: bool) -> None:
-    """Download a model's files into DIRECTORY (default: a folder named after the model and its id).
+@click.option("--overwrite", is_flag=True, help="Replace existing files that differ from the model's.")
+def download(
+    model_id: str, directory: Path | None, files: tuple[str, ...], workers: int, quiet: bool, overwrite: bool
+) -> None:
+    """Download a model's files into DIRECTORY (default: the model's folder name, in the current
+    directory).
 
-    Partial files are kept as NAME.part and resumed by the next run; every file is checked against
-    the server's sha256 before it takes its name. SHA256SUMS and the model card are written beside
-    them.
+    Partial files are kept as .dl-<hash>.part and resumed by the next run; every file is checked
+    against the server's sha256 before it takes its name. A file already there with other contents
+    is left alone unless --overwrite is given. SHA256SUMS and the model card are written beside
+    them (under other names when the model has files of those names).
     """
     with api() as client:
         model = client.get_model(model_id)
@@ -169,7 +175,9 @@ def download(model_id: str, directory: Path | None, files: tuple[str, ...], work
         progress = make_progress(quiet=quiet or not sys.stderr.isatty())
         notes: list[str] = []
         with progress:
-            downloader = Downloader(client, model_id, target, workers=workers, progress=progress, say=notes.append)
+            downloader = Downloader(
+                client, model_id, target, workers=workers, progress=progress, say=notes.append, overwrite=overwrite
+            )
             outcome = downloader.run(model, files)
     for note in notes + outcome.notes:
         click.echo(f"note: {note}", err=True)
@@ -189,13 +197,14 @@ def download(model_id: str, directory: Path | None, files: tuple[str, ...], work
 @cli.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def verify(directory: Path) -> None:
-    """Check every file listed in DIRECTORY/SHA256SUMS."""
-    checks = verify_folder(directory)
+    """Check every file listed in DIRECTORY/SHA256SUMS (or SHA256SUMS.generated, where a download
+    wrote its sums when the model has its own SHA256SUMS)."""
+    sums, checks = verify_folder(directory)
     for check in checks:
         click.echo(f"{check.name}: OK" if check.ok else f"{check.name}: FAILED ({check.problem})")
     bad = [check for check in checks if not check.ok]
     if bad:
-        fail(f"{len(bad)} of {len(checks)} file(s) listed in {SUMS_NAME} did not verify")
+        fail(f"{len(bad)} of {len(checks)} file(s) listed in {sums.name} did not verify")
         raise SystemExit(1)
     click.echo(f"All {len(checks)} file(s) verified.", err=True)
 

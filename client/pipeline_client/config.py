@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from pipeline_client.disk import write_atomically
 from pipeline_client.errors import ClientError
 
 URL_ENV = "PIPELINE_URL"
@@ -64,16 +65,14 @@ def read_saved() -> dict[str, str]:
 
 
 def save(login: Login) -> Path:
-    """Write the login readable by its owner only (0600), replacing any earlier one atomically."""
+    """Write the login readable by its owner only (0600), replacing any earlier one atomically.
+
+    The new file is created exclusively under a random name (mode 0600 from its first byte) and
+    renamed over the old one, so neither a looser earlier file nor a planted link is written through.
+    """
     path = config_path()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        os.fchmod(handle.fileno(), 0o600)  # the file may have existed with looser permissions
-        json.dump({"url": login.url, "token": login.token}, handle, indent=2)
-        handle.write("\n")
-    os.replace(temporary, path)
+    write_atomically(path, json.dumps({"url": login.url, "token": login.token}, indent=2) + "\n", mode=0o600)
     return path
 
 

@@ -1,15 +1,17 @@
 """``pipeline download``: a model's files into a folder, in parallel, resumable and verified.
 
-For each file: skip it when the folder already holds it with the right sha256; otherwise fetch it
-into ``NAME.part`` (resuming what an earlier run left), check size and sha256 against the API's
-file list, and only then rename it to ``NAME``. A ``.part`` whose checksum does not match is
-discarded and fetched once more. Afterwards ``SHA256SUMS`` and the model card are written.
+For each file: skip it when the folder already holds it with the right sha256; refuse it when the
+folder holds a different file of that name (unless ``--overwrite``); otherwise fetch it into its
+partial file (``.dl-<hash>.part``, resuming what an earlier run left), check size and sha256
+against the API's file list, and only then rename it to ``NAME``. A partial file whose checksum
+does not match is discarded and fetched once more. Afterwards the sums file and the model card
+are written, each under the first of its names the model's own files leave free
+(:mod:`pipeline_client.names`).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -28,17 +30,12 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from pipeline_client import disk
 from pipeline_client.api import TIMEOUT, Api, user_agent
-from pipeline_client.checksums import (
-    SUMS_NAME,
-    file_sha256,
-    format_sums,
-    is_sha256,
-    parse_sums,
-    sums_for,
-    unsafe_reason,
-)
+from pipeline_client.checksums import SUMS_NAMES, format_sums, is_sha256, parse_sums, sums_for, unsafe_reason
+from pipeline_client.disk import part_name, write_atomically
 from pipeline_client.errors import ClientError, DownloadFailed
+from pipeline_client.names import CARD_NAMES, first_free, model_file_names
 from pipeline_client.transfer import RemoteFile, Transfer, UrlBook
 
 Say = Callable[[str], None]
@@ -52,14 +49,6 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     bytes_received: int = 0
     grants: int = 0
-
-
-def folder_name(model: dict[str, Any]) -> str:
-    """A folder named after the model, made safe for any file system, plus the start of its id
-    (two runs of one dataset on one day share a name; their files must not land together)."""
-    model_id = str(model.get("id") or "model")
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", str(model.get("name") or "")).strip("-.")
-    return f"{name[:100]}-{model_id[:8]}" if name else model_id
 
 
 def remote_files(model: dict[str, Any], wanted: tuple[str, ...]) -> list[RemoteFile]:
@@ -80,20 +69,22 @@ def remote_files(model: dict[str, Any], wanted: tuple[str, ...]) -> list[RemoteF
     return [files[name] for name in sorted(files)]
 
 
-def verified(path: Path, remote: RemoteFile) -> bool:
-    try:
-        if path.is_symlink() or not path.is_file() or path.stat().st_size != remote.size:
-            return False
-        return file_sha256(path) == remote.sha256
-    except OSError:
-        return False
-
-
 class Downloader:
-    def __init__(self, api: Api, model_id: str, directory: Path, *, workers: int, progress: Progress, say: Say):
+    def __init__(
+        self,
+        api: Api,
+        model_id: str,
+        directory: Path,
+        *,
+        workers: int,
+        progress: Progress,
+        say: Say,
+        overwrite: bool = False,
+    ):
         self.api = api
         self.model_id = model_id
         self.directory = directory
+        self.overwrite = overwrite
         self.workers = workers
         self.progress = progress
         self.say = say
@@ -103,17 +94,15 @@ class Downloader:
 
     def run(self, model: dict[str, Any], wanted: tuple[str, ...]) -> Outcome:
         selected = remote_files(model, wanted)
-        todo = []
+        todo: list[RemoteFile] = []
         for remote in selected:
             reason = unsafe_reason(remote.name)
             if reason:
                 self.outcome.failures.append(f"{remote.name!r}: refused, not a safe file name ({reason})")
             elif not is_sha256(remote.sha256):
                 self.outcome.failures.append(f"{remote.name}: the server gives no sha256 to verify it against")
-            elif verified(self.directory / remote.name, remote):
-                self.outcome.skipped.append(remote.name)
             else:
-                todo.append(remote)
+                self._sort_existing(remote, todo)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -121,9 +110,30 @@ class Downloader:
         if todo:
             self._fetch_all(todo)
         good = {r.name: r.sha256 for r in selected if r.name in self.outcome.downloaded + self.outcome.skipped}
-        self._write_sums(good, {r.name for r in selected})
-        self._write_card(model)
+        self._write_sums(good, {r.name for r in selected}, model_file_names(model))
+        self._write_card(model_file_names(model))
         return self.outcome
+
+    def _sort_existing(self, remote: RemoteFile, todo: list[RemoteFile]) -> None:
+        """Skip a file already there, refuse to replace a different one, fetch the rest."""
+        try:
+            found = disk.existing(self.directory / remote.name, remote.size, remote.sha256)
+        except OSError as exc:
+            self.outcome.failures.append(f"{remote.name}: cannot read the existing file: {exc.strerror or exc}")
+            return
+        if found.state == disk.ABSENT:
+            todo.append(remote)
+        elif found.state == disk.SAME:
+            self.outcome.skipped.append(remote.name)
+        elif found.state == disk.IN_THE_WAY:
+            self.outcome.failures.append(f"{remote.name} exists and {found.reason}; move it away and run again")
+        elif self.overwrite:
+            self.outcome.notes.append(f"{remote.name} {found.reason}; replacing it (--overwrite)")
+            todo.append(remote)
+        else:
+            self.outcome.failures.append(
+                f"{remote.name} exists and {found.reason}; rerun with --overwrite to replace it"
+            )
 
     # --- files ----------------------------------------------------------------------------------
     def _fetch_all(self, todo: list[RemoteFile]) -> None:
@@ -159,7 +169,7 @@ class Downloader:
 
     def _fetch_one(self, http: httpx.Client, book: UrlBook, remote: RemoteFile, overall: TaskID) -> None:
         final = self.directory / remote.name
-        part = self.directory / f"{remote.name}.part"
+        part = self.directory / part_name(remote.name)
         task = self.progress.add_task(remote.name, total=remote.size)
         shown = {"offset": 0}
         lock = threading.Lock()
@@ -183,6 +193,11 @@ class Downloader:
             with self._lock:
                 self.outcome.bytes_received += transfer.bytes_received
             if digest == remote.sha256:
+                if not self.overwrite and os.path.lexists(final):
+                    raise DownloadFailed(
+                        f"{remote.name} appeared in {self.directory} during the download; "
+                        f"rerun with --overwrite to replace it"
+                    )
                 os.replace(part, final)  # only a verified file takes the real name
                 book.finished(remote.name)
                 return
@@ -194,24 +209,27 @@ class Downloader:
         )
 
     # --- SHA256SUMS and model card --------------------------------------------------------------
-    def _write_sums(self, good: dict[str, str], selected: set[str]) -> None:
+    def _write_sums(self, good: dict[str, str], selected: set[str], own: set[str]) -> None:
         if not good:
             return
-        if SUMS_NAME in selected:
-            self.outcome.notes.append(f"the model has its own {SUMS_NAME}; not replacing it with ours")
+        name = first_free(SUMS_NAMES, own)
+        if name is None:
+            self.outcome.notes.append(f"the model has its own {' and '.join(SUMS_NAMES)}; not writing sums of ours")
             return
+        if name != SUMS_NAMES[0]:
+            self.outcome.notes.append(f"the model has its own {SUMS_NAMES[0]}; the download's sums are in {name}")
         try:
             server_sums = self.api.sha256sums(self.model_id)
         except ClientError as exc:
-            self.outcome.notes.append(f"SHA256SUMS built from the file list (the server's: {exc})")
+            self.outcome.notes.append(f"{name} built from the file list (the server's SHA256SUMS: {exc})")
             server_sums = None
         try:
             entries = sums_for(server_sums, good)
         except ClientError as exc:
             self.outcome.failures.append(str(exc))
             return
-        path = self.directory / SUMS_NAME
-        if path.is_file():
+        path = self.directory / name
+        if path.is_file() and not path.is_symlink():
             # Keep lines for files of earlier downloads into this folder that are still there.
             for line in parse_sums(path.read_text(encoding="utf-8", errors="replace")):
                 keep = line.digest and line.name not in entries and line.name not in selected
@@ -219,7 +237,11 @@ class Downloader:
                     entries[line.name] = str(line.digest)
         write_atomically(path, format_sums(entries.items()))
 
-    def _write_card(self, model: dict[str, Any]) -> None:
+    def _write_card(self, own: set[str]) -> None:
+        name = first_free(CARD_NAMES, own)
+        if name is None:
+            self.outcome.notes.append(f"model card skipped: the model has its own {', '.join(CARD_NAMES)}")
+            return
         try:
             card = self.api.card(self.model_id)
         except ClientError as exc:
@@ -228,15 +250,7 @@ class Downloader:
         if card is None:
             self.outcome.notes.append("model card skipped: the server has no card for this model (HTTP 404)")
             return
-        names = {str(item.get("filename")) for item in model.get("files") or [] if isinstance(item, dict)}
-        target = "MODEL_CARD.md" if "README.md" in names else "README.md"
-        write_atomically(self.directory / target, card)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+        write_atomically(self.directory / name, card)
 
 
 def make_progress(*, quiet: bool) -> Progress:

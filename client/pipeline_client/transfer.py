@@ -1,4 +1,4 @@
-"""Fetch one signed URL into ``NAME.part``, resuming with ``Range`` + ``If-Range``.
+"""Fetch one signed URL into its partial file, resuming with ``Range`` + ``If-Range``.
 
 The signed URLs are the only credential a download needs, so they are fetched with a client that
 carries no API token (they may point at S3 or Supabase). A dropped connection resumes from the
@@ -9,6 +9,9 @@ bytes already on disk; an expired or refused link is re-minted through the API
 strong ETag (what the local signed endpoint uses). A server that does not recognise it sends the
 whole file (200) and the transfer starts over; either way the finished file is checked against the
 API's sha256 before it takes its name.
+
+The partial file is opened once per run (:func:`pipeline_client.disk.open_part`: never through a
+symbolic link) and every read, truncation and write goes through that one descriptor.
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from io import BufferedRandom
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from pipeline_client import retry
+from pipeline_client.disk import open_part
 from pipeline_client.errors import ClientError, DownloadFailed
 
 MAX_RENEWALS = 3
@@ -97,18 +102,8 @@ def _link_refused(response: httpx.Response) -> bool:
     return False
 
 
-def _open_part(path: Path, *, truncate: bool) -> Any:
-    """Open ``NAME.part`` for appending without following a symlink planted in its place."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_TRUNC if truncate else os.O_APPEND)
-    try:
-        descriptor = os.open(path, flags, 0o644)
-    except OSError as exc:
-        raise DownloadFailed(f"{path.name}: cannot write {path}: {exc.strerror}") from None
-    return os.fdopen(descriptor, "wb")
-
-
 class Transfer:
-    """Brings ``NAME.part`` up to the file's full size and returns its sha256."""
+    """Brings the partial file up to the file's full size and returns its sha256."""
 
     def __init__(
         self,
@@ -131,12 +126,24 @@ class Transfer:
         self.offset = 0
         self.hasher: Any = hashlib.sha256()
         self.bytes_received = 0
+        self._handle: BufferedRandom | None = None
 
     def run(self) -> str:
-        self._load_part()
+        try:
+            self._handle = open_part(self.part)
+        except ClientError as exc:
+            raise DownloadFailed(f"{self.remote.name}: {exc}") from None
+        try:
+            self._load_part(os.fstat(self._handle.fileno()).st_size)
+            return self._fetch()
+        finally:
+            self._handle.close()
+
+    def _fetch(self) -> str:
         failures = 0
         renewals = 0  # refused links in a row: a long download may outlive several links
         progress_mark = self.offset
+        throttle = retry.Throttle()
         while self.offset < self.remote.size:
             if self.stop.is_set():
                 raise DownloadFailed(f"{self.remote.name}: interrupted")
@@ -159,6 +166,14 @@ class Transfer:
                             )
                         self.book.renew(generation)
                         continue
+                    if response.status_code == 429:
+                        response.read()
+                        seconds = throttle.quiet_wait(retry.throttle_wait(response))
+                        if seconds is None:
+                            message = retry.throttled_message(response, "the download server")
+                            raise DownloadFailed(f"{self.remote.name}: {message}")
+                        retry.sleep(seconds)
+                        continue
                     self._start(response)
                     self._receive(response)
                 if self.offset == before and self.offset < self.remote.size:
@@ -171,24 +186,24 @@ class Transfer:
                 retry.wait_before_retry(failures)
         return str(self.hasher.hexdigest())
 
-    def _load_part(self) -> None:
+    @property
+    def handle(self) -> BufferedRandom:
+        assert self._handle is not None, "the partial file is open while the transfer runs"
+        return self._handle
+
+    def _load_part(self, size: int) -> None:
         """Bytes already on disk (hashed now, so the finished file needs no second read)."""
-        if self.part.is_symlink():
-            raise DownloadFailed(f"{self.remote.name}: {self.part} is a symbolic link; refusing to write through it")
-        try:
-            size = self.part.stat().st_size
-        except FileNotFoundError:
-            size = 0
         if size > self.remote.size or size == 0:
             self._restart()
             return
-        with open(self.part, "rb") as handle:
-            self.hasher = hashlib.file_digest(handle, "sha256")
+        self.handle.seek(0)
+        self.hasher = hashlib.file_digest(self.handle, "sha256")
         self.offset = size
         self.reset(size)
 
     def _restart(self) -> None:
-        _open_part(self.part, truncate=True).close()
+        self.handle.seek(0)
+        self.handle.truncate(0)
         self.offset = 0
         self.hasher = hashlib.sha256()
         self.reset(0)
@@ -201,7 +216,7 @@ class Transfer:
         if status == 416 or (status == 206 and not self._range_starts_at(response)):
             self._restart()  # our partial file does not fit the server's: fetch it whole
             raise _Retryable("the server could not resume this file; starting it again")
-        if status >= 500 or status == 429:
+        if status >= 500:
             raise _Retryable(f"the download server answered HTTP {status}")
         if status not in (200, 206):
             raise DownloadFailed(f"{self.remote.name}: the download server answered HTTP {status}{_reason(response)}")
@@ -216,25 +231,26 @@ class Transfer:
         return match is not None and int(match.group(1)) == self.offset
 
     def _receive(self, response: httpx.Response) -> None:
-        with _open_part(self.part, truncate=False) as out:
-            try:
-                # Raw bytes as they arrive: nothing decoded, nothing held back in a buffer that a
-                # dropped connection would lose.
-                for chunk in response.iter_raw():
-                    if self.stop.is_set():
-                        raise DownloadFailed(f"{self.remote.name}: interrupted")
-                    if self.offset + len(chunk) > self.remote.size:
-                        raise DownloadFailed(
-                            f"{self.remote.name}: the server sent more than the {self.remote.size} bytes expected"
-                        )
-                    out.write(chunk)
-                    self.hasher.update(chunk)
-                    self.offset += len(chunk)
-                    self.bytes_received += len(chunk)
-                    self.advance(len(chunk))
-            finally:
-                out.flush()
-                os.fsync(out.fileno())
+        out = self.handle
+        out.seek(self.offset)
+        try:
+            # Raw bytes as they arrive: nothing decoded, nothing held back in a buffer that a
+            # dropped connection would lose.
+            for chunk in response.iter_raw():
+                if self.stop.is_set():
+                    raise DownloadFailed(f"{self.remote.name}: interrupted")
+                if self.offset + len(chunk) > self.remote.size:
+                    raise DownloadFailed(
+                        f"{self.remote.name}: the server sent more than the {self.remote.size} bytes expected"
+                    )
+                out.write(chunk)
+                self.hasher.update(chunk)
+                self.offset += len(chunk)
+                self.bytes_received += len(chunk)
+                self.advance(len(chunk))
+        finally:
+            out.flush()
+            os.fsync(out.fileno())
 
 
 def _reason(response: httpx.Response) -> str:

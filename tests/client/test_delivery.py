@@ -81,3 +81,36 @@ def test_a_file_name_that_climbs_out_of_the_folder_is_refused(env_login, server,
     for name, content in FILES.items():  # the safe files still arrive
         assert (target / name).read_bytes() == content
     assert "Traceback" not in result.output
+
+
+def test_the_models_own_readme_and_model_card_are_never_overwritten(env_login, server, model, tmp_path, settings):
+    settings.ROOT_URLCONF = "tests.client.delivery_urls"
+    readme, own_card = b"# The cluster's README\n", b"# The cluster's own model card\n"
+    add_file(model, "README.md", readme)
+    add_file(model, "MODEL_CARD.md", own_card)
+    target = tmp_path / "model"
+
+    result = run("download", str(model.id), str(target))
+
+    assert result.exit_code == 0, result.output
+    assert (target / "README.md").read_bytes() == readme
+    assert (target / "MODEL_CARD.md").read_bytes() == own_card
+    card = served(server, env_login, f"/api/models/{model.id}/card")
+    assert (target / "MODEL_CARD.generated.md").read_text() == card
+
+
+def test_the_models_own_sha256sums_is_kept_and_verify_finds_the_downloads(env_login, server, model, tmp_path):
+    own_sums = b"# written by the training cluster\n" + b"0" * 64 + b"  weights-from-another-run.bin\n"
+    add_file(model, "SHA256SUMS", own_sums)
+    target = tmp_path / "model"
+
+    result = run("download", str(model.id), str(target))
+
+    assert result.exit_code == 0, result.output
+    assert (target / "SHA256SUMS").read_bytes() == own_sums
+    assert "note: the model has its own SHA256SUMS; the download's sums are in SHA256SUMS.generated" in result.stderr
+    listed = [line.split("  ", 1)[1] for line in (target / "SHA256SUMS.generated").read_text().splitlines()]
+    assert listed == sorted([*FILES, "SHA256SUMS"])
+    checked = run("verify", str(target))
+    assert checked.exit_code == 0, checked.output
+    assert checked.stdout.splitlines() == [f"{name}: OK" for name in sorted([*FILES, "SHA256SUMS"])]
