@@ -5,12 +5,18 @@ Front matter keys follow the Hub's model card metadata (``base_model``, ``base_m
 ``base_model`` from adapter configs because trainers' cards leave it out, so it always comes first.
 The YAML is written by hand: every string goes through ``json.dumps``, and a JSON string is a
 valid YAML double-quoted scalar, so no value can break out of its field.
+
+Every value in the Markdown (the model's name, the dataset's, the cluster's file names and config
+values, messages) is plain text: :func:`_text` escapes what Markdown or HTML would read as markup,
+so a name such as ``[x](javascript:alert(1))`` shows as those characters, never as a link, an image,
+emphasis or a heading; :func:`_code` does the same inside inline code.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -47,18 +53,66 @@ def _front_matter(fields: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _cell(value: Any) -> str:
-    """A Markdown table cell: no line breaks, pipes escaped, numbers shown plainly."""
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}" if math.isfinite(value) else str(value)
+# Characters that start inline markup: escapes, code, emphasis, strikethrough, links and images,
+# headings' closing marks, table cells. A backslash before any ASCII punctuation shows it as itself.
+_INLINE_MARKUP = frozenset("\\`*~[]#|")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}  # raw HTML, autolinks, character references
+# What turns a line into a list item, a numbered item or a setext underline when the line starts with it.
+_BLOCK_START = re.compile(r"^(\d*)([-+=.)])")
+
+
+def _one_line(value: Any) -> str:
     if isinstance(value, list | tuple):
         value = ", ".join(str(v) for v in value)
     elif isinstance(value, dict):
         value = json.dumps(value, sort_keys=True)
-    text = str(value).replace("\r", " ").replace("\n", " ").replace("|", "\\|")
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return " ".join(str(value).splitlines()).strip()
+
+
+def _text(value: Any) -> str:
+    """``value`` as one line of Markdown that reads as exactly its characters: no link, image,
+    emphasis, code, heading, list, table cell break or HTML can come out of it."""
+    text = _one_line(value)
+    out = []
+    for index, char in enumerate(text):
+        if char in _ENTITIES:
+            out.append(_ENTITIES[char])
+        elif char in _INLINE_MARKUP or (char == "_" and not _inside_word(text, index)):
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _line(value: Any) -> str:
+    """:func:`_text` for a value that starts a line of its own."""
+    return _BLOCK_START.sub(r"\1\\\2", _text(value), count=1)
+
+
+def _inside_word(text: str, index: int) -> bool:
+    """An underscore between two letters or digits (``learning_rate``) cannot open or close emphasis."""
+    return 0 < index < len(text) - 1 and text[index - 1].isalnum() and text[index + 1].isalnum()
+
+
+def _code(value: Any) -> str:
+    """``value`` as inline code: fenced by more backticks than any run inside it, so it cannot end
+    early; code shows its characters as they are, so nothing else needs escaping."""
+    text = _one_line(value) if value is not None else ""
+    if not text:
+        return "-"
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if text.startswith(("`", " ")) or text.endswith(("`", " ")) else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def _cell(value: Any) -> str:
+    """A Markdown table cell (or any value in running text): plain text, numbers shown plainly."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}" if math.isfinite(value) else str(value)
+    return _text(value)
 
 
 def _table(headers: tuple[str, ...], rows: Iterable[Iterable[Any]]) -> list[str]:
@@ -157,15 +211,15 @@ def _summary(
 ) -> str:
     parts = ["A LoRA adapter"]
     if rank:
-        parts.append(f"(r={rank}" + (f", alpha={alpha})" if alpha is not None else ")"))
+        parts.append(f"(r={_cell(rank)}" + (f", alpha={_cell(alpha)})" if alpha is not None else ")"))
     if base_model:
-        parts.append(f"for `{_cell(base_model)}`")
+        parts.append(f"for {_code(base_model)}")
     if dataset_name:
         parts.append(f"fine-tuned on the dataset {_cell(dataset_name)}")
     sentence = " ".join(parts)
     epochs, steps = summary.get("epochs_completed"), summary.get("total_steps")
     if epochs or steps:
-        sentence += f", trained for {epochs or '?'} epochs ({steps or '?'} steps)"
+        sentence += f", trained for {_cell(epochs or '?')} epochs ({_cell(steps or '?')} steps)"
     sentence += "."
     verdict = _mapping(inspection).get("verdict")
     if verdict in VERDICTS:
@@ -209,7 +263,7 @@ def _health(health: Mapping[str, Any] | None) -> list[str]:
     if not isinstance(health, Mapping):
         return [*lines, "No training health report is available for this run.", ""]
     if health.get("summary"):
-        lines += [_cell(health["summary"]), ""]
+        lines += [_line(health["summary"]), ""]
     checks = [c for c in health.get("checks") or [] if isinstance(c, Mapping)]
     if checks:
         lines += _table(
@@ -228,7 +282,7 @@ def _inspection(inspection: Mapping[str, Any] | None) -> list[str]:
         "",
     ]
     findings = [f for f in inspection.get("findings") or [] if isinstance(f, Mapping)]
-    lines += [f"- **{_cell(f.get('severity'))}** `{_cell(f.get('code'))}`: {_cell(f.get('message'))}" for f in findings]
+    lines += [f"- **{_cell(f.get('severity'))}** {_code(f.get('code'))}: {_cell(f.get('message'))}" for f in findings]
     if findings:
         lines.append("")
     serving = _mapping(inspection.get("serving"))
