@@ -58,9 +58,14 @@ def _summarise(errors: Any) -> str:
 def retry_after_seconds(exc: exceptions.Throttled) -> int:
     """Whole seconds to wait, at least 1: every 429 says when to come back, in its ``Retry-After``
     header and in ``details.retry_after_seconds`` (DRF sends no header for an unknown or zero wait)."""
-    if exc.wait is None:
-        return UNKNOWN_WAIT_SECONDS
-    return max(1, math.ceil(exc.wait))
+    wait = stated_wait(exc)
+    return UNKNOWN_WAIT_SECONDS if wait is None else max(1, math.ceil(wait))
+
+
+def stated_wait(exc: exceptions.Throttled) -> float | None:
+    """The wait the throttle gave (``Throttled.__init__`` sets it; the type stubs do not know it)."""
+    wait: float | None = getattr(exc, "wait", None)
+    return wait
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -76,7 +81,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             body["details"] = exc.details
         if isinstance(exc, exceptions.Throttled):
             wait = retry_after_seconds(exc)
-            if exc.wait is None:
+            if stated_wait(exc) is None:
                 body["error"] += f" Try again in {wait} seconds."
             body["details"] = {"retry_after_seconds": wait}
             response["Retry-After"] = str(wait)
