@@ -64,7 +64,7 @@ class ApiToken(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100, blank=True, default="", validators=[validate_printable])
     prefix = models.CharField(max_length=16, db_index=True, help_text="First characters, to tell tokens apart")
-    hashed = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the token")
+    hashed = models.CharField("SHA-256 hash", max_length=64, unique=True, help_text="SHA-256 of the token")
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -74,6 +74,8 @@ class ApiToken(models.Model):
     class Meta:
         db_table = "accounts_api_token"
         ordering = ["-created_at"]
+        verbose_name = "API token"
+        verbose_name_plural = "API tokens"
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
