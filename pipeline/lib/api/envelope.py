@@ -26,7 +26,7 @@ ERROR_DESCRIPTIONS = {
     404: "Not found, or not yours",
     413: "Body over the upload limit",
     415: "Body is not JSON",
-    429: "Too many requests; `details.retry_after_seconds` says when to try again",
+    429: "Too many requests; the `Retry-After` header and `details.retry_after_seconds` say when to try again",
 }
 
 
