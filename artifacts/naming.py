@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from pipeline.lib.text import unprintable_positions, without_unprintable
+from pipeline.lib.text import first_invisible, has_visible, unprintable_positions, without_unprintable
 
-# ModelArtifact.name's max_length (tests/test_naming.py checks they agree).
+# ModelArtifact.name's max_length (tests/models/test_naming.py checks they agree).
 NAME_MAX_LENGTH = 255
 # Descriptions are free text shown on the detail page and in the model card; long enough for a
 # paragraph of notes, short enough to keep the list API and the card small.
@@ -120,8 +120,10 @@ def validate_display_text(
     trimmed. Rejected: non-text, any character the display rule of ``pipeline.lib.text`` refuses
     (controls, bidirectional overrides and other invisible format characters, line separators;
     newline and tab are allowed when ``multiline``), so also a name made only of zero-width
-    characters; empty text (unless ``allow_empty``) and text longer than ``max_length`` characters
-    after cleaning.
+    characters; text that draws nothing (only whitespace, or only characters shown as blanks such
+    as the Hangul filler U+3164: ``pipeline.lib.text.has_visible``); empty text (unless
+    ``allow_empty``: then only truly empty text, which clears a description) and text longer than
+    ``max_length`` characters after cleaning.
     """
     if not isinstance(value, str):
         raise ValueError(f"{label} must be text.")
@@ -131,8 +133,33 @@ def validate_display_text(
         if text[refused] in "\n\t":
             raise ValueError(f"{label} must be a single line.")
         raise ValueError(f"{label} contains an invisible control character (U+{ord(text[refused]):04X}); remove it.")
+    if not text and value and not allow_empty:
+        raise ValueError(f"{label} must not be empty. It has only spaces.")
+    if not text and value:
+        raise ValueError(f"{label} has only spaces or line breaks; leave it empty for no {label.lower()}.")
     if not text and not allow_empty:
         raise ValueError(f"{label} must not be empty.")
+    if text and not has_visible(text):
+        code = ord(first_invisible(text) or " ")
+        raise ValueError(f"{label} has no visible characters (U+{code:04X} shows nothing); use letters or digits.")
     if len(text) > max_length:
         raise ValueError(f"{label} is {len(text):,} characters long; the limit is {max_length:,}.")
     return text
+
+
+FOLDER_MAX_BYTES = 100
+
+
+def model_folder(name: Any, model_id: Any) -> str:
+    """The one folder name of a model (DESIGN §14): a file-system-safe slug of its current name —
+    lower-case ASCII letters, digits, ``-`` and ``_`` — at most 100 bytes, or ``model-<first 8 hex
+    of its id>`` when the name leaves nothing. Never empty, ``.``/``..``, absolute or with a separator.
+
+    The serving commands, the card's "how to load", ``inspection.serving``, the CLI's default
+    download folder and the bundle's top-level folder all use it, so they follow a rename together.
+    """
+    decomposed = unicodedata.normalize("NFKD", name if isinstance(name, str) else "").lower()
+    text = "".join(c for c in decomposed if not unicodedata.combining(c))  # "é" becomes "e"
+    safe = "".join(c if (c.isascii() and c.isalnum()) or c in "-_" else "-" for c in text)
+    slug = "-".join(part for part in safe.split("-") if part)[:FOLDER_MAX_BYTES].strip("-_")
+    return slug or f"model-{str(model_id).replace('-', '')[:8]}"

@@ -57,8 +57,9 @@ def health_of(artifact: ModelArtifact) -> Mapping[str, Any]:
 def recompute(artifact: ModelArtifact) -> TrainingHealth:
     """Compute and store an artifact's health (quality_metrics and the score are left alone)."""
     health = health_of_job(artifact.job_id)
-    ModelArtifact.objects.filter(pk=artifact.pk).update(training_health=health)
-    artifact.training_health = health
+    verdict = model_verdict(artifact.inspection, health)
+    ModelArtifact.objects.filter(pk=artifact.pk).update(training_health=health, verdict=verdict)
+    artifact.training_health, artifact.verdict = health, verdict
     return health
 
 
@@ -223,3 +224,21 @@ def ready_message(name: str, score: Any, health: Mapping[str, Any], quality: Map
     if v["rating_caveat"]:
         return f'"{name}" is ready, with a caveat: {v["summary"]} {stars}'
     return f'"{name}" is ready. {v["summary"]} {stars}'
+
+
+# DESIGN §14's one verdict of a model, stored on the artifact (``ModelArtifact.verdict``) so lists
+# filter on it: every page, the API, the notification and the CLI show this word first.
+UNUSABLE, WARNINGS, OK = "unusable", "warnings", "ok"
+MODEL_VERDICTS = (OK, WARNINGS, UNUSABLE)
+
+
+def model_verdict(inspection: Any, health: Any) -> str:
+    """``unusable`` when the adapter cannot be used as delivered (its inspection says so) or the run
+    diverged; ``warnings`` when the inspection warns or any health check does not pass; else ``ok``."""
+    found = inspection.get("verdict") if isinstance(inspection, Mapping) else None
+    checks = health if isinstance(health, Mapping) else {}
+    if found == UNUSABLE or _status(checks, "diverged") == "fail":
+        return UNUSABLE
+    if found == WARNINGS or health_severity(checks) != "pass":
+        return WARNINGS
+    return OK

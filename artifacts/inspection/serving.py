@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from typing import Any
 
 from artifacts.inspection.checks import looks_local
 from artifacts.inspection.peft import AdapterConfig, TensorLayout
@@ -42,6 +43,62 @@ AUTO_CLASSES = {
 def vllm_max_lora_rank(rank: int) -> int | None:
     """The smallest ``--max-lora-rank`` vLLM accepts that fits ``rank`` (None: above 512)."""
     return next((allowed for allowed in VLLM_MAX_LORA_RANKS if allowed >= rank), None)
+
+
+# Every place a command names the adapter or its folder, written once: the builders use these, and
+# a rename (``renamed``) swaps exactly these pieces, so the commands follow the model's folder name.
+def _peft_path(folder: str, adapter_name: str) -> str:
+    return json.dumps(folder)
+
+
+def _vllm_module(folder: str, adapter_name: str) -> str:
+    return f"--lora-modules {shlex.quote(f'{adapter_name}={folder}')} "
+
+
+def _lorax_mount(folder: str, adapter_name: str) -> str:
+    return f"/data/adapters/{adapter_name}"
+
+
+def _lorax_source(folder: str, adapter_name: str) -> str:
+    mount = _lorax_mount(folder, adapter_name)
+    if folder.startswith("/"):
+        return shlex.quote(f"{folder}:{mount}")
+    return '"$(pwd)"/' + shlex.quote(f"{folder.removeprefix('./')}:{mount}")
+
+
+def _gguf_paths(folder: str, adapter_name: str) -> str:
+    outfile = shlex.quote(f"{folder.rstrip('/') or '.'}/{adapter_name}-f16.gguf")
+    return f"--outfile {outfile} {shlex.quote(folder)}"
+
+
+# Longest first: a LoRAX source holds its mount.
+_NAMED_PIECES = (_lorax_source, _gguf_paths, _vllm_module, _lorax_mount, _peft_path)
+
+
+def renamed(serving: Any, old_name: str, new_name: str) -> Any:
+    """``serving`` (DESIGN §10) with every command and note moved from the adapter ``old_name`` in
+    ``./old_name`` to ``new_name`` in ``./new_name``."""
+    if not isinstance(serving, dict) or old_name == new_name:
+        return serving
+    swaps = [(piece(f"./{old_name}", old_name), piece(f"./{new_name}", new_name)) for piece in _NAMED_PIECES]
+
+    def swap(text: Any) -> Any:
+        if not isinstance(text, str):
+            return text
+        for old, new in swaps:
+            text = text.replace(old, new)
+        return text
+
+    return {
+        engine: {
+            **state,
+            "command": swap(state.get("command")),
+            "reasons": [swap(r) for r in state.get("reasons") or []],
+        }
+        if isinstance(state, dict)
+        else state
+        for engine, state in serving.items()
+    }
 
 
 def _state(ready: bool, reasons: list[str], command: str | None) -> dict[str, object]:
@@ -80,7 +137,7 @@ def _peft(
     code = (
         f"from transformers import {auto}; from peft import PeftModel; "
         f"base = {auto}.from_pretrained({json.dumps(base)}); "
-        f"model = PeftModel.from_pretrained(base, {json.dumps(folder)})"
+        f"model = PeftModel.from_pretrained(base, {_peft_path(folder, '')})"
     )
     return _state(True, list(notes), f"python -c {shlex.quote(code)}" if base else None)
 
@@ -114,7 +171,7 @@ def _vllm(
     if base:
         command = (
             f"vllm serve {shlex.quote(base)} --enable-lora "
-            f"--lora-modules {shlex.quote(f'{adapter_name}={folder}')} --max-lora-rank {flag or 16}"
+            f"{_vllm_module(folder, adapter_name)}--max-lora-rank {flag or 16}"
         )
     return _state(True, notes, command)
 
@@ -124,15 +181,13 @@ def _lorax(
 ) -> dict[str, object]:
     if blockers:
         return _state(False, blockers, None)
-    mount = f"/data/adapters/{adapter_name}"
+    mount = _lorax_mount(folder, adapter_name)
     notes = [
         *notes,
         f'Then send requests with "adapter_id": "{mount}" and "adapter_source": "local"; LoRAX ignores target '
         "modules it does not support, with a warning.",
     ]
-    source = shlex.quote(f"{folder}:{mount}")
-    if not folder.startswith("/"):
-        source = '"$(pwd)"/' + shlex.quote(f"{folder.removeprefix('./')}:{mount}")
+    source = _lorax_source(folder, adapter_name)
     command = None
     if base:
         command = (
@@ -165,6 +220,5 @@ def _llama_cpp(
     command = None
     if base:
         base_flag = f"--base {shlex.quote(base)}" if looks_local(base) else f"--base-model-id {shlex.quote(base)}"
-        outfile = shlex.quote(f"{folder.rstrip('/') or '.'}/{adapter_name}-f16.gguf")
-        command = f"python convert_lora_to_gguf.py {base_flag} --outtype f16 --outfile {outfile} {shlex.quote(folder)}"
+        command = f"python convert_lora_to_gguf.py {base_flag} --outtype f16 {_gguf_paths(folder, adapter_name)}"
     return _state(True, list(notes), command)

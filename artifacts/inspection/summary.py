@@ -1,4 +1,4 @@
-"""What the rest of the product says about a stored inspection: one sentence, a folder name, a panel.
+"""What the rest of the product says about a stored inspection: one sentence, a panel.
 
 The inspection JSON (DESIGN §10) is stored on the artifact; these pure functions read it back
 for the notification, the pages and the serving commands, tolerating a missing or odd value.
@@ -9,18 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-MAX_FOLDER_LENGTH = 60
 ENGINE_LABELS = {"peft": "PEFT", "vllm": "vLLM", "lorax": "LoRAX", "llama_cpp": "llama.cpp"}
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-
-
-def adapter_folder(name: str) -> str:
-    """The folder the downloaded files go in, named after the model: lower case, ``a-z0-9-_`` only.
-
-    The model page tells people to use this folder and the serving commands point at it.
-    """
-    safe = "".join(c if c.isalnum() and c.isascii() or c in "-_" else "-" for c in name.lower())
-    return "-".join(part for part in safe.split("-") if part)[:MAX_FOLDER_LENGTH].strip("-_") or "adapter"
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

@@ -66,6 +66,7 @@ class ModelArtifactQuerySet(models.QuerySet["ModelArtifact"]):
         min_score: int | None = None,
         convergence: str | None = None,
         q: str | None = None,
+        verdicts: tuple[str, ...] = (),
     ) -> ModelArtifactQuerySet:
         """Filter and sort a models list; empty arguments filter nothing.
 
@@ -81,6 +82,8 @@ class ModelArtifactQuerySet(models.QuerySet["ModelArtifact"]):
             queryset = queryset.filter(quality_metrics__convergence_quality=convergence)
         if q:
             queryset = queryset.filter(self.name_contains(q))
+        if verdicts:
+            queryset = queryset.filter(verdict__in=verdicts)
         return queryset.order_by(*self.SORTS[sort])
 
     def name_contains(self, q: str) -> Q:
@@ -130,6 +133,9 @@ class ModelArtifact(models.Model):
     # What the files are (DESIGN §10) and how the run went (DESIGN §11); null until computed.
     inspection = models.JSONField(null=True, blank=True)
     training_health = models.JSONField(null=True, blank=True)
+    # The one verdict every view shows first (DESIGN §14), from the two above
+    # (``artifacts.health.verdict.model_verdict``); stored so that lists filter on it.
+    verdict = models.CharField(max_length=16, default="ok")
     # How many times download links were handed out (each grant of signed URLs counts once). Not
     # how many downloads happened: a link can be used many times, or never.
     links_handed_out = models.PositiveIntegerField(
@@ -160,6 +166,12 @@ class ModelArtifact(models.Model):
                 condition=models.Q(deleted_at__isnull=True),
                 include=["search_name"],
             ),
+            # ``verdict=`` on the list, most recent first.
+            models.Index(
+                fields=["user", "verdict", "-created_at", "-id"],
+                name="artifact_live_verdict_idx",
+                condition=models.Q(deleted_at__isnull=True),
+            ),
             # "Which of my datasets have models": one index probe per dataset.
             models.Index(
                 fields=["user", "dataset"],
@@ -170,6 +182,13 @@ class ModelArtifact(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def folder(self) -> str:
+        """The model's one folder name (DESIGN §14; ``artifacts.naming.model_folder``)."""
+        from artifacts.naming import model_folder
+
+        return model_folder(self.name, self.pk)
 
     @property
     def is_deleted(self) -> bool:

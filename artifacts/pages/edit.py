@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from artifacts.models import ModelArtifact
 from artifacts.naming import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, validate_display_text
+from artifacts.services.editing import update_display
 
 
 class ModelEditForm(forms.Form):
@@ -61,8 +62,6 @@ def model_edit(request: HttpRequest, pk: Any) -> HttpResponse:
     form = ModelEditForm(request.POST)
     if not form.is_valid():
         return render(request, "artifacts/model_edit.html", edit_context(artifact, form), status=400)
-    artifact.name = form.cleaned_data["name"]
-    artifact.description = form.cleaned_data["description"]
-    artifact.save(update_fields=["name", "description", "updated_at"])
+    update_display(artifact, {"name": form.cleaned_data["name"], "description": form.cleaned_data["description"]})
     messages.success(request, "Saved.")
     return redirect("models:detail", pk=artifact.pk)

@@ -18,8 +18,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from artifacts.inspection.summary import adapter_folder
 from artifacts.models import ArtifactFile, ModelArtifact
+from artifacts.naming import model_folder
 from artifacts.pages.health_section import health_context
 from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
 from artifacts.services.model_card import artifact_card, card_filename
@@ -94,7 +94,7 @@ def adapter_base_model(artifact: ModelArtifact, files: list[ArtifactFile]) -> st
 
 
 def adapter_dirname(artifact: ModelArtifact) -> str:
-    return adapter_folder(artifact.name)  # the folder the inspection's serving commands point at
+    return model_folder(artifact.name, artifact.pk)  # the folder the inspection's serving commands point at
 
 
 @login_required

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import stat
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -30,7 +31,8 @@ from django.utils import timezone
 from zipstream import ZIP_STORED, ZipStream
 
 from artifacts.models import ArtifactFile, Bundle, ModelArtifact
-from artifacts.services.model_card import artifact_card, card_filename
+from artifacts.naming import model_folder
+from artifacts.services.model_card import artifact_card, generated_names
 from artifacts.storage.keys import BUNDLES_LEAF, artifact_prefix
 from artifacts.storage.seam import CHUNK_SIZE, artifact_storage, url_ttl
 
@@ -66,9 +68,8 @@ def sha256sums(files: Iterable[ArtifactFile]) -> str:
 
 
 def bundle_folder(artifact: ModelArtifact) -> str:
-    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in artifact.name.lower())
-    slug = "-".join(part for part in safe.split("-") if part)[:60] or "model"
-    return f"{slug}-{str(artifact.pk)[:8]}"
+    """The zip's one top-level folder and its file name: the model's folder name (DESIGN §14)."""
+    return model_folder(artifact.name, artifact.pk)
 
 
 def bundle_key(artifact: ModelArtifact, token: str) -> str:
@@ -89,16 +90,38 @@ def stored_chunks(storage: Any, record: ArtifactFile) -> Iterator[bytes]:
         raise BundleBuildError(f"{record.filename} in storage no longer matches its recorded size and sha256")
 
 
+class ReadableZipStream(ZipStream):
+    """zipstream-ng writes entries added from data as mode 0600 (as ``ZipFile.writestr`` does), which
+    leaves unzipped files readable by their owner only. The mode lives only in the central
+    directory, written after every entry, so it is set there: regular files, 0644."""
+
+    def _gen_archive_footer(self) -> Any:
+        for info in self._filelist:
+            if not info.is_dir():
+                info.external_attr = (stat.S_IFREG | 0o644) << 16
+        return super()._gen_archive_footer()
+
+
 def zip_stream(artifact: ModelArtifact, files: list[ArtifactFile], storage: Any) -> ZipStream:
-    """The bundle as a ``ZipStream``: sized (``len()`` is known up front), every entry STORED."""
-    stream = ZipStream(compress_type=ZIP_STORED, sized=True)
+    """The bundle as a ``ZipStream``: sized (``len()`` is known up front), every entry STORED, all
+    under one top-level folder, the model's folder name, which the card's commands point at.
+
+    The cluster's files keep their names; the generated ones take the first free name (DESIGN §14),
+    so no two entries share a name. Entries are regular files of mode 0644.
+    """
+    folder = bundle_folder(artifact)
+    names = generated_names(f.filename for f in files)
+    stream = ReadableZipStream(compress_type=ZIP_STORED, sized=True)
+
+    def add(data: Any, name: str, size: int | None = None) -> None:
+        stream.add(data, arcname=f"{folder}/{name}", size=size)
+
     for record in files:
-        stream.add(stored_chunks(storage, record), arcname=record.filename, size=record.size)
-    stream.add(sha256sums(files).encode(), arcname="SHA256SUMS")
-    card = artifact_card(artifact, files, folder=bundle_folder(artifact))
-    stream.add(card.encode(), arcname=card_filename(f.filename for f in files))
+        add(stored_chunks(storage, record), record.filename, record.size)
+    add(sha256sums(files).encode(), names["sums"])
+    add(artifact_card(artifact, files, folder=f"./{folder}").encode(), names["card"])
     if artifact.inspection is not None:
-        stream.add(json.dumps(artifact.inspection, indent=2, sort_keys=True).encode(), arcname="inspection.json")
+        add(json.dumps(artifact.inspection, indent=2, sort_keys=True).encode(), names["inspection"])
     return stream
 
 

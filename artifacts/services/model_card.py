@@ -33,6 +33,36 @@ def artifact_card(artifact: ModelArtifact, files: list[ArtifactFile] | None = No
     )
 
 
+# What the product adds beside the cluster's files, each with its names in order of preference
+# (DESIGN §14): the first one the model's own files leave free is used, so nothing the cluster
+# sent is ever shadowed or overwritten.
+GENERATED_NAMES = {
+    "card": ("README.md", "MODEL_CARD.md", "MODEL_CARD.generated.md"),
+    "sums": ("SHA256SUMS", "SHA256SUMS.generated"),
+    "inspection": ("inspection.json", "inspection.generated.json"),
+}
+
+
+def first_free_name(kind: str, filenames: Iterable[str]) -> str:
+    """The name a generated file of ``kind`` takes beside ``filenames`` (the cluster's own)."""
+    taken = set(filenames)
+    candidates = GENERATED_NAMES[kind]
+    for name in candidates:
+        if name not in taken:
+            return name
+    stem, dot, suffix = candidates[-1].partition(".")
+    number = 2
+    while f"{stem}-{number}{dot}{suffix}" in taken:
+        number += 1
+    return f"{stem}-{number}{dot}{suffix}"
+
+
+def generated_names(filenames: Iterable[str]) -> dict[str, str]:
+    """``{"card": ..., "sums": ..., "inspection": ...}`` for a model whose files are ``filenames``."""
+    names = list(filenames)
+    return {kind: first_free_name(kind, names) for kind in GENERATED_NAMES}
+
+
 def card_filename(filenames: Iterable[str]) -> str:
-    """``README.md`` unless the cluster sent one (never overwritten), then ``MODEL_CARD.md``."""
-    return "MODEL_CARD.md" if "README.md" in set(filenames) else "README.md"
+    """``README.md`` unless the cluster sent one (never overwritten), then ``MODEL_CARD.md``, …"""
+    return first_free_name("card", filenames)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from artifacts.health.verdict import model_verdict
 from artifacts.inspection import inspect_storage
-from artifacts.inspection.summary import adapter_folder
 from artifacts.models import ModelArtifact
+from artifacts.naming import model_folder
 from artifacts.storage.seam import artifact_storage
 
 logger = logging.getLogger(__name__)
@@ -25,8 +26,9 @@ def reinspect(artifact: ModelArtifact) -> dict[str, Any]:
         artifact_storage(),
         keys,
         hyperparameters if isinstance(hyperparameters, dict) else None,
-        adapter_name=adapter_folder(artifact.name),
+        adapter_name=model_folder(artifact.name, artifact.pk),
     )
-    ModelArtifact.objects.filter(pk=artifact.pk).update(inspection=inspection)
-    artifact.inspection = inspection
+    verdict = model_verdict(inspection, artifact.training_health)
+    ModelArtifact.objects.filter(pk=artifact.pk).update(inspection=inspection, verdict=verdict)
+    artifact.inspection, artifact.verdict = inspection, verdict
     return inspection

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from artifacts import tasks
 from artifacts.models import Bundle
+from artifacts.naming import model_folder
 from artifacts.services import bundles
 from tests.conftest import NOT_FOUND, needs_service, on_postgres
 from tests.factories import add_file, make_artifact
@@ -77,14 +78,17 @@ def ready_bundle(client: Client, model, builds, post_bundle) -> dict:
 
 
 def unzip_and_check(archive: bytes, tmp_path: Path, model) -> Path:
+    """Unzip as ``unzip`` would: one top-level folder, the model's folder name (DESIGN §14)."""
     path = tmp_path / "bundle.zip"
     path.write_bytes(archive)
+    top = model_folder(model.name, model.pk)
     with zipfile.ZipFile(path) as bundle:
         infos = {info.filename: info for info in bundle.infolist()}
-        assert set(infos) == {*FILES, "SHA256SUMS", "README.md", "inspection.json"}
+        assert set(infos) == {f"{top}/{name}" for name in (*FILES, "SHA256SUMS", "README.md", "inspection.json")}
         assert all(info.compress_type == zipfile.ZIP_STORED for info in infos.values())
-        folder = tmp_path / "unzipped"
-        bundle.extractall(folder)
+        assert all(info.external_attr >> 16 == 0o100644 for info in infos.values())  # regular files, rw-r--r--
+        bundle.extractall(tmp_path / "unzipped")
+    folder = tmp_path / "unzipped" / top
     for name, content in FILES.items():
         assert (folder / name).read_bytes() == content
     assert json.loads((folder / "inspection.json").read_text()) == model.inspection
@@ -151,8 +155,9 @@ def test_model_card_is_renamed_when_the_model_has_a_readme(alice_client, model, 
     from artifacts.storage.seam import artifact_storage
 
     with artifact_storage().open(bundle.key, "rb") as handle, zipfile.ZipFile(handle) as archive:
-        assert archive.read("README.md") == b"# upstream readme\n"
-        assert "MODEL_CARD.md" in archive.namelist()
+        top = model_folder(model.name, model.pk)
+        assert archive.read(f"{top}/README.md") == b"# upstream readme\n"
+        assert f"{top}/MODEL_CARD.md" in archive.namelist()
 
 
 def test_concurrent_requests_build_once(alice_client, model, builds, post_bundle):
@@ -363,4 +368,5 @@ def test_a_file_named_bundles_does_not_stand_in_the_bundles_way(alice_client, al
     data = ready_bundle(alice_client, artifact, builds, post_bundle)
     archive = b"".join(Client().get(data["download_url"]).streaming_content)
     with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
-        assert zipped.read("bundles") == b"a cluster file that happens to be called bundles"
+        top = model_folder(artifact.name, artifact.pk)
+        assert zipped.read(f"{top}/bundles") == b"a cluster file that happens to be called bundles"

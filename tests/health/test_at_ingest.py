@@ -51,7 +51,7 @@ def test_overfit_demo_run_is_judged_overfit_at_ingest_and_the_seed_score_is_unto
     assert artifact.quality_metrics == seed_score(artifact)
     assert artifact.quality_score == artifact.quality_metrics["overall_score"]
     note = Notification.objects.get(type="artifact_ready")
-    assert note.title == "Model Ready for Download"
+    assert note.title == "Model Ready, with Warnings"  # the run overfits: the verdict warns
     assert artifact.name in note.message and "overfit" in note.message
     assert note.message.endswith(f"Quality score: {artifact.quality_score}/5 stars")
 
@@ -76,7 +76,8 @@ def test_diverged_demo_run_fails_the_divergence_check_and_is_not_announced_as_re
     assert "NaN" in found["diverged"]["message"]
     assert artifact.quality_score == 1
     note = Notification.objects.get(type="artifact_ready")
-    assert note.title == "Model Ready for Download"  # the seed's title
+    assert (note.title, note.priority) == ("Model Unusable as Delivered", "high")  # the verdict first
+    assert artifact.verdict == "unusable"
     assert "is ready" not in note.message and "diverged" in note.message
     assert artifact.name in note.message
 

@@ -60,13 +60,15 @@ def test_completed_job_becomes_stored_verified_scored_artifact(job, alice, artif
     assert ingest_row.bytes_done == ingest_row.bytes_total == sum(len(d) for d in FILES.values())
 
     note = Notification.objects.get(user=alice)
-    assert (note.type, note.title, note.priority) == ("artifact_ready", "Model Ready for Download", "high")
+    # The verdict first (DESIGN §14): these files are not a complete adapter, so the title warns.
+    assert artifact.verdict == "warnings"
+    assert (note.type, note.title, note.priority) == ("artifact_ready", "Model Ready, with Warnings", "normal")
     # The message names the model and what its health checks found, then the seed's score sentence.
     assert note.message.startswith(f'"{artifact.name}" is ready')
     assert artifact.training_health["summary"] in note.message
     assert note.message.endswith("Quality score: 5/5 stars")
     assert note.action_url == f"/models/{artifact.id}"
-    assert note.metadata == {"artifact_id": str(artifact.id), "job_id": str(job.id)}
+    assert note.metadata == {"artifact_id": str(artifact.id), "job_id": str(job.id), "verdict": "warnings"}
 
 
 @pytest.mark.django_db

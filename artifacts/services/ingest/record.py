@@ -17,19 +17,24 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from artifacts.health.quality import calculate_quality_metrics
-from artifacts.health.verdict import health_of_job, ready_message
+from artifacts.health.verdict import OK, UNUSABLE, WARNINGS, health_of_job, model_verdict, ready_message
 from artifacts.inspection.guarded import GuardedInspector
-from artifacts.inspection.summary import adapter_folder
 from artifacts.models import ArtifactFile, ArtifactIngest, ModelArtifact
-from artifacts.naming import default_model_name
+from artifacts.naming import default_model_name, model_folder
 from artifacts.services.ingest.outcome import IngestOutcome
 from artifacts.services.ingest.transfer import LeaseLost, Progress, TransferredFile
 from pipeline.lib.numbers import finite_number
 from pipeline.models import Notification, TrainingJob
 
 RETRY_CAP_SECONDS = 3600
-READY_TITLE = "Model Ready for Download"
 FAILED_TITLE = "Model Delivery Failed"
+# The ready notification says the verdict first (DESIGN §14): its title, and a priority that means
+# something: what needs the owner's attention is high, a model ready as expected is normal.
+READY_TITLES = {
+    OK: ("Model Ready for Download", Notification.Priority.NORMAL),
+    WARNINGS: ("Model Ready, with Warnings", Notification.Priority.NORMAL),
+    UNUSABLE: ("Model Unusable as Delivered", Notification.Priority.HIGH),
+}
 
 
 def record_artifact(
@@ -48,7 +53,7 @@ def record_artifact(
         if not progress.ingest.succeed(bytes_done=progress.bytes_done):
             raise LeaseLost(f"lease on job {job.pk} was taken over before recording")
         fields = _artifact_fields(job)
-        inspection = _inspection(job, inspector, fields["name"])
+        inspection = _inspection(job, inspector, model_folder(fields["name"], artifact_id))
         try:
             with transaction.atomic():
                 artifact = ModelArtifact.objects.create(
@@ -58,6 +63,7 @@ def record_artifact(
                     dataset_id=job.dataset_id,
                     artifacts={f.name: f.key for f in stored},
                     inspection=inspection,
+                    verdict=model_verdict(inspection, fields["training_health"]),
                     **fields,
                 )
         except IntegrityError as exc:  # the one-artifact-per-job constraint: another worker won
@@ -74,10 +80,11 @@ def record_artifact(
             for f in stored
         )
         TrainingJob.objects.filter(pk=job.pk).update(artifact=artifact)
+        title, priority = READY_TITLES[artifact.verdict]
         _notify_owner(
             job,
             "artifact_ready",
-            READY_TITLE,
+            title,
             ready_message(
                 artifact.name,
                 artifact.quality_score,
@@ -86,7 +93,8 @@ def record_artifact(
                 artifact.inspection,
             ),
             action_url=f"/models/{artifact.id}",
-            metadata={"artifact_id": str(artifact.id), "job_id": str(job.pk)},
+            metadata={"artifact_id": str(artifact.id), "job_id": str(job.pk), "verdict": artifact.verdict},
+            priority=priority,
         )
     return artifact
 
@@ -109,6 +117,7 @@ def record_failure(job: TrainingJob, ingest: ArtifactIngest, reason: str, *, per
             f"The files of your training job {_job_label(job)} could not be stored: {reason}",
             action_url=f"/training/jobs/{job.pk}",
             metadata={"job_id": job_id, "attempts": ingest.attempts, "error": reason[:500]},
+            priority=Notification.Priority.HIGH,
         )
     return IngestOutcome.failed(job_id, reason)
 
@@ -128,25 +137,27 @@ def backoff_seconds(attempts: int) -> float:
     return min(RETRY_CAP_SECONDS, base * 2 ** (attempts - 1)) * (1 + random.random() / 4)  # noqa: S311
 
 
-def _notify_owner(job: TrainingJob, kind: str, title: str, message: str, *, action_url: str, metadata: dict) -> None:
-    """The seed's notification row: high priority, pointing at where the owner should look."""
+def _notify_owner(
+    job: TrainingJob, kind: str, title: str, message: str, *, action_url: str, metadata: dict, priority: str
+) -> None:
+    """The seed's notification row, pointing at where the owner should look."""
     Notification.objects.create(
         user_id=job.user_id,
         type=kind,
         title=title,
         message=message,
-        priority=Notification.Priority.HIGH,
+        priority=priority,
         action_url=action_url,
         metadata=metadata,
     )
 
 
-def _inspection(job: TrainingJob, inspector: GuardedInspector | None, name: str) -> dict[str, Any] | None:
-    """DESIGN §10's ``inspection``; its commands expect the files in the folder the page names."""
+def _inspection(job: TrainingJob, inspector: GuardedInspector | None, folder: str) -> dict[str, Any] | None:
+    """DESIGN §10's ``inspection``; its commands expect the files in the model's folder (``./folder``)."""
     if inspector is None:
         return None
     hyperparameters = job.hyperparameters if isinstance(job.hyperparameters, dict) else None
-    return inspector.report(hyperparameters, adapter_name=adapter_folder(name))
+    return inspector.report(hyperparameters, adapter_name=folder)
 
 
 def _artifact_fields(job: TrainingJob) -> dict[str, Any]:
