@@ -15,12 +15,12 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_GET
 
 from artifacts.charts.compare import ModelSeries, multi_chart
 from artifacts.health.checks import CHECK_TITLES, STATUS_TITLES
 from artifacts.services.comparison import MAX_MODELS, MIN_MODELS, InvalidSelection, compare, load_models, parse_ids
+from pipeline.lib.numbers import binary_size, format_loss
 
 LETTERS = "ABCD"
 SECTION_LABELS = {"hyperparameters": "Training", "gpu_config": "GPU"}
@@ -106,13 +106,13 @@ def health_rows(models: list[Any], check_table: list[Any]) -> list[Row]:
         return Row(label, cells, _differs(cells))
 
     def loss(key: str) -> Any:
-        return lambda h: f"{h[key]:.4f}" if isinstance(h.get(key), int | float) else NOT_SET
+        return lambda h: format_loss(h.get(key)) if isinstance(h.get(key), int | float) else NOT_SET
 
     def best(h: dict[str, Any]) -> str:
         value, step = h.get("best_validation_loss"), h.get("best_step")
         if not isinstance(value, int | float):
             return NOT_SET
-        return f"{value:.4f} at step {step:,}" if isinstance(step, int) else f"{value:.4f}"
+        return f"{format_loss(value)} at step {step:,}" if isinstance(step, int) else format_loss(value)
 
     rows = [
         fact("Summary", lambda h: str(h.get("summary") or NOT_SET)),
@@ -155,7 +155,7 @@ def adapter_rows(models: list[Any]) -> list[Row]:
                 cells.append(Cell("Not inspected", missing=True))
                 continue
             value = adapter.get(key)
-            text = filesizeformat(value) if key == "size" and isinstance(value, int) else show(value)
+            text = binary_size(value) if key == "size" and isinstance(value, int) else show(value)
             cells.append(Cell(text))
         rows.append(Row(label, cells, _differs(cells)))
     return rows

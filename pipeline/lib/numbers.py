@@ -52,3 +52,33 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, list):
         return [json_safe(item) for item in value]
     return value
+
+
+BINARY_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def binary_size(value: Any) -> str:
+    """A size in bytes with binary units, the one way every page and text shows sizes (DESIGN §14).
+
+    ``512 B``, ``1.5 KiB``, ``12.3 MiB``, ``1.2 GiB``; an em dash when the value is not a size.
+    """
+    number = finite_number(value)
+    if number is None or number < 0:
+        return "—"
+    if number < 1024:
+        return f"{int(number)} B"
+    for unit in BINARY_UNITS:
+        number /= 1024
+        if number < 1024 or unit == BINARY_UNITS[-1]:
+            return f"{number:,.1f} {unit}"
+    raise AssertionError("unreachable")  # the loop returns on its last unit
+
+
+def format_loss(value: Any) -> str:
+    """A loss as every page shows it: four decimals, or whole thousands once it has blown up (105,340)."""
+    number = as_number(value)
+    if number is None:
+        return "—"
+    if not math.isfinite(number):
+        return "NaN" if math.isnan(number) else ("∞" if number > 0 else "-∞")
+    return f"{number:.4f}" if abs(number) < 1000 else f"{number:,.0f}"

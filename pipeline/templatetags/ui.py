@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timesince import timesince
 
 from pipeline.lib.numbers import as_number
+from pipeline.lib.numbers import binary_size as _binary_size
 
 register = template.Library()
 
@@ -36,6 +37,12 @@ def decimal(value: Any, places: int = 2) -> str:
     if math.isinf(number):
         return "∞" if number > 0 else "-∞"
     return f"{number:.{int(places)}f}"
+
+
+@register.filter
+def binary_size(value: Any) -> str:
+    """A size in bytes with binary units (KiB, MiB, GiB), the same on every page (DESIGN §14)."""
+    return _binary_size(value).replace(" ", "\xa0")  # the number never wraps away from its unit
 
 
 @register.filter

@@ -223,7 +223,7 @@ def test_health_checks_and_adapter_facts_side_by_side(alice_client, pair):
     assert "0.9000 at step 20" in page
     assert "Warning Validation loss rose from step 20." in page
     assert "Not computed" in page  # the second model has no training health yet
-    assert "safetensors" in page and "LORA" in page and "2.0 MB" in page
+    assert "safetensors" in page and "LORA" in page and "2.0 MiB" in page
     assert "Not inspected" in page
 
 

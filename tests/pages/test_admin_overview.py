@@ -51,7 +51,7 @@ def test_overview_shows_storage_ingest_times_and_failures(alice, bob, charlie, e
     assert page.status_code == 200
     html = page.content.decode()
     assert 'data-testid="artifacts-live">2<' in html
-    assert 'data-testid="storage-total">5.0\xa0KB<' in html  # 4096 + 2 + 1024 bytes
+    assert 'data-testid="storage-total">5.0\xa0KiB<' in html  # 4096 + 2 + 1024 bytes
     assert html.count('data-testid="storage-user"') == 2
     assert 'data-testid="success-rate">57%<' in html  # 4 of 7 finished in the window
     assert 'data-testid="p50">25.0 s<' in html

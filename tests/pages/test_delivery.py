@@ -94,7 +94,7 @@ def test_models_list_shows_storage_use(alice_client, alice, model):
     head = alice_client.get("/models").content.decode().split('data-testid="model-count">')[1].split("</p>")[0]
     total = 8 + 3000 + 1000 + 2000
     assert "<strong>2</strong> models total" in head
-    assert head.split('data-testid="storage-use">')[1].startswith(f" · {total / 1024:.1f}\xa0KB stored")
+    assert head.split('data-testid="storage-use">')[1].startswith(f" · {total / 1024:.1f}\xa0KiB stored")
 
 
 def _size_sums(client) -> int:

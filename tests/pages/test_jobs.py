@@ -44,7 +44,7 @@ def test_job_page_artifact_states(alice, alice_client):
     response = alice_client.get(f"/training/jobs/{job.pk}")
     html = response.content.decode()
     assert '<progress id="ingest-progress" max="20971520" value="5242880">' in html
-    assert "5.0 MB of 20.0 MB (25%)" in text(response)
+    assert "5.0 MiB of 20.0 MiB (25%)" in text(response)
 
     ArtifactIngest.objects.filter(pk=ingest.pk).update(
         state=ArtifactIngest.State.FAILED, attempts=5, last_error="checksum mismatch for adapter_model.safetensors"

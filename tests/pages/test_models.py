@@ -172,7 +172,7 @@ def test_detail_shows_metrics_configuration_dataset_files_and_links(model, alice
     ]:
         assert f"{label} {value}" in page
     assert "Dataset Information" in page and "1,000" in page and "250.0K" in page
-    assert "adapter_model.safetensors" in page and "4.9 KB" in page
+    assert "adapter_model.safetensors" in page and "4.9 KiB" in page
     sha = model.files.get(filename="adapter_model.safetensors").sha256
     assert sha in html
     assert 'name="files" value="adapter_model.safetensors"' in html
