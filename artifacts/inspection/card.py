@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from artifacts.inspection.serving import AUTO_CLASSES
+from pipeline.lib.numbers import binary_size
 
 ENGINES = (("peft", "PEFT"), ("vllm", "vLLM"), ("lorax", "LoRAX"), ("llama_cpp", "llama.cpp"))
 VERDICTS = {
@@ -130,14 +131,7 @@ def _fence(text: str, language: str = "") -> list[str]:
 
 
 def _size(size: Any) -> str:
-    if not isinstance(size, int):
-        return "-"
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
+    return binary_size(size) if isinstance(size, int) else "-"
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -155,8 +149,11 @@ def model_card(
     health: Mapping[str, Any] | None = None,
     files: Iterable[Mapping[str, Any]] | None = None,
     folder: str = ".",
+    verdict: str | None = None,
 ) -> str:
-    """README.md text for one artifact; every argument is optional except the name."""
+    """README.md text for one artifact; every argument is optional except the name. ``verdict`` is
+    the model's (DESIGN §14): an ``unusable`` model's card offers no load or serving command, only
+    what is wrong."""
     configuration = _mapping(configuration)
     hyper = _mapping(configuration.get("hyperparameters"))
     quality = _mapping(quality_metrics)
@@ -195,9 +192,13 @@ def model_card(
     lines += _configuration(configuration, hyper, facts)
     lines += _results(quality, summary)
     lines += _health(health)
-    lines += _inspection(inspection)
+    unusable = verdict == "unusable"
+    lines += _inspection(inspection, diverged=unusable and _mapping(inspection).get("verdict") != "unusable")
     lines += _files(files)
-    lines += _how_to_load(base_model, folder, facts.get("task_type"))
+    if unusable:
+        lines += _not_ready(inspection, health)
+    else:
+        lines += _how_to_load(base_model, folder, facts.get("task_type"))
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -273,14 +274,16 @@ def _health(health: Mapping[str, Any] | None) -> list[str]:
     return lines
 
 
-def _inspection(inspection: Mapping[str, Any] | None) -> list[str]:
+def _inspection(inspection: Mapping[str, Any] | None, *, diverged: bool = False) -> list[str]:
+    """The inspection's verdict, findings and serving table; the commands only for a usable model
+    (``diverged``: the files passed, but the run did not)."""
     lines = ["## Inspection", ""]
     if not isinstance(inspection, Mapping):
         return [*lines, "This adapter has not been inspected.", ""]
-    lines += [
-        f"Verdict: **{_cell(inspection.get('verdict'))}**. {VERDICTS.get(str(inspection.get('verdict')), '')}",
-        "",
-    ]
+    sentence = VERDICTS.get(str(inspection.get("verdict")), "")
+    if diverged:
+        sentence = "The files passed inspection, but the training run diverged: the adapter is unusable."
+    lines += [f"Verdict: **{_cell(inspection.get('verdict'))}**. {sentence}", ""]
     findings = [f for f in inspection.get("findings") or [] if isinstance(f, Mapping)]
     lines += [f"- **{_cell(f.get('severity'))}** {_code(f.get('code'))}: {_cell(f.get('message'))}" for f in findings]
     if findings:
@@ -296,7 +299,7 @@ def _inspection(inspection: Mapping[str, Any] | None) -> list[str]:
         lines += ["### Serving", "", *_table(("Engine", "Status", "Notes"), rows), ""]
         for key, label in ENGINES:
             command = _mapping(serving.get(key)).get("command")
-            if command:
+            if command and not diverged:
                 lines += [f"{label}:", "", *_fence(str(command), "sh"), ""]
     return lines
 
@@ -313,6 +316,22 @@ def _files(files: Iterable[Mapping[str, Any]] | None) -> list[str]:
         "Check a download with `sha256sum -c SHA256SUMS`.",
         "",
     ]
+
+
+def _not_ready(inspection: Mapping[str, Any] | None, health: Mapping[str, Any] | None) -> list[str]:
+    """In place of "How to load" for an unusable model: why it should not be loaded."""
+    reasons = [
+        f.get("message")
+        for f in _mapping(inspection).get("findings") or []
+        if isinstance(f, Mapping) and f.get("severity") == "error" and f.get("message")
+    ]
+    reasons += [
+        c.get("message")
+        for c in _mapping(health).get("checks") or []
+        if isinstance(c, Mapping) and c.get("code") == "diverged" and c.get("status") == "fail" and c.get("message")
+    ]
+    lines = ["## Not ready to load", "", "This adapter is unusable as delivered, so no load command is given."]
+    return [*lines, "", *[f"- {_cell(reason)}" for reason in reasons], ""]
 
 
 def _how_to_load(base_model: Any, folder: str, task_type: Any) -> list[str]:

@@ -30,6 +30,7 @@ def artifact_card(artifact: ModelArtifact, files: list[ArtifactFile] | None = No
         health=health,
         files=[{"filename": f.filename, "size": f.size, "sha256": f.sha256} for f in rows],
         folder=folder,
+        verdict=artifact.verdict,
     )
 
 

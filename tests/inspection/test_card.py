@@ -57,7 +57,7 @@ def test_front_matter_is_hugging_face_metadata():
         assert heading in body
     assert 'PeftModel.from_pretrained(base, "./support-bot")' in body
     assert "Validation loss rose after step 600" in body and "overfitting" in body
-    assert "ab" * 32 in body and "9.0 KB" in body
+    assert "ab" * 32 in body and "9.0 KiB" in body
     assert "vllm serve mistralai/Mistral-7B-v0.1" in body
 
 
@@ -85,3 +85,22 @@ def test_an_unusable_adapter_says_so_in_the_summary_and_lists_the_errors():
     _, body = front_matter(card(inspection=inspect(files, None)))
     assert "The adapter is unusable as delivered" in body
     assert "`safetensors_invalid`" in body and "not ready" in body
+
+
+def test_an_unusable_model_gets_no_load_or_serving_command_only_what_is_wrong():
+    files = adapter()
+    files["adapter_model.safetensors"] = files["adapter_model.safetensors"][:-4]
+    _, body = front_matter(card(inspection=inspect(files, None), verdict="unusable"))
+    assert "## How to load" not in body and "PeftModel.from_pretrained" not in body
+    assert "## Not ready to load" in body and "safetensors" in body.split("## Not ready to load", 1)[1]
+
+
+def test_a_diverged_run_with_clean_files_never_says_no_problems():
+    diverged = {
+        "summary": "Training diverged at step 40.",
+        "checks": [{"code": "diverged", "status": "fail", "message": "Training loss became NaN at step 40."}],
+    }
+    _, body = front_matter(card(health=diverged, verdict="unusable"))
+    assert "No problems" not in body and "the training run diverged" in body
+    assert "vllm serve" not in body and "PeftModel.from_pretrained" not in body
+    assert "Training loss became NaN at step 40." in body.split("## Not ready to load", 1)[1]
