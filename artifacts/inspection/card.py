@@ -29,6 +29,7 @@ VERDICTS = {
     "warnings": "The adapter loads, with the warnings below.",
     "unusable": "The adapter is unusable as delivered; see the errors below.",
 }
+DIVERGED_SENTENCE = "The files passed inspection, but the training run diverged: the adapter is unusable."
 
 
 def _yaml(value: Any) -> str:
@@ -158,6 +159,8 @@ def model_card(
     hyper = _mapping(configuration.get("hyperparameters"))
     quality = _mapping(quality_metrics)
     summary = _mapping(training_summary)
+    # The files passed inspection, but the run did not (DESIGN §14): the card must not say "no problems".
+    diverged = verdict == "unusable" and _mapping(inspection).get("verdict") != "unusable"
     facts = _mapping(_mapping(inspection).get("adapter"))
     base_model = facts.get("base_model") or hyper.get("base_model")
     rank = facts.get("r") or hyper.get("rank")
@@ -186,16 +189,15 @@ def model_card(
         "",
         f"# {_cell(name)}",
         "",
-        _summary(base_model, dataset_name, rank, alpha, summary, inspection),
+        _summary(base_model, dataset_name, rank, alpha, summary, inspection, diverged),
         "",
     ]
     lines += _configuration(configuration, hyper, facts)
     lines += _results(quality, summary)
     lines += _health(health)
-    unusable = verdict == "unusable"
-    lines += _inspection(inspection, diverged=unusable and _mapping(inspection).get("verdict") != "unusable")
+    lines += _inspection(inspection, diverged=diverged)
     lines += _files(files)
-    if unusable:
+    if verdict == "unusable":
         lines += _not_ready(inspection, health)
     else:
         lines += _how_to_load(base_model, folder, facts.get("task_type"))
@@ -209,6 +211,7 @@ def _summary(
     alpha: Any,
     summary: Mapping[str, Any],
     inspection: Mapping[str, Any] | None,
+    diverged: bool = False,
 ) -> str:
     parts = ["A LoRA adapter"]
     if rank:
@@ -223,7 +226,9 @@ def _summary(
         sentence += f", trained for {_cell(epochs or '?')} epochs ({_cell(steps or '?')} steps)"
     sentence += "."
     verdict = _mapping(inspection).get("verdict")
-    if verdict in VERDICTS:
+    if diverged:
+        sentence += f" {DIVERGED_SENTENCE}"
+    elif verdict in VERDICTS:
         sentence += f" Inspection: {VERDICTS[verdict]}"
     return sentence
 
@@ -282,7 +287,7 @@ def _inspection(inspection: Mapping[str, Any] | None, *, diverged: bool = False)
         return [*lines, "This adapter has not been inspected.", ""]
     sentence = VERDICTS.get(str(inspection.get("verdict")), "")
     if diverged:
-        sentence = "The files passed inspection, but the training run diverged: the adapter is unusable."
+        sentence = DIVERGED_SENTENCE
     lines += [f"Verdict: **{_cell(inspection.get('verdict'))}**. {sentence}", ""]
     findings = [f for f in inspection.get("findings") or [] if isinstance(f, Mapping)]
     lines += [f"- **{_cell(f.get('severity'))}** {_code(f.get('code'))}: {_cell(f.get('message'))}" for f in findings]

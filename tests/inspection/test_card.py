@@ -92,7 +92,7 @@ def test_an_unusable_model_gets_no_load_or_serving_command_only_what_is_wrong():
     files["adapter_model.safetensors"] = files["adapter_model.safetensors"][:-4]
     _, body = front_matter(card(inspection=inspect(files, None), verdict="unusable"))
     assert "## How to load" not in body and "PeftModel.from_pretrained" not in body
-    assert "## Not ready to load" in body and "safetensors" in body.split("## Not ready to load", 1)[1]
+    assert "9,212 bytes" in body.split("## Not ready to load", 1)[1]  # the inspection's error, as the reason
 
 
 def test_a_diverged_run_with_clean_files_never_says_no_problems():
