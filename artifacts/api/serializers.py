@@ -6,6 +6,7 @@ from datetime import UTC
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from artifacts.filters import ModelListFilter
 from artifacts.models import ArtifactFile, ModelArtifact
@@ -16,9 +17,38 @@ from pipeline.models import Dataset, TrainingJob
 
 
 # --- Input ----------------------------------------------------------------------------------------
+class FlagField(serializers.BooleanField):
+    """A yes/no query parameter: ``true``/``false`` (also ``1``/``0``, ``yes``/``no``, any case);
+    an empty value means false."""
+
+    allow_blank = True  # ``validated_query`` lets ``deleted=`` through as "no"
+    default_error_messages = {"invalid": "Must be true or false."}
+    YES, NO = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no", ""})
+
+    def to_internal_value(self, data: Any) -> bool:
+        value = data.strip().lower() if isinstance(data, str) else data
+        if value in self.YES or value is True:
+            return True
+        if value in self.NO or value is False:
+            return False
+        self.fail("invalid")
+
+
 class ModelListQuerySerializer(PageQuerySerializer, ModelListFilter):
     """The list's query: paging plus the filters the page shares (validated together, so a 400
     names every bad parameter at once)."""
+
+
+class ModelListRequestSerializer(ModelListQuerySerializer):
+    """Everything ``GET /api/models`` reads: the list's query and ``deleted``, which picks the list.
+    Validated before either list is read, so a bad ``sort`` is a 400 on both."""
+
+    deleted = FlagField(
+        required=False,
+        default=False,
+        help_text="`true`: your models deleted within the retention period, newest deletion first "
+        "(`sort` and the filters are checked but do not apply to this list).",
+    )
 
 
 class DownloadRequestSerializer(serializers.Serializer):
@@ -33,7 +63,13 @@ class DownloadRequestSerializer(serializers.Serializer):
 
 
 class TextField(serializers.CharField):
-    """Text only: a number or a list is an error, not something to turn into a string."""
+    """Text only: a number or a list is an error, not something to turn into a string.
+
+    A form or multipart body reads as JSON does: ``name=`` is an empty name (refused, as the schema's
+    ``minLength`` says), not a missing one, as DRF's reading of HTML forms would have it."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        return dictionary.get(self.field_name, empty)
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
@@ -42,7 +78,8 @@ class TextField(serializers.CharField):
 
 
 class ModelUpdateSerializer(serializers.Serializer):
-    """``PATCH /api/models/{id}``: the owner renames or describes a model; both optional."""
+    """``PATCH /api/models/{id}``: the owner renames or describes a model. Send ``name``,
+    ``description`` or both; an empty object changes nothing and is refused."""
 
     name = TextField(required=False, trim_whitespace=False, help_text=f"Up to {NAME_MAX_LENGTH} characters, one line.")
     description = TextField(

@@ -25,13 +25,13 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from artifacts.api import schema  # noqa: F401 -- registers the bearer token scheme
 from artifacts.api.compare import ComparisonSerializer, comparison_data
-from artifacts.api.delivery import DELETED, DeliveryActionsMixin
+from artifacts.api.delivery import DeliveryActionsMixin
 from artifacts.api.serializers import (
     DownloadGrantSerializer,
     DownloadRequestSerializer,
     ModelArtifactDetailSerializer,
     ModelArtifactSerializer,
-    ModelListQuerySerializer,
+    ModelListRequestSerializer,
     ModelUpdateSerializer,
 )
 from artifacts.filters import ModelFilters
@@ -64,18 +64,6 @@ class MarkdownRenderer(BaseRenderer):
 
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
         return JSONRenderer().render(data) if not isinstance(data, str) else data.encode()
-
-
-def wants_deleted(request: Request) -> bool:
-    value = request.query_params.get("deleted")
-    if value is None:
-        return False
-    lowered = value.strip().lower()
-    if lowered in {"true", "1", "yes"}:
-        return True
-    if lowered in {"false", "0", "no", ""}:
-        return False
-    raise ApiError("Invalid query parameters", {"deleted": ["Must be true or false."]})
 
 
 class ModelPagination(EnvelopePagination):
@@ -111,7 +99,7 @@ def list_deferred_fields(serializer_class: type[BaseSerializer[Any]]) -> list[st
     list=extend_schema(
         summary="List your models",
         description=f"Newest first (or `sort=quality`: best score first), {PAGE_SIZE} per page by default.",
-        parameters=[ModelListQuerySerializer, DELETED],
+        parameters=[ModelListRequestSerializer],
         responses={200: ModelArtifactSerializer(many=True), **error_responses(400, 401, 429)},
     ),
     retrieve=extend_schema(
@@ -142,8 +130,13 @@ class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
     list_filters: ModelFilters | None = None  # the list's, once validated
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """The user's models; with ``?deleted=true`` the ones deleted within the retention, newest first."""
-        if not wants_deleted(request):
+        """The user's models; with ``?deleted=true`` the ones deleted within the retention, newest first.
+
+        The whole query is validated first, so a bad ``sort`` (or page, or filter) is a 400 on
+        either list, as the schema says."""
+        query = validated_query(ModelListRequestSerializer, request)
+        if not query["deleted"]:
+            self.list_filters = ModelFilters.from_validated(query)
             return super().list(request, *args, **kwargs)
         queryset = ModelArtifact.objects.deleted_for(request.user).select_related("dataset", "job")
         page = self.paginate_queryset(queryset.order_by("-deleted_at", "-id"))
@@ -160,8 +153,8 @@ class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
         model ignores them."""
         if self.action != "list":
             return queryset
-        query = validated_query(ModelListQuerySerializer, self.request)
-        self.list_filters = ModelFilters.from_validated(query)
+        if self.list_filters is None:  # not reached through list()
+            self.list_filters = ModelFilters.from_validated(validated_query(ModelListRequestSerializer, self.request))
         return self.list_filters.apply(cast(ModelArtifactQuerySet, queryset))
 
     def get_object(self) -> ModelArtifact:

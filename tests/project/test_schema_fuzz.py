@@ -76,3 +76,50 @@ def test_api_honours_its_schema(method, path, token, throttle_rates, keep_test_c
         case.call_and_validate(headers=headers)
 
     fuzz()
+
+
+# --- The schema's promises both ways: what it allows is served, what it refuses is refused ---------
+
+PROMISES = [("GET", "/api/models"), ("PATCH", "/api/models/{id}")]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "path"), PROMISES, ids=lambda value: str(value))
+def test_api_refuses_what_its_schema_refuses(method, path, token, throttle_rates, keep_test_connection):
+    """Requests the schema calls invalid (an empty PATCH body, a `sort` outside its enum, with or
+    without `deleted=true`) are answered with a 4xx, on one of the user's own models."""
+    from schemathesis import GenerationMode
+    from schemathesis.checks import negative_data_rejection
+
+    from artifacts.models import ModelArtifact
+    from pipeline.wsgi import application
+
+    operation = schemathesis.openapi.from_wsgi("/api/schema", application)[path][method]
+    fixed = {"path_parameters": {"id": str(ModelArtifact.objects.first().pk)}} if "{id}" in path else {}
+    headers = {"Authorization": f"Bearer {token}"}
+
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.NEGATIVE, **fixed))
+    @settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+    def fuzz(case):
+        case.call_and_validate(headers=headers, checks=[negative_data_rejection])
+
+    fuzz()
+
+
+@pytest.mark.django_db
+def test_every_list_query_the_schema_allows_is_served(token, throttle_rates, keep_test_connection):
+    """Any combination of documented list parameters within their documented values answers 200."""
+    from schemathesis.checks import positive_data_acceptance
+
+    from pipeline.wsgi import application
+
+    operation = schemathesis.openapi.from_wsgi("/api/schema", application)["/api/models"]["GET"]
+    headers = {"Authorization": f"Bearer {token}"}
+
+    @given(case=operation.as_strategy())
+    @settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+    def fuzz(case):
+        response = case.call_and_validate(headers=headers, checks=[positive_data_acceptance])
+        assert response.status_code == 200, (case.query, response.text[:200])
+
+    fuzz()
