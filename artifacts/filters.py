@@ -24,6 +24,7 @@ SORTS = tuple(ModelArtifactQuerySet.SORTS)
 DEFAULT_SORT = "created_at"
 MIN_SCORE, MAX_SCORE = 1, 5
 MAX_SEARCH_LENGTH = 200
+VERDICT_LIST = r"^(ok|warnings|unusable)(,(ok|warnings|unusable))*$"
 
 
 class ModelListFilter(serializers.Serializer):
@@ -37,6 +38,12 @@ class ModelListFilter(serializers.Serializer):
     )
     convergence = serializers.ChoiceField(
         choices=CONVERGENCE_LABELS, required=False, help_text="Only models with this convergence label."
+    )
+    verdict = serializers.RegexField(
+        VERDICT_LIST,
+        required=False,
+        help_text="Only models with one of these verdicts (DESIGN §14), comma-separated: "
+        "`ok`, `warnings`, `unusable` (e.g. `verdict=ok,warnings` leaves unusable models out).",
     )
     q = serializers.CharField(
         required=False,
@@ -57,6 +64,7 @@ class ModelFilters:
     min_score: int = 0
     convergence: str = ""
     q: str = ""
+    verdicts: tuple[str, ...] = ()
 
     @classmethod
     def from_validated(cls, data: Mapping[str, Any]) -> ModelFilters:
@@ -68,6 +76,7 @@ class ModelFilters:
             min_score=data.get("min_score") or 0,
             convergence=data.get("convergence") or "",
             q=data.get("q") or "",
+            verdicts=tuple(dict.fromkeys(data["verdict"].split(","))) if data.get("verdict") else (),
         )
 
     @classmethod
@@ -98,7 +107,7 @@ class ModelFilters:
     @property
     def active(self) -> bool:
         """Whether anything narrows the list (sorting does not)."""
-        return bool(self.dataset or self.min_score or self.convergence or self.q)
+        return bool(self.dataset or self.min_score or self.convergence or self.q or self.verdicts)
 
     def apply(self, queryset: ModelArtifactQuerySet) -> ModelArtifactQuerySet:
         return queryset.browse(
@@ -107,6 +116,7 @@ class ModelFilters:
             min_score=self.min_score,
             convergence=self.convergence,
             q=self.q,
+            verdicts=self.verdicts,
         )
 
     def query_string(self, page: int | None = None) -> str:
@@ -120,6 +130,8 @@ class ModelFilters:
             params["convergence"] = self.convergence
         if self.q:
             params["q"] = self.q
+        if self.verdicts:
+            params["verdict"] = ",".join(self.verdicts)
         if page and page > 1:
             params["page"] = page
         return urlencode(params)

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from artifacts.filters import ModelListFilter
+from artifacts.health.verdict import MODEL_VERDICTS
 from artifacts.models import ArtifactFile, ModelArtifact
 from artifacts.naming import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, validate_display_text
 from pipeline.lib.api.pagination import PageQuerySerializer
@@ -177,6 +178,18 @@ class ModelArtifactSerializer(serializers.ModelSerializer):
     )
     dataset = DatasetNameSerializer(read_only=True, allow_null=True)
     job = JobBriefSerializer(read_only=True)
+    folder = serializers.CharField(
+        read_only=True,
+        help_text="The model's folder name (DESIGN §14): where downloads, the bundle and the serving commands "
+        "put its files. It follows a rename.",
+    )
+    verdict = serializers.ChoiceField(
+        choices=MODEL_VERDICTS,
+        read_only=True,
+        help_text="DESIGN §14: `unusable` (the adapter cannot be used as delivered, or the run diverged), "
+        "`warnings` or `ok`. Filter with `verdict=`.",
+    )
+    health_summary = serializers.SerializerMethodField(help_text="The training health's one-sentence summary.")
 
     class Meta:
         model = ModelArtifact
@@ -186,6 +199,9 @@ class ModelArtifactSerializer(serializers.ModelSerializer):
             "job_id",
             "dataset_id",
             "name",
+            "folder",
+            "verdict",
+            "health_summary",
             "description",
             "version",
             "status",
@@ -202,6 +218,14 @@ class ModelArtifactSerializer(serializers.ModelSerializer):
             "job",
         ]
         read_only_fields = fields
+
+    def get_health_summary(self, obj: ModelArtifact) -> str | None:
+        """From the list's annotation (the health JSON itself stays unread there), else the stored health."""
+        if hasattr(obj, "health_summary_text"):
+            return obj.health_summary_text or None
+        health = obj.training_health if "training_health" not in obj.get_deferred_fields() else None
+        summary = health.get("summary") if isinstance(health, dict) else None
+        return summary if isinstance(summary, str) and summary else None
 
 
 class ModelArtifactDetailSerializer(ModelArtifactSerializer):

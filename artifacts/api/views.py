@@ -11,6 +11,7 @@ import uuid
 from typing import Any, cast
 
 from django.db.models import QuerySet
+from django.db.models.fields.json import KT
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -38,6 +39,7 @@ from artifacts.filters import ModelFilters
 from artifacts.health.verdict import health_of
 from artifacts.models import ModelArtifact, ModelArtifactQuerySet
 from artifacts.services import comparison
+from artifacts.services.editing import update_display
 from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
 from artifacts.services.model_card import CARD_CONTENT_TYPE, artifact_card, card_filename
 from pipeline.lib.api.envelope import ERROR_RESPONSE, envelope, envelope_of, error_responses
@@ -146,6 +148,7 @@ class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
         queryset = ModelArtifact.objects.visible_to(self.request.user).select_related("dataset", "job")
         if self.action == "list":  # leave out the big columns the list does not show
             queryset = queryset.defer(*list_deferred_fields(self.get_serializer_class()))
+            queryset = queryset.annotate(health_summary_text=KT("training_health__summary"))
         return queryset
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -188,10 +191,7 @@ class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
         model = self.get_object()
         body = ModelUpdateSerializer(data=request.data if isinstance(request.data, dict) else None)
         body.is_valid(raise_exception=True)
-        changes = body.validated_data
-        for field, value in changes.items():
-            setattr(model, field, value)
-        model.save(update_fields=[*changes, "updated_at"])
+        update_display(model, dict(body.validated_data))
         return self._detail(model)
 
     @extend_schema(

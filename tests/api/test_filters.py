@@ -18,7 +18,7 @@ def page_filters(query: str, dataset_ids=(DATASET,)) -> ModelFilters:
 
 def test_the_api_validates_exactly_the_page_filters_plus_paging():
     assert set(ModelListQuerySerializer().fields) == set(ModelListFilter().fields) | set(PageQuerySerializer().fields)
-    assert set(ModelListFilter().fields) == {"sort", "dataset", "min_score", "convergence", "q"}
+    assert set(ModelListFilter().fields) == {"sort", "dataset", "min_score", "convergence", "verdict", "q"}
     assert PageQuerySerializer().fields["limit"].default == PAGE_SIZE == 12
 
 
@@ -65,3 +65,10 @@ def test_no_filters_is_the_default_list():
     assert filters == ModelFilters()
     assert not filters.active
     assert filters.query_string() == "sort=created_at"
+
+
+def test_the_page_reads_the_verdict_filter_as_the_api_does():
+    filters = page_filters("verdict=ok,warnings,ok")
+    assert filters.verdicts == ("ok", "warnings") and filters.active
+    assert QueryDict(filters.query_string()).dict()["verdict"] == "ok,warnings"
+    assert page_filters("verdict=fine").verdicts == ()  # the page ignores a bad value
