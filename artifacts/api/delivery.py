@@ -28,9 +28,6 @@ from pipeline.lib.api.exceptions import ApiError
 
 MODEL_NOT_FOUND = "Model not found or access denied"
 MODEL_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
-DELETED = OpenApiParameter(
-    "deleted", OpenApiTypes.BOOL, OpenApiParameter.QUERY, description="`true`: your recently deleted models"
-)
 
 
 class PlainTextRenderer(renderers.BaseRenderer):
