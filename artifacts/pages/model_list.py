@@ -40,7 +40,10 @@ IGNORED_FILTER_MESSAGES = {
     "min_score": "“{value}” is not a rating from 1 to 5; showing every rating.",
     "convergence": "“{value}” is not a convergence label; showing every label.",
     "q": "The search can be at most {max_length} characters; showing every name.",
+    "verdict": "“{value}” is not a verdict (ok, warnings, unusable); showing every verdict.",
 }
+# The list's verdict filter (DESIGN §14), as the API's ``verdict=`` takes it.
+VERDICT_CHOICES = [("ok,warnings", "Usable (hide unusable)"), ("ok", "OK only"), ("unusable", "Unusable only")]
 MAX_QUOTED = 40  # a bad parameter value is quoted back at most this long
 
 
@@ -99,6 +102,8 @@ def model_list(request: HttpRequest) -> HttpResponse:
         "sorts": [(key, SORT_LABELS.get(key, key)) for key in ModelArtifactQuerySet.SORTS],
         "datasets": datasets,
         "convergence_labels": CONVERGENCE_LABELS,
+        "verdict_choices": VERDICT_CHOICES,
+        "verdict_selected": ",".join(filters.verdicts),
         "star_choices": [(n, f"{n}+ stars" if n < 5 else "5 stars") for n in range(1, 6)],
         "search_max_length": MAX_SEARCH_LENGTH,
         "compare_range": (MIN_MODELS, MAX_MODELS),

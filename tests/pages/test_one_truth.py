@@ -106,3 +106,17 @@ def test_compare_shows_the_same_trained_date_and_losses_as_the_detail_page(alice
     compared = text(alice_client.get(f"/models/compare?ids={first.pk},{second.pk}"))
     assert f"{format_loss(0.123456)} at step 20" in compared and format_loss(0.5) == "0.5000" in compared
     assert "Final Loss 0.5000" in text(alice_client.get(f"/models/{first.pk}"))  # one format on both
+
+
+def test_the_list_page_filters_on_the_verdict(alice, alice_client):
+    from tests.factories import make_artifact
+
+    make_artifact(alice, name="Fine model", verdict="ok")
+    make_artifact(alice, name="Broken model", verdict="unusable")
+    page = alice_client.get("/models?verdict=ok,warnings").content.decode()
+    assert "Fine model" in page and "Broken model" not in page
+    assert '<option value="ok,warnings" selected>' in page  # the form keeps the choice
+    only_bad = alice_client.get("/models?verdict=unusable").content.decode()
+    assert "Broken model" in only_bad and "Fine model" not in only_bad
+    ignored = alice_client.get("/models?verdict=fine").content.decode()
+    assert "Fine model" in ignored and "Broken model" in ignored and "is not a verdict" in ignored
