@@ -56,7 +56,7 @@ def cwd_inside(tmp_path: Path, monkeypatch) -> Path:
     ("fields", "expected"),
     [
         ({"id": "../../..", "name": "../../..", "folder": "../../.."}, "model"),  # a hostile server
-        ({"name": "/../ ."}, "model-{hex}"),  # a name that cleans to nothing
+        ({"name": "/../ .", "folder": None}, "model-{hex}"),  # a name that cleans to nothing, no server folder
         ({"folder": "Chosen by the server"}, "Chosen by the server"),
     ],
 )
