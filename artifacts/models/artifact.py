@@ -12,6 +12,8 @@ from django.db.models import Q, Value
 from django.db.models.functions import Upper
 from django.utils import timezone
 
+from artifacts.naming import model_folder
+
 
 def retention_cutoff(now: datetime | None = None) -> datetime:
     """Models deleted before this moment can no longer be restored."""
@@ -186,8 +188,6 @@ class ModelArtifact(models.Model):
     @property
     def folder(self) -> str:
         """The model's one folder name (DESIGN §14; ``artifacts.naming.model_folder``)."""
-        from artifacts.naming import model_folder
-
         return model_folder(self.name, self.pk)
 
     @property

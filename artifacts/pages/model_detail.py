@@ -19,7 +19,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from artifacts.models import ArtifactFile, ModelArtifact
-from artifacts.naming import model_folder
 from artifacts.pages.health_section import health_context
 from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
 from artifacts.services.model_card import artifact_card, card_filename
@@ -93,10 +92,6 @@ def adapter_base_model(artifact: ModelArtifact, files: list[ArtifactFile]) -> st
     return hf_repo_id(cache.get_or_set(f"adapter-base-model:{config.sha256}", read, 24 * 3600))
 
 
-def adapter_dirname(artifact: ModelArtifact) -> str:
-    return model_folder(artifact.name, artifact.pk)  # the folder the inspection's serving commands point at
-
-
 @login_required
 @require_GET
 def model_detail(request: HttpRequest, pk: Any) -> HttpResponse:
@@ -125,7 +120,7 @@ def model_detail(request: HttpRequest, pk: Any) -> HttpResponse:
         "files": files,
         "total_size": sum(f.size for f in files),
         "base_model": adapter_base_model(artifact, files),
-        "adapter_dir": adapter_dirname(artifact),
+        "adapter_dir": artifact.folder,  # where the serving commands expect the files
         "ttl_minutes": url_ttl() // 60,
     }
     context.update(health_context(artifact, points))

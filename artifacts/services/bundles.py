@@ -31,7 +31,6 @@ from django.utils import timezone
 from zipstream import ZIP_STORED, ZipStream
 
 from artifacts.models import ArtifactFile, Bundle, ModelArtifact
-from artifacts.naming import model_folder
 from artifacts.services.model_card import artifact_card, generated_names
 from artifacts.storage.keys import BUNDLES_LEAF, artifact_prefix
 from artifacts.storage.seam import CHUNK_SIZE, artifact_storage, url_ttl
@@ -67,15 +66,10 @@ def sha256sums(files: Iterable[ArtifactFile]) -> str:
     return "".join(f"{f.sha256}  {f.filename}\n" for f in sorted(files, key=lambda f: f.filename))
 
 
-def bundle_folder(artifact: ModelArtifact) -> str:
-    """The zip's one top-level folder and its file name: the model's folder name (DESIGN §14)."""
-    return model_folder(artifact.name, artifact.pk)
-
-
 def bundle_key(artifact: ModelArtifact, token: str) -> str:
     """Each build writes a key of its own, so removing an old zip never touches a newer one."""
     prefix = artifact_prefix(artifact.user_id, artifact.pk)
-    return f"{prefix}{BUNDLES_LEAF}/{token[:16]}/{bundle_folder(artifact)}.zip"
+    return f"{prefix}{BUNDLES_LEAF}/{token[:16]}/{artifact.folder}.zip"
 
 
 def stored_chunks(storage: Any, record: ArtifactFile) -> Iterator[bytes]:
@@ -109,7 +103,7 @@ def zip_stream(artifact: ModelArtifact, files: list[ArtifactFile], storage: Any)
     The cluster's files keep their names; the generated ones take the first free name (DESIGN §14),
     so no two entries share a name. Entries are regular files of mode 0644.
     """
-    folder = bundle_folder(artifact)
+    folder = artifact.folder
     names = generated_names(f.filename for f in files)
     stream = ReadableZipStream(compress_type=ZIP_STORED, sized=True)
 
@@ -204,7 +198,7 @@ def build_bundle(bundle_id: Any, token: str) -> bool:
     files = list(artifact.files.order_by("filename"))
     storage = artifact_storage()
     key = bundle_key(artifact, token)
-    filename = f"{bundle_folder(artifact)}.zip"
+    filename = f"{artifact.folder}.zip"
     try:
         stream = zip_stream(artifact, files, storage)
         total = len(stream)

@@ -11,16 +11,15 @@ from typing import Any
 
 from artifacts.inspection.serving import renamed
 from artifacts.models import ModelArtifact
-from artifacts.naming import model_folder
 
 
 def update_display(artifact: ModelArtifact, changes: dict[str, Any]) -> None:
     """Save validated ``name`` / ``description`` changes on ``artifact``."""
-    old_folder = model_folder(artifact.name, artifact.pk)
+    old_folder = artifact.folder
     for field, value in changes.items():
         setattr(artifact, field, value)
     fields = [*changes, "updated_at"]
-    new_folder = model_folder(artifact.name, artifact.pk)
+    new_folder = artifact.folder
     if new_folder != old_folder and isinstance(artifact.inspection, dict) and "serving" in artifact.inspection:
         artifact.inspection = {
             **artifact.inspection,

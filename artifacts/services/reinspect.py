@@ -12,7 +12,6 @@ from typing import Any
 from artifacts.health.verdict import model_verdict
 from artifacts.inspection import inspect_storage
 from artifacts.models import ModelArtifact
-from artifacts.naming import model_folder
 from artifacts.storage.seam import artifact_storage
 
 logger = logging.getLogger(__name__)
@@ -26,7 +25,7 @@ def reinspect(artifact: ModelArtifact) -> dict[str, Any]:
         artifact_storage(),
         keys,
         hyperparameters if isinstance(hyperparameters, dict) else None,
-        adapter_name=model_folder(artifact.name, artifact.pk),
+        adapter_name=artifact.folder,
     )
     verdict = model_verdict(inspection, artifact.training_health)
     ModelArtifact.objects.filter(pk=artifact.pk).update(inspection=inspection, verdict=verdict)

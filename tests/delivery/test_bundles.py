@@ -19,7 +19,6 @@ from django.utils import timezone
 
 from artifacts import tasks
 from artifacts.models import Bundle
-from artifacts.naming import model_folder
 from artifacts.services import bundles
 from tests.conftest import NOT_FOUND, needs_service, on_postgres
 from tests.factories import add_file, make_artifact
@@ -81,7 +80,7 @@ def unzip_and_check(archive: bytes, tmp_path: Path, model) -> Path:
     """Unzip as ``unzip`` would: one top-level folder, the model's folder name (DESIGN §14)."""
     path = tmp_path / "bundle.zip"
     path.write_bytes(archive)
-    top = model_folder(model.name, model.pk)
+    top = model.folder
     with zipfile.ZipFile(path) as bundle:
         infos = {info.filename: info for info in bundle.infolist()}
         assert set(infos) == {f"{top}/{name}" for name in (*FILES, "SHA256SUMS", "README.md", "inspection.json")}
@@ -155,7 +154,7 @@ def test_model_card_is_renamed_when_the_model_has_a_readme(alice_client, model, 
     from artifacts.storage.seam import artifact_storage
 
     with artifact_storage().open(bundle.key, "rb") as handle, zipfile.ZipFile(handle) as archive:
-        top = model_folder(model.name, model.pk)
+        top = model.folder
         assert archive.read(f"{top}/README.md") == b"# upstream readme\n"
         assert f"{top}/MODEL_CARD.md" in archive.namelist()
 
@@ -368,5 +367,5 @@ def test_a_file_named_bundles_does_not_stand_in_the_bundles_way(alice_client, al
     data = ready_bundle(alice_client, artifact, builds, post_bundle)
     archive = b"".join(Client().get(data["download_url"]).streaming_content)
     with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
-        top = model_folder(artifact.name, artifact.pk)
+        top = artifact.folder
         assert zipped.read(f"{top}/bundles") == b"a cluster file that happens to be called bundles"
