@@ -207,6 +207,16 @@ class Scale:
             frac = (value - self.y_min) / ((self.y_max - self.y_min) or 1)
         return self.layout.top + (1 - frac) * self.layout.plot_height
 
+    def ticks(
+        self, x_ticks: Sequence[float], y_ticks: Sequence[float], y_step: float | None
+    ) -> tuple[list[Tick], list[Tick]]:
+        """Both axes' ticks in pixels (to a tenth), each labelled as every chart labels it."""
+        x_step = step_of(x_ticks)
+        return (
+            [Tick(round(self.x(t), 1), format_tick(t, x_step)) for t in x_ticks],
+            [Tick(round(self.y(t), 1), format_tick(t, y_step)) for t in y_ticks],
+        )
+
 
 # ---------------------------------------------------------------------------------------------
 # Series with gaps

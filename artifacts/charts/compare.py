@@ -20,12 +20,10 @@ from artifacts.charts.axes import (
     Scale,
     Tick,
     draw,
-    format_tick,
     format_value,
     linear_ticks,
     loss_axis_title,
     loss_ticks,
-    step_of,
     wants_log_scale,
 )
 
@@ -113,6 +111,7 @@ def _plot(
     x_ticks = linear_ticks(x_range[0], x_range[1], layout.x_ticks)
     y_ticks, y_step = loss_ticks(ys, log_scale, layout.y_ticks)
     scale = Scale(layout, x_ticks[0], x_ticks[-1], y_ticks[0], y_ticks[-1], log_scale)
+    x_marks, y_marks = scale.ticks(x_ticks, y_ticks, y_step)
 
     drawn = []
     for s in series:
@@ -127,8 +126,8 @@ def _plot(
         title=title,
         description=description,
         y_title=loss_axis_title(log_scale, short=layout is not HALF),
-        y_ticks=[Tick(round(scale.y(t), 1), format_tick(t, y_step)) for t in y_ticks],
-        x_ticks=[Tick(round(scale.x(t), 1), format_tick(t, step_of(x_ticks))) for t in x_ticks],
+        y_ticks=y_marks,
+        x_ticks=x_marks,
         series=drawn,
     )
 

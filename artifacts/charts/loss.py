@@ -27,12 +27,10 @@ from artifacts.charts.axes import (
     Scale,
     Tick,
     draw,
-    format_tick,
     format_value,
     linear_ticks,
     loss_axis_title,
     loss_ticks,
-    step_of,
     wants_log_scale,
 )
 from pipeline.lib.numbers import finite_number
@@ -274,6 +272,7 @@ def build_plot(
     x_ticks = linear_ticks(x_low, x_high, layout.x_ticks)
     y_ticks, y_step = loss_ticks([y for _, y in training.finite + validation.finite], log_scale, layout.y_ticks)
     scale = Scale(layout, x_ticks[0], x_ticks[-1], y_ticks[0], y_ticks[-1], log_scale)
+    x_marks, y_marks = scale.ticks(x_ticks, y_ticks, y_step)
     sx = scale.x
 
     # Non-finite training steps: short red ticks along the top of the plot, one per pixel column
@@ -313,8 +312,8 @@ def build_plot(
         title=title,
         description=description,
         y_title=loss_axis_title(log_scale, short=layout is not WIDE),
-        y_ticks=[Tick(round(scale.y(tick), 1), format_tick(tick, y_step)) for tick in y_ticks],
-        x_ticks=[Tick(round(sx(tick), 1), format_tick(tick, step_of(x_ticks))) for tick in x_ticks],
+        y_ticks=y_marks,
+        x_ticks=x_marks,
         nonfinite_marks=marks,
         traces=traces,
         legend=legend,
