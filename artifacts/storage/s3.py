@@ -88,7 +88,8 @@ class S3ArtifactStorage(S3Storage):
 
     def read_stream(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         """A streaming GET (django-storages' S3File would download the whole object first)."""
-        extra = {"Range": byte_range(start, end)} if byte_range(start, end) else {}
+        ranged = byte_range(start, end)
+        extra = {"Range": ranged} if ranged else {}
         body = self.bucket.Object(self._normalize_name(clean_name(key))).get(**extra)["Body"]
         try:
             yield from body.iter_chunks(CHUNK_SIZE)
