@@ -97,6 +97,20 @@ def test_job_list_shows_own_jobs_with_model_links(alice, bob, alice_client):
     assert f'href="/models/{model.pk}"' in response.content.decode()
 
 
+def test_job_list_shows_each_models_verdict_beside_its_link(alice, alice_client):
+    make_artifact(alice, job=make_job(alice, external_job_id="sim-fine"))
+    make_artifact(alice, job=make_job(alice, external_job_id="sim-broken"), verdict="unusable")
+    html = alice_client.get("/training/jobs").content.decode()
+    rows = {
+        job: row
+        for row in re.findall(r"<tr>(.*?)</tr>", html, re.S)
+        for job in ("sim-fine", "sim-broken")
+        if job in row
+    }
+    assert 'data-verdict="ok"' in rows["sim-fine"]
+    assert 'data-verdict="unusable"' in rows["sim-broken"] and ">Unusable" in rows["sim-broken"]
+
+
 def test_job_list_says_when_storing_the_files_failed_or_is_under_way(
     alice, alice_client, django_assert_max_num_queries
 ):
