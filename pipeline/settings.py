@@ -222,6 +222,10 @@ BUNDLE_TTL_DAYS = env_int("BUNDLE_TTL_DAYS", 7, minimum=1)
 BUNDLE_EXPIRY_CRON = env_str("BUNDLE_EXPIRY_CRON", "15 * * * *")
 ARTIFACT_RETENTION_DAYS = env_int("ARTIFACT_RETENTION_DAYS", 30, minimum=1)
 ARTIFACT_PURGE_CRON = env_str("ARTIFACT_PURGE_CRON", "45 * * * *")
+# Per-user limits on zip bundles (0: no limit): builds under way at once (more answer 429), and
+# bytes of zips stored, ready or being built (more answer 409).
+BUNDLE_MAX_CONCURRENT_PER_USER = env_int("BUNDLE_MAX_CONCURRENT_PER_USER", 2, minimum=0)
+BUNDLE_STORAGE_LIMIT_BYTES = env_int("BUNDLE_STORAGE_LIMIT_BYTES", 50 * 1024**3, minimum=0)
 
 # --- Celery ---------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from artifacts.models import ArtifactFile, ModelArtifact
+from artifacts.models import ArtifactFile, Bundle, ModelArtifact, StorageUsage
 from pipeline.models import Dataset, MetricsPoint, TrainingJob
 
 
@@ -84,6 +84,7 @@ def make_artifact(user: Any, job: TrainingJob | None = None, score: int = 4, **e
     values.update(extra)
     artifact = ModelArtifact.objects.create(**values)
     TrainingJob.objects.filter(pk=job.pk).update(artifact=artifact)
+    StorageUsage.objects.add(artifact.user_id, model_count=1)  # as ingest counts it
     return artifact
 
 
@@ -98,6 +99,7 @@ def add_file(artifact: ModelArtifact, filename: str, content: bytes) -> Artifact
     artifact_storage().save(key, ContentFile(content))
     artifact.artifacts = {**artifact.artifacts, filename: key}
     artifact.save(update_fields=["artifacts"])
+    StorageUsage.objects.add(artifact.user_id, file_count=1, file_bytes=len(content))  # as ingest counts it
     return ArtifactFile.objects.create(
         artifact=artifact,
         filename=filename,
@@ -106,6 +108,12 @@ def add_file(artifact: ModelArtifact, filename: str, content: bytes) -> Artifact
         sha256=hashlib.sha256(content).hexdigest(),
         content_type="application/octet-stream",
     )
+
+
+def make_ready_bundle(artifact: ModelArtifact, size: int) -> Bundle:
+    """A ready bundle row (no zip in storage), counted as a finished build counts it."""
+    StorageUsage.objects.add(artifact.user_id, bundle_bytes=size)
+    return Bundle.objects.create(artifact=artifact, state=Bundle.State.READY, size=size, key=f"bundle-{artifact.pk}")
 
 
 def make_notification(user: Any, title: str = "Model ready", read: bool = False, **extra: Any) -> Any:

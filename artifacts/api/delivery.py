@@ -101,14 +101,17 @@ class DeliveryActionsMixin:
         description=(
             "Every file (stored, not recompressed), `SHA256SUMS`, the model card and `inspection.json`.\n"
             "202 with `progress` (0..1) while it is built: call again to poll. 200 with a signed,\n"
-            "resumable `download_url` once ready. Unused bundles are removed after `BUNDLE_TTL_DAYS`."
+            "resumable `download_url` once ready. Unused bundles are removed after `BUNDLE_TTL_DAYS`.\n"
+            "Starting a build over your limits answers 429 with `Retry-After` (more than\n"
+            "`BUNDLE_MAX_CONCURRENT_PER_USER` builds at once) or 409 (zips would pass\n"
+            "`BUNDLE_STORAGE_LIMIT_BYTES`; `details` gives `used_bytes`, `needed_bytes`, `allowed_bytes`)."
         ),
         parameters=[MODEL_ID],
         request=None,
         responses={
             200: envelope_of(BundleStatusSerializer(), "BundleReadyEnvelope"),
             202: envelope_of(BundleStatusSerializer(), "BundlePreparingEnvelope"),
-            **error_responses(401, 404, 429),
+            **error_responses(401, 404, 409, 429),
         },
     )
     @action(detail=True, methods=["post"], url_path="bundle")
@@ -118,6 +121,10 @@ class DeliveryActionsMixin:
             raise exceptions.NotFound("No artifact files available")
         try:
             state = tasks.request_bundle(model)
+        except bundles.TooManyBuilds as exc:
+            raise exceptions.Throttled(wait=exc.retry_after, detail=exc.message) from None
+        except bundles.BundleLimitReached as exc:
+            raise ApiError(exc.message, exc.details, status_code=exc.status_code) from None
         except Exception as exc:  # signing the ready bundle failed (storage down)
             raise ApiError(
                 "Failed to generate the bundle's download URL",

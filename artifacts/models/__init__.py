@@ -1,4 +1,5 @@
-"""Stored model artifacts, their files, the ingest record per job, download grants and bundles."""
+"""Stored model artifacts, their files, the ingest record per job, download grants, bundles and
+the per-user storage counters."""
 
 from artifacts.models.artifact import (
     ArtifactFile,
@@ -9,6 +10,7 @@ from artifacts.models.artifact import (
 )
 from artifacts.models.delivery import Bundle, BundleQuerySet, DownloadGrant
 from artifacts.models.ingest import ArtifactIngest, ArtifactIngestQuerySet, IngestOverview
+from artifacts.models.usage import StorageUsage, StorageUsageQuerySet
 
 __all__ = [
     "ArtifactFile",
@@ -21,5 +23,7 @@ __all__ = [
     "LiveArtifactCount",
     "ModelArtifact",
     "ModelArtifactQuerySet",
+    "StorageUsage",
+    "StorageUsageQuerySet",
     "retention_cutoff",
 ]

@@ -1,7 +1,8 @@
 """Delivery and lifecycle pages that work without JavaScript.
 
 * ``/models/<id>/bundle``: POST starts (or joins) the zip build; GET shows its progress and
-  refreshes itself (``<meta http-equiv=refresh>``) until the signed link is ready.
+  refreshes itself (``<meta http-equiv=refresh>``) until the signed link is ready. A POST over the
+  owner's bundle limits answers the page with the limit's sentence (429 or 409, as the API).
 * ``/models/<id>/delete``: GET asks for confirmation, POST soft-deletes.
 * ``/models/deleted``: the owner's recently deleted models; ``/models/<id>/restore`` (POST).
 
@@ -35,11 +36,18 @@ REFRESH_SECONDS = 2
 def model_bundle(request: HttpRequest, pk: Any) -> HttpResponse:
     artifact = get_object_or_404(ModelArtifact.objects.visible_to(request.user), pk=pk)
     has_files = artifact.files.exists()
-    if request.method == "POST":
-        if has_files:
-            tasks.request_bundle(artifact)
-        return redirect("models:bundle", pk=artifact.pk)
     context: dict[str, Any] = {"artifact": artifact, "has_files": has_files, "refresh_seconds": REFRESH_SECONDS}
+    if request.method == "POST":
+        try:
+            if has_files:
+                tasks.request_bundle(artifact)
+        except bundles.BundleLimitReached as exc:  # the API's 429/409, with the same sentence
+            context["limit"] = exc.message
+            response = render(request, "artifacts/model_bundle.html", context, status=exc.status_code)
+            if exc.retry_after:
+                response["Retry-After"] = str(exc.retry_after)
+            return response
+        return redirect("models:bundle", pk=artifact.pk)
     try:
         context["bundle"] = bundles.status_of(bundles.current_bundle(artifact), touch=True)
     except Exception:  # storage could not sign the link

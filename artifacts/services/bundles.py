@@ -27,18 +27,23 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from zipstream import ZIP_STORED, ZipStream
 
-from artifacts.models import ArtifactFile, Bundle, ModelArtifact
+from artifacts.models import ArtifactFile, Bundle, ModelArtifact, StorageUsage
 from artifacts.services.model_card import artifact_card, generated_names
 from artifacts.storage.keys import BUNDLES_LEAF, artifact_prefix
 from artifacts.storage.seam import CHUNK_SIZE, artifact_storage, url_ttl
+from pipeline.lib.numbers import binary_size
 
 logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY_BYTES = 8 * CHUNK_SIZE
 PROGRESS_EVERY_SECONDS = 2.0
+# What a request over the concurrent-build limit is told to wait before asking again.
+BUSY_RETRY_SECONDS = 30
 
 
 class BundleBuildError(Exception):
@@ -161,17 +166,91 @@ class BundleRequest:
 
 def request_bundle(artifact: ModelArtifact) -> BundleRequest:
     """Ready: its download. Otherwise make sure exactly one build is under way and report it; the
-    request that started the build carries its claim, for the caller to queue."""
+    request that started the build carries its claim, for the caller to queue. Starting a build
+    raises :class:`BundleLimitReached` when its owner is at one of their limits."""
     bundle = current_bundle(artifact)
     if bundle is not None and bundle.state == Bundle.State.READY:
         return BundleRequest(status_of(bundle, touch=True))
     token = uuid.uuid4().hex
-    claimed = Bundle.objects.claim_build(artifact, token)
+    claimed = None
+    if bundle is None or not _running(bundle):
+        with transaction.atomic():
+            check_limits(artifact)  # holds the owner's counter row until the claim commits
+            claimed = Bundle.objects.claim_build(artifact, token)
     claim = BuildClaim(bundle_id=claimed.pk, token=token) if claimed is not None else None
     bundle = claimed or current_bundle(artifact)
     if bundle is not None and bundle.state == Bundle.State.READY:  # finished while we looked
         return BundleRequest(status_of(bundle, touch=True))
     return BundleRequest(BundleStatus(state=Bundle.State.PREPARING, progress=bundle.progress if bundle else 0.0), claim)
+
+
+# --- Per-user limits ------------------------------------------------------------------------------
+class BundleLimitReached(Exception):
+    """The owner may not start another build now; ``message`` says why, for API and page alike."""
+
+    status_code = 409
+    retry_after: int | None = None
+
+    def __init__(self, message: str, details: dict[str, Any]):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class TooManyBuilds(BundleLimitReached):
+    status_code = 429
+    retry_after = BUSY_RETRY_SECONDS
+
+
+class BundleStorageFull(BundleLimitReached):
+    status_code = 409
+
+
+def _running(bundle: Bundle) -> bool:
+    """A build under way whose worker is alive (its lease holds)."""
+    expires = bundle.lease_expires_at
+    return bundle.state == Bundle.State.PREPARING and expires is not None and expires >= timezone.now()
+
+
+def running_builds(user_id: Any) -> Any:
+    """The user's builds under way (leases that lapsed belong to dead workers and do not count)."""
+    return Bundle.objects.filter(
+        artifact__user_id=user_id, state=Bundle.State.PREPARING, lease_expires_at__gte=timezone.now()
+    )
+
+
+def check_limits(artifact: ModelArtifact) -> None:
+    """Raise when starting a build of ``artifact`` would exceed ``BUNDLE_MAX_CONCURRENT_PER_USER``
+    builds at once or ``BUNDLE_STORAGE_LIMIT_BYTES`` of zips (ready ones, those under way and this
+    one, estimated by its files' sizes). Call inside the transaction that claims the build: the
+    owner's counter row stays locked until it commits, so two requests cannot both pass."""
+    usage = StorageUsage.objects.locked(artifact.user_id)
+    mine = current_bundle(artifact)  # read again under the lock: another request may have started it
+    if mine is not None and (mine.state == Bundle.State.READY or _running(mine)):
+        return
+    running = running_builds(artifact.user_id).exclude(artifact_id=artifact.pk)
+    max_running = settings.BUNDLE_MAX_CONCURRENT_PER_USER
+    if max_running:
+        busy = running.count()
+        if busy >= max_running:
+            raise TooManyBuilds(
+                f"You have {busy} zip{'s' if busy != 1 else ''} being prepared, the most allowed at once "
+                f"({max_running}). Try again when one is ready.",
+                {"running": busy, "limit": max_running, "retry_after_seconds": BUSY_RETRY_SECONDS},
+            )
+    allowed = settings.BUNDLE_STORAGE_LIMIT_BYTES
+    if not allowed:
+        return
+    pending = ArtifactFile.objects.filter(artifact__bundle__in=running).aggregate(size=Sum("size"))["size"] or 0
+    needed = artifact.files.aggregate(size=Sum("size"))["size"] or 0
+    used = usage.bundle_bytes + pending
+    if used + needed > allowed:
+        raise BundleStorageFull(
+            f"Your zips take {binary_size(used)} of the {binary_size(allowed)} allowed, and this one needs about "
+            f"{binary_size(needed)} more. Zips nobody downloads for {settings.BUNDLE_TTL_DAYS} days are removed; "
+            "until then, download the files one by one.",
+            {"used_bytes": used, "needed_bytes": needed, "allowed_bytes": allowed},
+        )
 
 
 # --- The build (in a worker) ----------------------------------------------------------------------
@@ -210,7 +289,11 @@ def build_bundle(bundle_id: Any, token: str) -> bool:
         _remove(storage, key)
         bundle.fail(str(exc) or exc.__class__.__name__)
         return False
-    if not bundle.succeed(key=key, filename=filename, size=total, sha256=digest.hexdigest()):
+    with transaction.atomic():
+        done = bundle.succeed(key=key, filename=filename, size=total, sha256=digest.hexdigest())
+        if done:
+            StorageUsage.objects.add(artifact.user_id, bundle_bytes=total)
+    if not done:
         logger.warning("bundle of artifact %s finished after its lease was taken over", artifact.pk)
         return False
     logger.info("bundle of artifact %s ready: %s bytes", artifact.pk, total)
@@ -229,11 +312,16 @@ def expire_bundles(now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(days=settings.BUNDLE_TTL_DAYS)
     storage = artifact_storage()
     removed = 0
-    for bundle in Bundle.objects.unused_since(cutoff):
+    for bundle in Bundle.objects.unused_since(cutoff).select_related("artifact"):
         # The row goes first and only if still unused (a request may have used it meanwhile):
-        # from then on no new link is signed for the zip, which is removed next.
-        if not Bundle.objects.unused_since(cutoff).filter(pk=bundle.pk).delete()[0]:
-            continue
+        # from then on no new link is signed for the zip, which is removed next. A ready zip's
+        # bytes leave its owner's counters in the same transaction.
+        with transaction.atomic():
+            row = Bundle.objects.select_for_update().filter(pk=bundle.pk).values("state", "size").first()
+            if row is None or not Bundle.objects.unused_since(cutoff).filter(pk=bundle.pk).delete()[0]:
+                continue
+            if row["state"] == Bundle.State.READY:
+                StorageUsage.objects.add(bundle.artifact.user_id, bundle_bytes=-(row["size"] or 0))
         if bundle.key:
             _remove(storage, bundle.key)
         removed += 1

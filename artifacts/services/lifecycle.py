@@ -7,7 +7,8 @@
   each one first (its files and bundles, one ``clear_prefix``), then its rows. A run that stops
   half-way leaves rows whose objects are gone, and the next run finishes them (idempotent).
 * :func:`storage_use` / :func:`storage_by_user`: bytes stored per user (files + ready bundles,
-  deleted-but-not-purged models included: they still take the space), one query.
+  deleted-but-not-purged models included: they still take the space), read from the counters
+  (:class:`~artifacts.models.StorageUsage`), which every write keeps current.
 """
 
 from __future__ import annotations
@@ -18,13 +19,12 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from artifacts.models import ArtifactFile, ArtifactIngest, Bundle, ModelArtifact, retention_cutoff
+from artifacts.models import ArtifactIngest, LiveArtifactCount, ModelArtifact, StorageUsage, retention_cutoff
 from artifacts.storage.keys import artifact_prefix
 from artifacts.storage.seam import artifact_storage
 
@@ -63,6 +63,7 @@ def purge_deleted(now: datetime | None = None) -> int:
             logger.exception("purge of artifact %s: removing its stored objects failed", artifact.pk)
             continue
         with transaction.atomic():
+            # The delete's cascade takes the model off its owner's storage counters (``artifacts.signals``).
             deleted = ModelArtifact.objects.filter(pk=artifact.pk, deleted_at__isnull=False).delete()[0]
             # Its job has no artifact any more: keep the sweep from ingesting it again.
             ArtifactIngest.objects.get_or_create(
@@ -77,63 +78,39 @@ def purge_deleted(now: datetime | None = None) -> int:
     return purged
 
 
-# --- Storage use ----------------------------------------------------------------------------------
+# --- Storage use ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class StorageUse:
-    models: int
-    bytes: int
-    measured_at: datetime | None = None
-
-
-def _bytes_per_user() -> tuple[Subquery, Subquery]:
-    files = (
-        ArtifactFile.objects.filter(artifact__user=OuterRef("pk"))
-        .order_by()
-        .values("artifact__user")
-        .annotate(total=Sum("size"))
-        .values("total")
-    )
-    bundles = (
-        Bundle.objects.filter(artifact__user=OuterRef("pk"), state=Bundle.State.READY)
-        .order_by()
-        .values("artifact__user")
-        .annotate(total=Sum("size"))
-        .values("total")
-    )
-    return Subquery(files, output_field=IntegerField()), Subquery(bundles, output_field=IntegerField())
+    models: int  # live models
+    bytes: int  # files and ready bundles, deleted-but-not-purged models included
 
 
 def storage_by_user(users: QuerySet[Any] | None = None) -> QuerySet[Any]:
-    """Users annotated with ``model_count`` (live models), ``file_bytes``, ``bundle_bytes`` and
-    ``stored_bytes`` (their sum); one query."""
-    files, bundles = _bytes_per_user()
-    zero = Value(0, output_field=IntegerField())
-    queryset = users if users is not None else get_user_model().objects.all()
-    return queryset.annotate(
-        model_count=Count("model_artifacts", filter=Q(model_artifacts__deleted_at__isnull=True)),
-        file_bytes=Coalesce(files, zero),
-        bundle_bytes=Coalesce(bundles, zero),
-    ).annotate(stored_bytes=Coalesce(files, zero) + Coalesce(bundles, zero))
-
-
-# Summing a user's file sizes reads every file row they own (about 0.6 s at 100,000 models on
-# PostgreSQL), so the list page shows a figure at most this old, with the time it was measured.
-STORAGE_USE_MAX_AGE_SECONDS = 300
-
-
-def recent_storage_use(user: Any) -> StorageUse:
-    """:func:`storage_use` as measured at most ``STORAGE_USE_MAX_AGE_SECONDS`` ago."""
-    key = f"artifacts:storage-use:{user.pk}"
-    cached = cache.get(key)
-    if cached is None:
-        use = storage_use(user)
-        cached = (use.models, use.bytes, timezone.now())
-        cache.set(key, cached, STORAGE_USE_MAX_AGE_SECONDS)
-    return StorageUse(models=cached[0], bytes=cached[1], measured_at=cached[2])
+    """Users with anything stored, annotated from their counters: ``model_count`` (live models),
+    ``file_bytes``, ``bundle_bytes`` and ``stored_bytes`` (their sum), largest first; one query, each
+    row two primary-key lookups, in the order of the counter table's index."""
+    rows = StorageUsage.objects.filter(stored_bytes__gt=0)
+    if users is not None:
+        rows = rows.filter(user__in=users)
+    live = LiveArtifactCount.objects.filter(user_id=OuterRef("user_id")).values("live")
+    return (
+        rows.select_related("user")
+        .annotate(live_models=Coalesce(Subquery(live), Value(0), output_field=IntegerField()))
+        .order_by("-stored_bytes", "user_id")
+    )
 
 
 def storage_use(user: Any) -> StorageUse:
-    row = storage_by_user(get_user_model().objects.filter(pk=user.pk)).values("model_count", "stored_bytes").first()
+    """The user's live models and stored bytes, as counted: one query of two primary-key lookups."""
+    live = LiveArtifactCount.objects.filter(user_id=OuterRef("pk")).values("live")
+    stored = StorageUsage.objects.filter(user_id=OuterRef("pk")).values("stored_bytes")
+    row = (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .annotate(live=Subquery(live), stored=Subquery(stored))
+        .values("live", "stored")
+        .first()
+    )
     if row is None:
         return StorageUse(models=0, bytes=0)
-    return StorageUse(models=row["model_count"], bytes=row["stored_bytes"])
+    return StorageUse(models=row["live"] or 0, bytes=row["stored"] or 0)

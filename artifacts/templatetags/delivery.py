@@ -8,7 +8,7 @@ from typing import Any
 from django import template
 
 from artifacts.models import Bundle, ModelArtifact
-from artifacts.services.lifecycle import StorageUse, recent_storage_use
+from artifacts.services.lifecycle import StorageUse, storage_use
 
 register = template.Library()
 
@@ -20,7 +20,7 @@ def bundle_of(artifact: ModelArtifact) -> Bundle | None:
 
 @register.simple_tag
 def storage_use_of(user: Any) -> StorageUse:
-    return recent_storage_use(user)
+    return storage_use(user)
 
 
 @register.filter

@@ -8,10 +8,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from artifacts.models import ArtifactIngest, Bundle
+from artifacts.models import ArtifactIngest
 from artifacts.pages.admin_overview import percentile
 from tests.conftest import logged_in
-from tests.factories import add_file, make_artifact, make_job
+from tests.factories import add_file, make_artifact, make_job, make_ready_bundle
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,7 @@ def test_percentile():
 def test_overview_shows_storage_ingest_times_and_failures(alice, bob, charlie, enqueued):
     model = make_artifact(alice)
     add_file(model, "adapter_model.safetensors", b"w" * 4096)
-    Bundle.objects.create(artifact=model, state=Bundle.State.READY, size=1024, key="k")
+    make_ready_bundle(model, 1024)
     add_file(make_artifact(bob), "adapter_config.json", b"{}")
     for seconds in (10, 20, 30, 40):
         ingest(make_job(alice), ArtifactIngest.State.SUCCEEDED, seconds)

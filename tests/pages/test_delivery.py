@@ -8,7 +8,7 @@ from django.test import Client
 
 from artifacts.models import Bundle, ModelArtifact
 from artifacts.services import bundles, lifecycle
-from tests.factories import add_file, make_artifact
+from tests.factories import add_file, make_artifact, make_ready_bundle
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +88,7 @@ def test_lifecycle_pages_hide_other_users_models(bob_client, model, builds):
 def test_models_list_shows_storage_use(alice_client, alice, model):
     other = make_artifact(alice)
     add_file(other, "a.bin", b"x" * 1000)
-    Bundle.objects.create(artifact=other, state=Bundle.State.READY, size=2000, key="k")
+    make_ready_bundle(other, 2000)
     gone = make_artifact(alice)
     lifecycle.soft_delete(gone)
     head = alice_client.get("/models").content.decode().split('data-testid="model-count">')[1].split("</p>")[0]
@@ -106,8 +106,13 @@ def _size_sums(client) -> int:
     return sum("SUM(" in q["sql"] for q in queries.captured_queries)
 
 
-def test_storage_use_is_summed_at_most_every_few_minutes_and_says_when(alice_client, alice, model):
-    assert _size_sums(alice_client) == 1
-    assert _size_sums(alice_client) == 0  # the figure measured a moment ago
-    head = alice_client.get("/models").content.decode().split('data-testid="storage-use">')[1].split("</span>")[0]
-    assert "stored" in head and "(as of" in alice_client.get("/models").content.decode()
+def test_storage_use_is_read_from_the_counters_and_always_current(alice_client, alice, model):
+    def stored() -> str:
+        page = alice_client.get("/models").content.decode()
+        return page.split('data-testid="storage-use">')[1].split("</span>")[0]
+
+    assert _size_sums(alice_client) == 0  # no file row is summed to draw the page
+    assert stored() == f" · {(8 + 3000) / 1024:.1f}\xa0KiB stored"
+    add_file(model, "more.bin", b"y" * 3000)
+    assert stored() == f" · {(8 + 6000) / 1024:.1f}\xa0KiB stored"  # at once, not minutes later
+    assert "(as of" not in alice_client.get("/models").content.decode()

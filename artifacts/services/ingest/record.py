@@ -1,6 +1,7 @@
 """Writing down an attempt's result, each in one transaction (DESIGN §6.5, §6.7).
 
-Success: the artifact, its file rows, the job's link and the ``artifact_ready`` notification.
+Success: the artifact, its file rows, its owner's storage counters, the job's link and the
+``artifact_ready`` notification.
 Failure: the error on the ingest record and either a retry time or, past the attempt budget,
 ``failed`` with an ``artifact_failed`` notification. Both only while the attempt's lease holds.
 """
@@ -19,7 +20,7 @@ from django.utils import timezone
 from artifacts.health.quality import calculate_quality_metrics
 from artifacts.health.verdict import OK, UNUSABLE, WARNINGS, health_of_job, model_verdict, ready_message
 from artifacts.inspection.guarded import GuardedInspector
-from artifacts.models import ArtifactFile, ArtifactIngest, ModelArtifact
+from artifacts.models import ArtifactFile, ArtifactIngest, ModelArtifact, StorageUsage
 from artifacts.naming import default_model_name, model_folder
 from artifacts.services.ingest.outcome import IngestOutcome
 from artifacts.services.ingest.transfer import LeaseLost, Progress, TransferredFile
@@ -78,6 +79,9 @@ def record_artifact(
                 content_type=mimetypes.guess_type(f.name)[0] or "application/octet-stream",
             )
             for f in stored
+        )
+        StorageUsage.objects.add(
+            job.user_id, model_count=1, file_count=len(stored), file_bytes=sum(f.size for f in stored)
         )
         TrainingJob.objects.filter(pk=job.pk).update(artifact=artifact)
         title, priority = READY_TITLES[artifact.verdict]
