@@ -185,10 +185,8 @@ def _live_bundle(key: str) -> ArtifactFile | None:
 def _from_backend(request: HttpRequest, storage: Any, record: ArtifactFile, filename: str) -> HttpResponseBase:
     """S3 / Supabase: HEAD answered from the record; GET redirected to a URL minted for this request."""
     headers = {"Cache-Control": "private, no-store", "Accept-Ranges": "bytes"}
-    if request.method == "HEAD":
+    if request.method == "HEAD":  # no ETag: the bucket's GET answers with its own, which If-Range must match
         response = HttpResponse(content_type=record.content_type or "application/octet-stream", headers=headers)
-        if record.sha256:
-            response["ETag"] = quote_etag(record.sha256)
         response["Content-Disposition"] = content_disposition(filename)
         response["Content-Length"] = str(record.size)
         return response

@@ -46,7 +46,7 @@ class UnknownFiles(Exception):
 
 
 class SigningFailed(Exception):
-    """The storage backend could not sign a URL for one of the files (already logged)."""
+    """A download link could not be signed for one of the files (already logged)."""
 
     def __init__(self, filename: str):
         self.filename = filename
