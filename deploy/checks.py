@@ -281,7 +281,7 @@ class Checks:
             raise CheckFailed(f"{KILL_JOB}'s stored checksums differ from the cluster's: {stored_files} vs {expected}")
         url = self.download_urls(str(job[1]))["adapter_model.safetensors"]
         digest = hashlib.sha256()
-        with requests.get(url, stream=True, timeout=120) as response:
+        with self.http.get(url, stream=True, timeout=120) as response:
             for chunk in response.iter_content(1024 * 1024):
                 digest.update(chunk)
         if digest.hexdigest() != expected["adapter_model.safetensors"]:
@@ -303,7 +303,12 @@ class Checks:
             raise CheckFailed(
                 f"download grant for {artifact_id} answered {response.status_code}: {response.text[:300]}"
             )
-        return dict(response.json()["data"]["download_urls"])
+        # Our own links (SITE_URL, the TLS proxy's address): fetched from the web process directly;
+        # each redirects to a presigned URL minted for that request.
+        site = self.env["SITE_URL"].rstrip("/")
+        return {
+            name: self.web + url.removeprefix(site) for name, url in response.json()["data"]["download_urls"].items()
+        }
 
     def ranged_downloads(self) -> None:
         models = self.http.get(
@@ -313,7 +318,7 @@ class Checks:
             raise CheckFailed(f"GET /api/models answered {models.status_code}: {models.text[:300]}")
         artifact_id = models.json()["data"]["models"][0]["id"]
         url = self.download_urls(artifact_id)["adapter_model.safetensors"]
-        whole = requests.get(url, timeout=60)
+        whole = self.http.get(url, timeout=60)
         size = len(whole.content)
         recorded = self.sql(
             "SELECT sha256 FROM lora_model_artifact_files WHERE artifact_id = %s AND filename = %s",
@@ -321,9 +326,9 @@ class Checks:
             "adapter_model.safetensors",
         )[0][0]
         if whole.status_code != 200 or hashlib.sha256(whole.content).hexdigest() != recorded:
-            raise CheckFailed(f"presigned GET of {artifact_id}'s adapter did not return the stored bytes")
+            raise CheckFailed(f"download link of {artifact_id}'s adapter did not return the stored bytes")
         for header, start, end in (("bytes=1000-1999", 1000, 2000), ("bytes=-100", size - 100, size)):
-            part = requests.get(url, headers={"Range": header}, timeout=60)
+            part = self.http.get(url, headers={"Range": header}, timeout=60)
             expected_range = f"bytes {start}-{end - 1}/{size}"
             if (
                 part.status_code != 206
@@ -331,7 +336,8 @@ class Checks:
                 or part.content != whole.content[start:end]
             ):
                 got = f"{part.status_code} {part.headers.get('Content-Range')!r} ({len(part.content)} bytes)"
-                raise CheckFailed(f"Range {header} on a presigned URL: got {got}, expected 206 {expected_range!r}")
+                raise CheckFailed(f"Range {header} through a download link: got {got}, expected 206 {expected_range!r}")
         print(
-            f"    presigned URL: 200 with the stored sha256; Range answers 206 with the right bytes ({size:,} B file)"
+            f"    download link → presigned URL: 200 with the stored sha256; Range answers 206 with the right bytes "
+            f"({size:,} B file)"
         )

@@ -184,7 +184,7 @@ if ARTIFACT_STORAGE == "s3" and not (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
 if ARTIFACT_STORAGE == "supabase" and not (SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY):
     raise ImproperlyConfigured("ARTIFACT_STORAGE=supabase needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY.")
 
-if ARTIFACT_STORAGE == "local" and not SITE_URL:
+if not SITE_URL:  # every backend: download links are ours, checked per request, then served or redirected
     raise ImproperlyConfigured("SITE_URL must be set when DEBUG is off: signed download links are built from it.")
 
 STORAGES = {

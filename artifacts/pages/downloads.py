@@ -1,14 +1,23 @@
-"""Serves local-storage files behind signed URLs: ``GET|HEAD /downloads/<token>``.
+"""Every download link users get: ``GET|HEAD /downloads/<token>``, on every storage backend.
 
 The token (``artifacts.storage.signing``) is the only credential: it names one storage key, the name the
 file downloads as and an expiry, all signed. No session is needed, so ``curl`` and download
 managers can use the URL directly, and ``curl -C -`` can resume it (single ``Range`` requests,
-``If-Range``, ``ETag`` / ``If-None-Match``). The file is streamed with ``FileResponse``, which hands
-the open file to the server's ``wsgi.file_wrapper`` (``sendfile`` under gunicorn).
+``If-Range``, ``ETag`` / ``If-None-Match``).
+
+Each request first checks that the key is still a file (or a ready bundle) of a model that is not
+deleted; otherwise the answer is 404 with a plain message. Then:
+
+* local storage: the file is streamed with ``FileResponse``, which hands the open file to the
+  server's ``wsgi.file_wrapper`` (``sendfile`` under gunicorn);
+* S3 / Supabase: a 302 to a backend URL minted for this request, valid ``BACKEND_URL_TTL`` seconds
+  (the client's ``Range`` / ``If-Range`` go with it); ``HEAD`` is answered here from the records,
+  since a presigned GET does not answer HEAD.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from typing import Any
@@ -19,6 +28,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
+    HttpResponseRedirect,
 )
 from django.shortcuts import render
 from django.utils.cache import get_conditional_response
@@ -26,8 +36,10 @@ from django.utils.http import http_date, parse_http_date_safe, quote_etag
 from django.views.decorators.http import require_safe
 
 from artifacts.models import ArtifactFile, Bundle
-from artifacts.storage.seam import StoredFile, artifact_storage, url_ttl
+from artifacts.storage.seam import BACKEND_URL_TTL, StoredFile, artifact_storage, url_ttl
 from artifacts.storage.signing import InvalidDownloadToken, content_disposition, read_token
+
+logger = logging.getLogger(__name__)
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f/\\]")
@@ -116,31 +128,43 @@ class FileGone(Exception):
 
 
 GONE_MESSAGE = "This file is no longer available."
+UNAVAILABLE_MESSAGE = "Storage is not answering right now; try the link again in a minute."
 
 
-def _live_file(key: str) -> tuple[StoredFile, str, os.stat_result]:
-    """The file stored under ``key``, its path on disk and its ``stat``; 404 when it is gone.
+def _live_record(key: str) -> ArtifactFile:
+    """The record of what is stored under ``key``: a file, or a ready zip bundle shaped like one.
 
-    Only files (and ready zip bundles) of live artifacts: a model deleted after the grant stops
-    downloading, and a purged one is gone from storage.
+    Only of live artifacts: a model deleted after the link was handed out stops downloading, and a
+    purged one is gone from storage.
     """
     record = (
         ArtifactFile.objects.filter(key=key, artifact__deleted_at__isnull=True)
-        .only("filename", "key", "sha256", "content_type")
+        .only("filename", "key", "size", "sha256", "content_type")
         .first()
     )
     if record is None:
         record = _live_bundle(key)
     if record is None:
         raise FileGone
+    return record
+
+
+def _on_disk(storage: Any, record: ArtifactFile) -> tuple[StoredFile, str, os.stat_result] | None:
+    """The file, its path and its ``stat`` when the backend keeps files on this machine; ``None``
+    when it does not (S3, Supabase: the request is redirected). Raises :class:`FileGone`."""
     try:
-        path = artifact_storage().path(key)
+        path = storage.path(record.key)
+    except NotImplementedError:  # no local path: a remote backend
+        return None
+    except SuspiciousFileOperation:
+        raise FileGone from None
+    try:
         stat = os.stat(path)
-    except (NotImplementedError, SuspiciousFileOperation, OSError):
+    except OSError:
         raise FileGone from None
     stored = StoredFile(
         name=record.filename,
-        key=key,
+        key=record.key,
         size=stat.st_size,  # what is on disk is what gets served
         sha256=record.sha256,
         content_type=record.content_type or "application/octet-stream",
@@ -153,7 +177,25 @@ def _live_bundle(key: str) -> ArtifactFile | None:
     bundle = Bundle.objects.filter(key=key, state=Bundle.State.READY, artifact__deleted_at__isnull=True).first()
     if bundle is None:
         return None
-    return ArtifactFile(filename=bundle.filename, key=key, sha256=bundle.sha256, content_type="application/zip")
+    return ArtifactFile(
+        filename=bundle.filename, key=key, size=bundle.size or 0, sha256=bundle.sha256, content_type="application/zip"
+    )
+
+
+def _from_backend(request: HttpRequest, storage: Any, record: ArtifactFile, filename: str) -> HttpResponseBase:
+    """S3 / Supabase: HEAD answered from the record; GET redirected to a URL minted for this request."""
+    headers = {"Cache-Control": "private, no-store", "Accept-Ranges": "bytes"}
+    if request.method == "HEAD":  # no ETag: the bucket's GET answers with its own, which If-Range must match
+        response = HttpResponse(content_type=record.content_type or "application/octet-stream", headers=headers)
+        response["Content-Disposition"] = content_disposition(filename)
+        response["Content-Length"] = str(record.size)
+        return response
+    try:
+        url = storage.signed_url(record.key, filename, BACKEND_URL_TTL)
+    except Exception:  # any backend error (boto, HTTP, a misconfigured bucket): say so, try later
+        logger.exception("minting a storage URL for %s failed", record.key)
+        return link_problem(request, UNAVAILABLE_MESSAGE, status=503)
+    return HttpResponseRedirect(url, headers=headers)
 
 
 def safe_filename(name: str) -> str:
@@ -183,10 +225,15 @@ def download_file(request: HttpRequest, token: str) -> HttpResponseBase:
         signed = read_token(token)
     except InvalidDownloadToken as exc:
         return link_problem(request, str(exc), status=403, expired="expired" in str(exc))
+    storage = artifact_storage()
     try:
-        stored, path, stat = _live_file(signed.key)
+        record = _live_record(signed.key)
+        local = _on_disk(storage, record)
     except FileGone:
         return link_problem(request, GONE_MESSAGE, status=404)
+    if local is None:
+        return _from_backend(request, storage, record, safe_filename(signed.filename))
+    stored, path, stat = local
     etag = quote_etag(stored.sha256 or f"{stat.st_size:x}-{stat.st_mtime_ns:x}")
     mtime = int(stat.st_mtime)
 

@@ -8,9 +8,9 @@ each stored file out of storage in chunks, through ``zipstream-ng`` (entries STO
 recompressed; Zip64 when needed; its size known before the first byte), into storage with the
 same ``save_stream`` the ingest uses. Memory stays bounded whatever the model's size.
 
-The bundle is an ordinary stored object under ``{user_id}/{artifact_id}/!bundles/``, so it is signed
-like any file (S3 presigned, Supabase, or the local ``/downloads/<token>`` endpoint, all with Range)
-and removed with the model's other objects when the model is purged.
+The bundle is an ordinary stored object under ``{user_id}/{artifact_id}/!bundles/``, so its link is
+our ``/downloads/<token>`` like any file's (checked per request, then served or redirected to the
+backend, all with Range), and removed with the model's other objects when the model is purged.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from artifacts.models import ArtifactFile, Bundle, ModelArtifact, StorageUsage
 from artifacts.services.model_card import artifact_card, generated_names
 from artifacts.storage.keys import BUNDLES_LEAF, artifact_prefix
 from artifacts.storage.seam import CHUNK_SIZE, artifact_storage, url_ttl
+from artifacts.storage.signing import download_link
 from pipeline.lib.numbers import binary_size
 
 logger = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ def status_of(bundle: Bundle | None, *, touch: bool = False) -> BundleStatus:
         return BundleStatus(state=bundle.state, progress=bundle.progress, error=bundle.last_error)
     ttl = url_ttl()
     expires_at = timezone.now().replace(microsecond=0) + timedelta(seconds=ttl)
-    url = artifact_storage().signed_url(bundle.key, bundle.filename, ttl)
+    url = download_link(bundle.key, bundle.filename, ttl)
     if touch:
         Bundle.objects.filter(pk=bundle.pk).update(last_used_at=timezone.now())
     return BundleStatus(

@@ -1,13 +1,16 @@
-"""Download grants: sign time-limited URLs for a model's files and record who got them.
+"""Download grants: sign time-limited links for a model's files and record who got them.
 
 The caller has already decided the user may see the artifact (``ModelArtifact.objects.visible_to``);
-this module only checks the requested names, signs one URL per file through the configured storage
-backend (``artifacts.storage.signing``: S3 presigned, Supabase ``create_signed_url`` or our local signed
-endpoint), records a :class:`~artifacts.models.DownloadGrant` and bumps the artifact's download
-count.
+this module only checks the requested names, signs one link per file, records a
+:class:`~artifacts.models.DownloadGrant` and bumps the artifact's download count.
 
-Every URL is signed before anything is recorded: when the backend fails (whatever its error) the
-caller gets :class:`SigningFailed` and no grant or download is counted.
+Every link is our own ``/downloads/<token>`` (``artifacts.storage.signing.download_link``), valid
+``SIGNED_URL_TTL`` seconds on every backend: each request to it checks the model is still there
+before it serves the file (local storage) or redirects to a backend URL minted for that request
+(S3, Supabase), so links stop working as soon as the model is deleted.
+
+Every link is signed before anything is recorded: when signing fails the caller gets
+:class:`SigningFailed` and no grant or download is counted.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from artifacts.models import DownloadGrant, ModelArtifact
-from artifacts.storage.seam import artifact_storage, url_ttl
+from artifacts.storage.seam import url_ttl
+from artifacts.storage.signing import download_link
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +46,7 @@ class UnknownFiles(Exception):
 
 
 class SigningFailed(Exception):
-    """The storage backend could not sign a URL for one of the files (already logged)."""
+    """A download link could not be signed for one of the files (already logged)."""
 
     def __init__(self, filename: str):
         self.filename = filename
@@ -73,12 +77,11 @@ def grant_download(artifact: ModelArtifact, user: Any, requested: Sequence[str] 
     files = select_files(artifact, requested)
     ttl = url_ttl()
     expires_at = timezone.now().replace(microsecond=0) + timedelta(seconds=ttl)
-    storage = artifact_storage()
     urls: dict[str, str] = {}
     for name, key in files.items():
         try:
-            urls[name] = storage.signed_url(key, name, ttl)
-        except Exception as exc:  # any backend error: boto, HTTP, a misconfigured bucket …
+            urls[name] = download_link(key, name, ttl)
+        except Exception as exc:  # a broken URL configuration: nothing is recorded
             logger.exception("signing %s of artifact %s failed", key, artifact.pk)
             raise SigningFailed(name) from exc
     with transaction.atomic():

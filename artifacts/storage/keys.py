@@ -65,9 +65,14 @@ def leaf_name(leaf: str) -> str | None:
 BUNDLES_LEAF = MARKER + "bundles"
 
 
+def user_prefix(user_id: uuid.UUID | str) -> str:
+    """Where every object of one user lives (ends in ``/``): what deleting the account clears."""
+    return f"{user_id}/"
+
+
 def artifact_prefix(user_id: uuid.UUID | str, artifact_id: uuid.UUID | str) -> str:
     """Where one artifact's files live (ends in ``/``); what ``clear_prefix`` removes."""
-    return f"{user_id}/{artifact_id}/"
+    return f"{user_prefix(user_id)}{artifact_id}/"
 
 
 def storage_key(user_id: uuid.UUID | str, artifact_id: uuid.UUID | str, filename: str) -> str:

@@ -19,7 +19,7 @@ from django.core.files.storage import FileSystemStorage
 from django.utils.deconstruct import deconstructible
 
 from artifacts.storage import signing
-from artifacts.storage.seam import CHUNK_SIZE, common_refusal, url_ttl
+from artifacts.storage.seam import CHUNK_SIZE, checked_prefix, common_refusal, url_ttl
 
 
 class WriteBehind:
@@ -147,14 +147,16 @@ class LocalArtifactStorage(FileSystemStorage):
                 yield chunk
 
     def list_prefix(self, prefix: str) -> Iterator[str]:
-        folder = Path(self.path(prefix.rstrip("/")))  # safe_join keeps it under the root
-        root = Path(self.location).resolve()
+        """Every file under ``prefix`` at any depth, hidden ones included (an interrupted write's
+        ``.upload-*.part``); a symbolic link is listed as itself, never followed."""
+        folder = Path(self.path(prefix.strip("/")))  # safe_join keeps it under the root
+        root = Path(self.path(""))
         for parent, _dirs, files in os.walk(folder):
             for name in sorted(files):
-                yield Path(parent, name).resolve().relative_to(root).as_posix()
+                yield Path(parent, name).relative_to(root).as_posix()
 
     def clear_prefix(self, prefix: str) -> None:
-        folder = Path(self.path(prefix.rstrip("/")))  # safe_join keeps it under the root
+        folder = Path(self.path(checked_prefix(prefix)))  # safe_join keeps it under the root
         if folder.is_dir():
             shutil.rmtree(folder)
         self._tidy_parents(folder.parent)

@@ -18,7 +18,7 @@ from storages.utils import clean_name
 
 from artifacts.storage import signing
 from artifacts.storage.s3_upload import DEFAULT_PART_SIZE, StreamUpload
-from artifacts.storage.seam import CHUNK_SIZE, StorageRefused, byte_range, common_refusal, url_ttl
+from artifacts.storage.seam import CHUNK_SIZE, StorageRefused, byte_range, checked_prefix, common_refusal, url_ttl
 
 # What S3-compatible stores answer when they will never take the object as sent.
 S3_REFUSALS = {
@@ -111,19 +111,34 @@ class S3ArtifactStorage(S3Storage):
             raise
 
     def _folder(self, prefix: str) -> str:
-        return self._normalize_name(clean_name(prefix.rstrip("/"))) + "/"
+        return self._normalize_name(clean_name(checked_prefix(prefix))) + "/"
 
     def list_prefix(self, prefix: str) -> Iterator[str]:
-        for page in self._pages(self._folder(prefix)):
+        folder = self._folder(prefix) if prefix.strip("/") else self._normalize_name("")
+        location = self._normalize_name("")  # the storage's own ``location`` inside the bucket, if any
+        for page in self._pages(folder):
             for item in page.get("Contents", []):
-                yield item["Key"]
+                yield item["Key"].removeprefix(location)
 
     def clear_prefix(self, prefix: str) -> None:
-        """Every object under ``prefix``, page by page (a listing holds at most ``list_page_size``)."""
+        """Every object under ``prefix``, page by page (a listing holds at most ``list_page_size``),
+        then the multipart uploads a killed worker left unfinished there (their parts are stored and
+        billed, but no listing of objects shows them)."""
         folder = self._folder(prefix)
         client = self.connection.meta.client
         for page in self._pages(folder):
             self._delete_page(client, folder, page)
+        for upload in self.unfinished_uploads(prefix):
+            client.abort_multipart_upload(Bucket=self.bucket_name, Key=upload["Key"], UploadId=upload["UploadId"])
+
+    def unfinished_uploads(self, prefix: str) -> Iterator[dict[str, Any]]:
+        """Multipart uploads started under ``prefix`` and never completed or aborted."""
+        client = self.connection.meta.client
+        pages = client.get_paginator("list_multipart_uploads").paginate(
+            Bucket=self.bucket_name, Prefix=self._folder(prefix)
+        )
+        for page in pages:
+            yield from page.get("Uploads", [])
 
     def _delete_page(self, client: Any, folder: str, page: dict[str, Any]) -> None:
         objects = [{"Key": item["Key"]} for item in page.get("Contents", [])]

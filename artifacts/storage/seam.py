@@ -7,9 +7,14 @@ Every backend (``artifacts.storage.local``, ``.s3``, ``.supabase``) is a Django 
   overwrite allowed), in bounded memory; nothing is visible under ``key`` until every byte is stored;
 * ``read_stream(key, start, end)``: the stored bytes ``[start, end)`` in chunks, without holding the
   object in memory;
-* ``list_prefix(prefix)``: every key under ``prefix`` (which ends in "/"), however deep, page by page;
-* ``clear_prefix(prefix)``: remove every object under ``prefix``, however deep;
-* ``signed_url(key, filename, ttl)``: a time-limited GET URL (with Range) that downloads as ``filename``;
+* ``list_prefix(prefix)``: every key under ``prefix`` (which ends in "/"), however deep, page by page
+  (``""`` lists the whole bucket, for ``storage_audit``);
+* ``clear_prefix(prefix)``: remove every object under ``prefix``, however deep and however many (and,
+  on S3, the unfinished multipart uploads an interrupted ingest leaves there); an empty prefix is
+  refused (:func:`checked_prefix`);
+* ``signed_url(key, filename, ttl)``: a time-limited GET URL (with Range) that downloads as ``filename``
+  (users never get one directly: our ``/downloads/<token>`` link mints one per request, valid
+  :data:`BACKEND_URL_TTL` seconds, after checking the model is still there);
 * ``refusal(exc)``: why the backend will never take the object as sent (a permanent error), or
   ``None`` when a retry may help.
 
@@ -29,6 +34,12 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 
 CHUNK_SIZE = 1024 * 1024
+
+# Seconds a backend URL (S3 presigned, Supabase signed) minted for one request to our download link
+# stays valid: the client follows the redirect at once, and a transfer that has started goes on past
+# it (S3 and Supabase check the signature when the request starts). A resume asks our link again,
+# which checks the model again, so a deleted model's links stop working within this time.
+BACKEND_URL_TTL = 60
 
 
 class StorageRefused(Exception):
@@ -75,6 +86,15 @@ def common_refusal(exc: BaseException) -> str | None:
     if isinstance(exc, OSError) and exc.errno in (errno.ENAMETOOLONG, errno.EFBIG):
         return exc.strerror or type(exc).__name__
     return None
+
+
+def checked_prefix(prefix: str) -> str:
+    """``prefix`` without its trailing "/"; an empty one (the whole bucket) is refused, so a listing
+    or clearing can never reach every user's objects by mistake."""
+    folder = prefix.strip("/")
+    if not folder:
+        raise ValueError("a storage prefix names at least one folder")
+    return folder
 
 
 def byte_range(start: int, end: int | None) -> str | None:

@@ -1,15 +1,18 @@
-"""Every download URL the project hands out is signed here, one function per storage backend.
+"""Every download URL the project hands out is signed here.
 
-* Local storage: our own token for ``/downloads/<token>`` (served by ``artifacts.pages.downloads``). A
-  token binds one storage key, the name the file downloads as, and an expiry time; it is signed
-  with ``SECRET_KEY`` (Django's signing), so changing any part of it invalidates it.
-* S3 / MinIO / Supabase's S3 endpoint: a presigned ``GET`` (:func:`s3_presigned_url`).
-* Supabase Storage: the Storage API's ``create_signed_url`` (:func:`supabase_signed_url`).
+* What users get (:func:`download_link`), on every backend: our own ``/downloads/<token>`` link,
+  served by ``artifacts.pages.downloads``. A token binds one storage key, the name the file
+  downloads as, and an expiry time (``SIGNED_URL_TTL``); it is signed with ``SECRET_KEY`` (Django's
+  signing), so changing any part of it invalidates it. Each request to it checks that the model is
+  still there (not deleted) before anything is served, so a deleted model's links stop at once.
+* What that link answers with on S3 and Supabase: a 302 to a backend URL minted for that one request,
+  valid ``BACKEND_URL_TTL`` seconds (``artifacts.storage.seam``): an S3 presigned ``GET``
+  (:func:`s3_presigned_url`) or the Storage API's ``create_signed_url`` (:func:`supabase_signed_url`).
+  Local storage serves the bytes itself.
 
 Each backend's ``signed_url(key, filename, ttl)`` (``artifacts.storage.local``, ``.s3``,
-``.supabase``) calls its function here; callers go through the configured backend
-(``artifact_storage().signed_url(...)``), so a test can swap the backend. Every URL downloads as
-``filename`` and stops working after ``ttl`` seconds.
+``.supabase``) calls its function here. Every URL downloads as ``filename`` and stops working after
+``ttl`` seconds.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ def content_disposition(filename: str) -> str:
     return content_disposition_header(as_attachment=True, filename=filename) or "attachment"
 
 
-# --- Local storage: our own signed token ----------------------------------------------------------
+# --- Our own signed link (every backend) ----------------------------------------------------------
 class InvalidDownloadToken(Exception):
     """The token was tampered with, is for another key, or has expired."""
 
@@ -60,9 +63,13 @@ def read_token(token: str) -> DownloadToken:
     return parsed
 
 
-def local_download_url(key: str, filename: str, ttl: int) -> str:
+def download_link(key: str, filename: str, ttl: int) -> str:
+    """The link users get for the object under ``key``, whatever the backend: ours, checked per request."""
     path = reverse("artifact-file-download", kwargs={"token": make_token(key, filename, ttl)})
     return f"{settings.SITE_URL}{path}"
+
+
+local_download_url = download_link  # local storage serves the same link itself
 
 
 # --- S3: presigned GET ----------------------------------------------------------------------------

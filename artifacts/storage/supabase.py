@@ -17,7 +17,7 @@ from django.core.files.storage import Storage
 from django.utils.deconstruct import deconstructible
 
 from artifacts.storage import signing
-from artifacts.storage.seam import CHUNK_SIZE, StorageRefused, byte_range, common_refusal, url_ttl
+from artifacts.storage.seam import CHUNK_SIZE, StorageRefused, byte_range, checked_prefix, common_refusal, url_ttl
 
 # What the Supabase Storage API answers when it will never take an object as sent: a key outside
 # its charset (400 InvalidKey, supabase/storage src/storage/limits.ts), an object over the bucket's
@@ -118,19 +118,21 @@ class SupabaseArtifactStorage(Storage):
     def list_prefix(self, prefix: str) -> Iterator[str]:
         """Every key under ``prefix``, however deep: the API lists one level, where a folder is an
         entry without an ``id`` (supabase/storage ``list_objects`` returns folders with ``id: null``)."""
-        pending = [prefix.rstrip("/")]
+        pending = [prefix.strip("/")]  # "" is the bucket's top level
         while pending:
             folder = pending.pop()
             for entry in self.list_folder(folder):
                 name = entry.get("name")
                 if not name:
                     continue
+                key = f"{folder}/{name}" if folder else name
                 if entry.get("id") is None:
-                    pending.append(f"{folder}/{name}")
+                    pending.append(key)
                 else:
-                    yield f"{folder}/{name}"
+                    yield key
 
     def clear_prefix(self, prefix: str) -> None:
+        checked_prefix(prefix)  # never the whole bucket
         # List everything first: removing while paging would shift the offsets past live objects.
         names = list(self.list_prefix(prefix))
         for start in range(0, len(names), self.list_page_size):

@@ -19,3 +19,16 @@ def signed_url(client: Client, model, filename: str = "adapter_model.safetensors
 
 def body_of(response) -> bytes:
     return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def fetch(url: str, **headers: str):
+    """GET one of our download links as a download tool does: through the link (Django's test client)
+    and, when it redirects to the storage backend, on to that URL (``requests``), with the same headers.
+    Returns ``(status, body bytes, the link's own response)``."""
+    import requests
+
+    link = Client().get(url, headers=headers)
+    if link.status_code != 302:
+        return link.status_code, body_of(link), link
+    backend = requests.get(link["Location"], headers=headers, timeout=30)
+    return backend.status_code, backend.content, link

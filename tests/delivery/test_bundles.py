@@ -12,7 +12,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import requests
 import time_machine
 from django.test import Client
 from django.utils import timezone
@@ -21,6 +20,7 @@ from artifacts import tasks
 from artifacts.models import Bundle
 from artifacts.services import bundles
 from tests.conftest import NOT_FOUND, needs_service, on_postgres
+from tests.delivery.grants import fetch
 from tests.factories import add_file, make_artifact
 
 pytestmark = pytest.mark.django_db
@@ -296,15 +296,15 @@ def test_bundle_on_s3_unzips_byte_exact_and_resumes(
     keys = [o["Key"] for o in s3_storage.list_objects_v2(Bucket=s3_storage.bucket)["Contents"]]
     bundle = Bundle.objects.get(artifact=artifact)
     assert bundle.key in keys and bundle.key.startswith(f"{alice.pk}/{artifact.pk}/!bundles/")
-    whole = requests.get(state.download_url, timeout=30)
-    assert whole.status_code == 200
-    assert hashlib.sha256(whole.content).hexdigest() == state.sha256
-    assert len(whole.content) == state.size
-    unzip_and_check(whole.content, tmp_path, artifact)
-    half = len(whole.content) // 2
-    resumed = requests.get(state.download_url, headers={"Range": f"bytes={half}-"}, timeout=30)
-    assert resumed.status_code == 206
-    assert resumed.content == whole.content[half:]
+    status, whole, link = fetch(state.download_url)  # our link, redirected to a presigned URL
+    assert link.status_code == 302 and status == 200
+    assert hashlib.sha256(whole).hexdigest() == state.sha256
+    assert len(whole) == state.size
+    unzip_and_check(whole, tmp_path, artifact)
+    half = len(whole) // 2
+    status, resumed, _ = fetch(state.download_url, Range=f"bytes={half}-")
+    assert status == 206
+    assert resumed == whole[half:]
     assert artifact_storage().exists(bundle.key)
 
 

@@ -259,12 +259,11 @@ def test_download_form_without_javascript(model, alice, alice_client):
     assert bad.status_code == 400 and "Unknown file name" in text(bad)
 
 
-def test_download_form_when_storage_cannot_sign_goes_back_with_a_message(model, alice_client, monkeypatch):
-    class FailingBackend:
-        def signed_url(self, key, filename, ttl):
-            raise RuntimeError("Supabase answered 500")
+def test_download_form_when_links_cannot_be_signed_goes_back_with_a_message(model, alice_client, monkeypatch):
+    def failing(key, filename, ttl):
+        raise RuntimeError("no URL configuration")
 
-    monkeypatch.setattr("artifacts.services.grants.artifact_storage", FailingBackend)
+    monkeypatch.setattr("artifacts.services.grants.download_link", failing)
 
     response = alice_client.post(f"/models/{model.pk}/download", {"scope": "all"})
 

@@ -6,7 +6,10 @@
 * Keys arrive URL-encoded in the path and are decoded by the server; storage3 also percent-decodes
   the key it is given (``relative_path_to_parts``), so ``a%20b.bin`` and ``a b.bin`` are one object.
 * ``POST /object/list/{bucket}`` answers at most ``limit`` entries from ``offset`` (storage3 sends
-  ``limit: 100`` unless told otherwise), sorted by name, one folder level deep.
+  ``limit: 100`` unless told otherwise), sorted by name, one folder level deep; a folder is an entry
+  with ``id: null`` and no metadata (supabase/storage ``list_objects``).
+* ``POST /object/sign/{bucket}/{key}`` records the ``expiresIn`` it was asked for; ``GET`` of the
+  signed URL serves the object, one ``Range`` honoured (206).
 * An object over the bucket's ``file_size_limit`` is ``413 Payload too large``; a missing bucket is
   ``404 Bucket not found``.
 """
@@ -44,6 +47,7 @@ class FakeSupabaseStorage:
     file_size_limit: int | None = None
     objects: dict[str, bytes] = field(default_factory=dict)
     list_calls: list[dict] = field(default_factory=list)
+    signed: list[tuple[str, int]] = field(default_factory=list)  # (key, expiresIn) per sign call
     fail_uploads_with: int | None = None  # e.g. 503: a passing fault
 
     def handler(self, request: httpx.Request) -> httpx.Response:
@@ -59,7 +63,10 @@ class FakeSupabaseStorage:
             key = path.removeprefix(f"{BASE}/object/sign/{self.bucket}/")
             if key not in self.objects:
                 return error(400, "not_found", "Object not found")
+            self.signed.append((key, int(json.loads(request.content)["expiresIn"])))
             return httpx.Response(200, json={"signedURL": f"/object/sign/{self.bucket}/{key}?token=t"})
+        if request.method == "GET" and path.startswith(f"{BASE}/object/sign/{self.bucket}/"):
+            return self.serve(path.removeprefix(f"{BASE}/object/sign/{self.bucket}/"), request)
         if request.method in ("POST", "PUT") and path.startswith(f"{BASE}/object/"):
             return self.upload(path.removeprefix(f"{BASE}/object/"), request)
         return error(404, "not_found", f"no route {request.method} {path}")
@@ -78,17 +85,36 @@ class FakeSupabaseStorage:
         self.objects[key] = body
         return httpx.Response(200, json={"Key": f"{bucket}/{key}", "Id": key})
 
+    def serve(self, key: str, request: httpx.Request) -> httpx.Response:
+        if key not in self.objects:
+            return error(400, "not_found", "Object not found")
+        data = self.objects[key]
+        ranged = re.fullmatch(r"bytes=(\d+)-(\d*)", request.headers.get("Range", ""))
+        if not ranged:
+            return httpx.Response(200, content=data)
+        first = int(ranged.group(1))
+        last = int(ranged.group(2)) if ranged.group(2) else len(data) - 1
+        headers = {"Content-Range": f"bytes {first}-{last}/{len(data)}"}
+        return httpx.Response(206, content=data[first : last + 1], headers=headers)
+
     def list(self, bucket: str, body: dict) -> httpx.Response:
         if bucket != self.bucket:
             return error(404, "Bucket not found", "Bucket not found")
         self.list_calls.append(body)
         folder = body.get("prefix", "").rstrip("/")
-        names = sorted(
-            {key[len(folder) + 1 :].split("/", 1)[0] for key in self.objects if key.startswith(folder + "/")}
-        )
+        start = folder + "/" if folder else ""  # "" is the bucket's top level
+        below = [key[len(start) :] for key in self.objects if key.startswith(start)]
+        folders = {rest.split("/", 1)[0] for rest in below if "/" in rest}
+        names = sorted({rest.split("/", 1)[0] for rest in below})
         limit, offset = int(body.get("limit", 100)), int(body.get("offset", 0))
         page = names[offset : offset + limit]
-        return httpx.Response(200, json=[{"name": name, "id": name, "metadata": {"size": 1}} for name in page])
+        entries = [
+            {"name": name, "id": None, "metadata": None}
+            if name in folders
+            else {"name": name, "id": name, "metadata": {"size": len(self.objects[start + name])}}
+            for name in page
+        ]
+        return httpx.Response(200, json=entries)
 
     def client(self) -> httpx.Client:
         return httpx.Client(transport=httpx.MockTransport(self.handler))

@@ -152,28 +152,54 @@ def test_grants_are_throttled(owner, model, monkeypatch):
     assert DownloadGrant.objects.count() == 2
 
 
-def test_urls_come_from_the_configured_backend_with_the_ttl(owner, model, monkeypatch, settings):
-    """S3 and Supabase backends sign the URL themselves: the grant passes key, name and TTL through."""
+class PresigningBackend:
+    """A remote backend (no local path) that records what it was asked to sign."""
+
+    calls: list[tuple[str, str, int]] = []
+
+    def path(self, key):
+        raise NotImplementedError
+
+    def signed_url(self, key, filename, ttl):
+        self.calls.append((key, filename, ttl))
+        return f"https://bucket.example/{key}?X-Amz-Expires={ttl}"
+
+
+def test_links_are_ours_on_every_backend_and_redirect_to_a_url_minted_per_request(owner, model, monkeypatch, settings):
+    """S3 and Supabase sign nothing at grant time: the link is ours for SIGNED_URL_TTL, and each
+    request to it mints a backend URL valid 60 s."""
     settings.SIGNED_URL_TTL = 120
-    calls = []
-
-    class PresigningBackend:
-        def signed_url(self, key, filename, ttl):
-            calls.append((key, filename, ttl))
-            return f"https://bucket.example/{key}?X-Amz-Expires={ttl}"
-
-    monkeypatch.setattr("artifacts.services.grants.artifact_storage", PresigningBackend)
+    PresigningBackend.calls = []
+    monkeypatch.setattr("artifacts.pages.downloads.artifact_storage", PresigningBackend)
+    before = timezone.now()
     response = grant(owner, model, {"files": ["adapter_config.json"]})
 
+    url = response.json()["data"]["download_urls"]["adapter_config.json"]
+    assert url.startswith("http://testserver/downloads/")
+    expires_at = datetime.fromisoformat(response.json()["data"]["expires_at"].replace("Z", "+00:00"))
+    assert timedelta(seconds=118) <= expires_at - before <= timedelta(seconds=121)
+    assert PresigningBackend.calls == []
+
     key = model.artifacts["adapter_config.json"]
-    assert calls == [(key, "adapter_config.json", 120)]
-    assert response.json()["data"]["download_urls"] == {
-        "adapter_config.json": f"https://bucket.example/{key}?X-Amz-Expires=120"
-    }
+    first = Client().get(url)
+    second = Client().get(url)
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == f"https://bucket.example/{key}?X-Amz-Expires=60"
+    assert "no-store" in first["Cache-Control"]
+    assert PresigningBackend.calls == [(key, "adapter_config.json", 60)] * 2
+
+    head = Client().head(url)
+    assert head.status_code == 200
+    assert head["Content-Length"] == str(len(CONFIG))
+    assert "adapter_config.json" in head["Content-Disposition"]
+    assert len(PresigningBackend.calls) == 2  # HEAD is answered from the records
 
 
 def failing_backend(error: Exception):
     class FailingBackend:
+        def path(self, key):
+            raise NotImplementedError
+
         def signed_url(self, key, filename, ttl):
             raise error
 
@@ -188,18 +214,31 @@ def failing_backend(error: Exception):
     ],
     ids=["s3", "supabase"],
 )
-def test_a_signing_failure_is_a_500_in_the_envelope_and_records_nothing(owner, model, monkeypatch, caplog, error):
-    monkeypatch.setattr("artifacts.services.grants.artifact_storage", failing_backend(error))
+def test_storage_that_cannot_mint_makes_the_link_say_try_again(owner, model, monkeypatch, caplog, error):
+    url = grant(owner, model, {"files": ["adapter_config.json"]}).json()["data"]["download_urls"]["adapter_config.json"]
+    monkeypatch.setattr("artifacts.pages.downloads.artifact_storage", failing_backend(error))
 
+    with caplog.at_level("ERROR", logger="artifacts.pages.downloads"):
+        response = Client().get(url)
+
+    assert response.status_code == 503
+    assert response["Content-Type"].startswith("text/plain")
+    assert response.content.decode().strip() == "Storage is not answering right now; try the link again in a minute."
+    assert any(record.exc_info and record.exc_info[1] is error for record in caplog.records)
+
+
+def test_a_signing_failure_is_a_500_in_the_envelope_and_records_nothing(owner, model, monkeypatch, caplog):
+    error = RuntimeError("no URL configuration")
+
+    def failing(key, filename, ttl):
+        raise error
+
+    monkeypatch.setattr("artifacts.services.grants.download_link", failing)
     with caplog.at_level("ERROR", logger="artifacts.services.grants"):
         response = grant(owner, model, {})
 
     assert response.status_code == 500
-    assert response["Content-Type"] == "application/json"
-    body = response.json()
-    assert set(body) == {"error", "details"}
-    assert body["error"] == "Failed to generate download URLs"
-    assert "adapter_config.json" in body["details"]
+    assert response.json()["error"] == "Failed to generate download URLs"
     assert not DownloadGrant.objects.exists()
     model.refresh_from_db()
     assert model.links_handed_out == 0
