@@ -66,7 +66,7 @@ def pick_ids(url: str) -> dict[str, list[str]]:
     import psycopg
 
     with psycopg.connect(url) as conn:
-        user = conn.execute("SELECT id FROM auth_user WHERE username = 'scale-main'").fetchone()
+        user = conn.execute("SELECT id FROM accounts_user WHERE username = 'scale-main'").fetchone()
         if user is None:
             raise SystemExit("the load database is not filled (run the list area first)")
         models = conn.execute(

@@ -17,6 +17,7 @@ a later run with the same shape reuses the database; ``BENCH_REFILL=1`` empties 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import random
 import tempfile
@@ -28,12 +29,15 @@ from pathlib import Path
 from typing import Any
 
 MARKER_TABLE = "bench_scale_fill"
-SHAPE_VERSION = 2  # bump when the filled rows change shape: an older fill is then refilled
+SHAPE_VERSION = 3  # bump when the filled rows change shape: an older fill is then refilled
 BATCH = 2_000
 SMALL_USERS = 5
 SMALL_USER_MODELS = 200
 OTHER_USER_MODELS = 20_000
 DELETED_SHARE = 0.05
+# Runs whose adapter cannot be used (the demo's fault cases) are the exception in a real account:
+# each of them is picked this many times less often than a usable run (about 5 % unusable).
+UNUSABLE_RARITY = 15
 BUNDLE_SHARE = 0.10
 FILES_PER_ARTIFACT = 3
 DATASETS = ["Support chats", "Legal clauses", "SQL pairs", "Medical notes", "Python Code Review Pairs", "Recipes"]
@@ -192,12 +196,13 @@ def fill_user(user: Any, count: int, shapes: list[RunShape], rng: random.Random,
     span = timedelta(days=400)
     step = span / max(count, 1)
     names_per_day: dict[str, int] = {}
+    weights = list(itertools.accumulate(1 if shape.verdict == "unusable" else UNUSABLE_RARITY for shape in shapes))
     began = time.perf_counter()
     for offset in range(0, count, BATCH):
         numbers = range(offset, min(count, offset + BATCH))
         jobs, artifacts, files, ingests, bundles = [], [], [], [], []
         for n in numbers:
-            shape = shapes[rng.randrange(len(shapes))]
+            shape = rng.choices(shapes, cum_weights=weights)[0]
             dataset = datasets[rng.randrange(len(datasets))]
             preset = PRESETS[rng.randrange(len(PRESETS))]
             created = now - span + step * n + timedelta(seconds=rng.randint(0, 30))

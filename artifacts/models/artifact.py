@@ -168,11 +168,13 @@ class ModelArtifact(models.Model):
                 condition=models.Q(deleted_at__isnull=True),
                 include=["search_name"],
             ),
-            # ``verdict=`` on the list, most recent first.
+            # ``verdict=`` on the list, most recent first; sorted by quality, the matches are sorted
+            # from the index alone (``quality_score``).
             models.Index(
                 fields=["user", "verdict", "-created_at", "-id"],
                 name="artifact_live_verdict_idx",
                 condition=models.Q(deleted_at__isnull=True),
+                include=["quality_score"],
             ),
             # ``convergence=`` on the list (a key of the quality metrics JSON), most recent first. The
             # JSON itself is carried (it is small: a few numbers and a label) so that PostgreSQL
@@ -193,6 +195,9 @@ class ModelArtifact(models.Model):
                 name="artifact_deleted_idx",
                 condition=models.Q(deleted_at__isnull=False),
             ),
+            # Every model, newest first (the default ordering): the staff's models list in the
+            # admin, its date drill-down (first and last day, years) and its pages.
+            models.Index(fields=["-created_at", "-id"], name="artifact_recent_idx"),
             # "Which of my datasets have models": one index probe per dataset.
             models.Index(
                 fields=["user", "dataset"],
