@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml client/pyproject.toml | c
 export GPU_CLUSTER_API_KEY ?= demo-cluster-key
 export GPU_CLUSTER_WEBHOOK_SECRET ?= demo-webhook-secret
 
-.PHONY: setup demo test lint bench prod-check clean
+.PHONY: setup demo test lint bench bench-list bench-load prod-check clean
 
 setup: $(STAMP)
 
@@ -45,6 +45,14 @@ lint: setup
 
 bench: setup
 	$(PY) -m bench
+
+# The list views and the load at 100,000 models (PostgreSQL DATABASE_URL; load also Redis at
+# BENCH_REDIS_URL). The filled <name>_bench database is reused; BENCH_REFILL=1 fills it again.
+bench-list: setup
+	BENCH_ONLY=list $(PY) -m bench
+
+bench-load: setup
+	BENCH_ONLY=load $(PY) -m bench
 
 # The production process set (deploy/run) end to end without Docker: needs PostgreSQL and Redis on
 # 127.0.0.1 (PRODCHECK_DATABASE_URL, PRODCHECK_REDIS_URL name the dedicated database and db number).

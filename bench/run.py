@@ -1,6 +1,6 @@
 """``make bench``: each measure beside its true limit, measured side by side in the same run.
 
-Areas (``BENCH_ONLY=ingest,s3,hash,inspection,streams,webhook,list`` picks some; default all):
+Areas (``BENCH_ONLY=ingest,s3,hash,inspection,streams,webhook,list,load`` picks some; default all):
 
 * ``ingest``  — large-file ingest to local storage vs ``curl -o FILE && sync FILE``; peak RSS
 * ``s3``      — ingest into an S3 endpoint (moto) vs boto3 ``upload_fileobj`` of the same bytes
@@ -8,7 +8,8 @@ Areas (``BENCH_ONLY=ingest,s3,hash,inspection,streams,webhook,list`` picks some;
 * ``inspection`` — the 2 GiB ingest with adapter inspection vs without (<= 1.10x); memory it adds
 * ``streams`` — 4 parallel range streams vs 1 from a cluster that caps each connection (>= 3x)
 * ``webhook`` — webhook -> stored p50 on the filesystem broker and on Redis
-* ``list``    — the models list, API and page, at 100,000 artifacts on PostgreSQL
+* ``list``    — every list view (API, pages, admin) at 100,000 artifacts with file rows on PostgreSQL
+* ``load``    — 50 concurrent API clients (locust) against gunicorn + PostgreSQL + Redis at 100,000
 
 Prints one table (measure, figure, limit or target, ratio, PASS/FAIL) and exits non-zero when a
 target is missed. Ratio is figure ÷ limit for throughput (higher is better) and figure ÷ target for
@@ -26,6 +27,7 @@ from bench.common import Row, print_table
 from bench.ingest import bench_hash, bench_local, bench_s3
 from bench.inspection import inspection_rows
 from bench.listing import bench_listing
+from bench.load import bench_load
 from bench.streams import bench_streams
 from bench.webhook import bench_webhook
 
@@ -40,6 +42,7 @@ def main() -> int:
         "streams": lambda: bench_streams(repeat),
         "webhook": bench_webhook,
         "list": bench_listing,
+        "load": bench_load,
     }
     chosen = [a.strip() for a in os.environ.get("BENCH_ONLY", ",".join(areas)).split(",") if a.strip()]
     unknown = set(chosen) - set(areas)

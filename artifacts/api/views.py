@@ -140,15 +140,19 @@ class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
         if not query["deleted"]:
             self.list_filters = ModelFilters.from_validated(query)
             return super().list(request, *args, **kwargs)
-        queryset = ModelArtifact.objects.deleted_for(request.user).select_related("dataset", "job")
+        queryset = self.list_columns(ModelArtifact.objects.deleted_for(request.user).select_related("dataset", "job"))
         page = self.paginate_queryset(queryset.order_by("-deleted_at", "-id"))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
+    def list_columns(self, queryset: ModelArtifactQuerySet) -> ModelArtifactQuerySet:
+        """Leave out the big columns the list does not show (inspection, training health, ...)."""
+        queryset = queryset.defer(*list_deferred_fields(self.get_serializer_class()))
+        return queryset.annotate(health_summary_text=KT("training_health__summary"))
+
     def get_queryset(self) -> ModelArtifactQuerySet:
         queryset = ModelArtifact.objects.visible_to(self.request.user).select_related("dataset", "job")
-        if self.action == "list":  # leave out the big columns the list does not show
-            queryset = queryset.defer(*list_deferred_fields(self.get_serializer_class()))
-            queryset = queryset.annotate(health_summary_text=KT("training_health__summary"))
+        if self.action == "list":
+            queryset = self.list_columns(queryset)
         return queryset
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import connections, models
-from django.db.models import Q, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Upper
 from django.utils import timezone
 
@@ -168,12 +168,36 @@ class ModelArtifact(models.Model):
                 condition=models.Q(deleted_at__isnull=True),
                 include=["search_name"],
             ),
-            # ``verdict=`` on the list, most recent first.
+            # ``verdict=`` on the list, most recent first; sorted by quality, the matches are sorted
+            # from the index alone (``quality_score``).
             models.Index(
                 fields=["user", "verdict", "-created_at", "-id"],
                 name="artifact_live_verdict_idx",
                 condition=models.Q(deleted_at__isnull=True),
+                include=["quality_score"],
             ),
+            # ``convergence=`` on the list (a key of the quality metrics JSON), most recent first. The
+            # JSON itself is carried (it is small: a few numbers and a label) so that PostgreSQL
+            # counts and pages the matches from the index alone; sorted by quality, the matches
+            # are sorted from it too (``quality_score``).
+            models.Index(
+                F("user"),
+                F("quality_metrics__convergence_quality"),
+                F("created_at").desc(),
+                F("id").desc(),
+                name="artifact_live_convergence_idx",
+                condition=models.Q(deleted_at__isnull=True),
+                include=["quality_metrics", "quality_score"],
+            ),
+            # "Recently deleted" and ``?deleted=true``: the owner's deleted models, newest deletion first.
+            models.Index(
+                fields=["user", "-deleted_at", "-id"],
+                name="artifact_deleted_idx",
+                condition=models.Q(deleted_at__isnull=False),
+            ),
+            # Every model, newest first (the default ordering): the staff's models list in the
+            # admin, its date drill-down (first and last day, years) and its pages.
+            models.Index(fields=["-created_at", "-id"], name="artifact_recent_idx"),
             # "Which of my datasets have models": one index probe per dataset.
             models.Index(
                 fields=["user", "dataset"],
