@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ('artifacts', '0009_verdict'),
+        ('artifacts', '0010_storage_usage'),
         ('pipeline', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
