@@ -37,7 +37,7 @@ def seed(username: str, count: int, rng: random.Random) -> None:
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from artifacts.models import ModelArtifact
+    from artifacts.models import ModelArtifact, Repository
     from pipeline.models import Dataset, TrainingJob
 
     user, _ = get_user_model().objects.get_or_create(username=username, defaults={"email": f"{username}@example.com"})
@@ -46,6 +46,7 @@ def seed(username: str, count: int, rng: random.Random) -> None:
         return
     datasets = [Dataset(user=user, name=f"{word.title()} set", total_training_pairs=1000) for word in WORDS]
     Dataset.objects.bulk_create(datasets)
+    repositories = [Repository.objects.default_for(user.pk, dataset.name, None) for dataset in datasets]
     start = timezone.now() - timedelta(days=400)
     hyper = {"learning_rate": 0.0002, "batch_size": 8, "epochs": 3, "rank": 16}
     gpu = {"type": "A100-80GB", "count": 2}
@@ -76,6 +77,7 @@ def seed(username: str, count: int, rng: random.Random) -> None:
                     user=user,
                     job=job,
                     dataset=dataset,
+                    repository=repositories[i % len(datasets)],
                     name=f"{word.title()} adapter {i:06d} r{rng.randint(4, 64)}",
                     quality_metrics={
                         "overall_score": score,

@@ -31,7 +31,7 @@ from django.utils import timezone
 call_command("collectstatic", interactive=False, verbosity=0)  # DEBUG=false pages need the manifest
 from django.contrib.auth import get_user_model
 from pipeline.models import Dataset, TrainingJob
-from artifacts.models import ModelArtifact
+from artifacts.models import ModelArtifact, Repository
 
 call_command("migrate", verbosity=0)
 WORDS = ["support", "legal", "medical", "code", "chat", "summary", "sql", "poetry"]
@@ -40,6 +40,7 @@ CONVERGENCE = ["excellent", "good", "fair", "poor"]
 def seed(username, count):
     user = get_user_model().objects.create_user(username, f"{username}@example.com", "x")
     datasets = Dataset.objects.bulk_create(Dataset(user=user, name=f"{username} dataset {i}") for i in range(5))
+    repositories = [Repository.objects.default_for(user.pk, dataset.name, None) for dataset in datasets]
     now = timezone.now()
     for start in range(0, count, 5000):
         numbers = range(start, min(count, start + 5000))
@@ -48,7 +49,8 @@ def seed(username, count):
                         hyperparameters={"rank": 16, "learning_rate": 0.0002, "epochs": 3},
                         completed_at=now - timedelta(minutes=n)) for n in numbers)
         ModelArtifact.objects.bulk_create(
-            ModelArtifact(user=user, job=job, dataset=job.dataset, name=f"{WORDS[n % 8]}-adapter-{n}",
+            ModelArtifact(user=user, job=job, dataset=job.dataset, repository=repositories[n % 5],
+                          name=f"{WORDS[n % 8]}-adapter-{n}",
                           quality_score=n % 5 + 1, created_at=now - timedelta(minutes=n),
                           quality_metrics={"quality_score": n % 5 + 1, "convergence_quality": CONVERGENCE[n % 4]},
                           artifacts={"adapter_model.safetensors": f"{user.pk}/{job.pk}/adapter_model.safetensors"})

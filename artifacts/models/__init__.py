@@ -1,4 +1,5 @@
-"""Stored model artifacts, their files, the ingest record per job, download grants and bundles."""
+"""Stored model artifacts, their files, the ingest record per job, download grants, bundles, and the
+repositories and aliases they are revisions of."""
 
 from artifacts.models.artifact import (
     ArtifactFile,
@@ -9,8 +10,11 @@ from artifacts.models.artifact import (
 )
 from artifacts.models.delivery import Bundle, BundleQuerySet, DownloadGrant
 from artifacts.models.ingest import ArtifactIngest, ArtifactIngestQuerySet, IngestOverview
+from artifacts.models.registry import Alias, AliasMove, Repository, RepositoryQuerySet
 
 __all__ = [
+    "Alias",
+    "AliasMove",
     "ArtifactFile",
     "ArtifactIngest",
     "ArtifactIngestQuerySet",
@@ -21,5 +25,7 @@ __all__ = [
     "LiveArtifactCount",
     "ModelArtifact",
     "ModelArtifactQuerySet",
+    "Repository",
+    "RepositoryQuerySet",
     "retention_cutoff",
 ]

@@ -12,6 +12,7 @@ from django.db.models import Q, Value
 from django.db.models.functions import Upper
 from django.utils import timezone
 
+from artifacts.models.registry import Repository, new_commit
 from artifacts.naming import model_folder
 
 
@@ -119,6 +120,12 @@ class ModelArtifact(models.Model):
     dataset = models.ForeignKey(
         "pipeline.Dataset", on_delete=models.SET_NULL, null=True, blank=True, related_name="model_artifacts"
     )
+    # The repository this model is a revision of, and the revision's commit (DESIGN §15): 40 lower-case
+    # hex, given at creation and never changed, what the Hub protocol's ``sha`` is.
+    repository = models.ForeignKey(
+        "artifacts.Repository", on_delete=models.PROTECT, related_name="revisions", db_index=False
+    )
+    commit = models.CharField(max_length=40, unique=True, default=new_commit, editable=False)
     name = models.CharField(max_length=255)
     # UPPER(name), computed and stored by the database on every write (bulk_create, update() and
     # SQL included): what a name search on PostgreSQL compares (``ModelArtifactQuerySet.name_contains``).
@@ -174,6 +181,9 @@ class ModelArtifact(models.Model):
                 name="artifact_live_verdict_idx",
                 condition=models.Q(deleted_at__isnull=True),
             ),
+            # A repository's revisions, newest first (its page, ``main``, the Hub's revisions); also
+            # the index behind the repository foreign key.
+            models.Index(fields=["repository", "-created_at", "-id"], name="artifact_repository_recent_idx"),
             # "Which of my datasets have models": one index probe per dataset.
             models.Index(
                 fields=["user", "dataset"],
@@ -184,6 +194,15 @@ class ModelArtifact(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Every model is a revision of a repository (DESIGN §15): one created without one joins its
+        # owner's default repository, as ingest's (``artifacts.services.registry``) would.
+        if self.repository_id is None:
+            dataset = self.dataset.name if self.dataset_id and self.dataset else None
+            hyperparameters = self.job.hyperparameters if self.job_id else None
+            self.repository = Repository.objects.default_for(self.user_id, dataset, hyperparameters)
+        super().save(*args, **kwargs)
 
     @property
     def folder(self) -> str:
