@@ -17,8 +17,7 @@ from huggingface_hub.errors import (
 )
 
 import artifacts.pages.downloads as downloads
-from artifacts.services.model_card import artifact_card
-from tests.hub.conftest import REPO
+from tests.hub.conftest import REPO, stored_card
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.hub_client]
 
@@ -69,7 +68,7 @@ def test_snapshot_at_an_alias_and_at_a_commit_holds_the_clusters_bytes(world, en
     assert folder.name == world.first.commit
     for name, data in world.files[world.first.commit].items():
         assert (folder / name).read_bytes() == data
-    assert (folder / "README.md").read_bytes() == artifact_card(world.first).encode()
+    assert (folder / "README.md").read_bytes() == stored_card(world.first)
     assert json.loads((folder / "inspection.json").read_text())["verdict"] == "ok"
     sums = (folder / "SHA256SUMS").read_text()
     assert (
@@ -81,7 +80,7 @@ def test_snapshot_at_an_alias_and_at_a_commit_holds_the_clusters_bytes(world, en
     assert at_commit.name == world.second.commit
     for name, data in world.files[world.second.commit].items():
         assert (at_commit / name).read_bytes() == data  # the cluster's README.md is theirs
-    assert (at_commit / "MODEL_CARD.md").read_bytes() == artifact_card(world.second).encode()
+    assert (at_commit / "MODEL_CARD.md").read_bytes() == stored_card(world.second)
 
 
 def test_moving_an_alias_changes_what_the_next_download_fetches(world, endpoint, tmp_path, alice_client):
