@@ -140,7 +140,9 @@ class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
         if not query["deleted"]:
             self.list_filters = ModelFilters.from_validated(query)
             return super().list(request, *args, **kwargs)
-        queryset = self.list_columns(ModelArtifact.objects.deleted_for(request.user).select_related("dataset", "job"))
+        queryset = self.list_columns(
+            ModelArtifact.objects.deleted_for(request.user).with_registry().select_related("dataset", "job")
+        )
         page = self.paginate_queryset(queryset.order_by("-deleted_at", "-id"))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
@@ -150,7 +152,7 @@ class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
         return queryset.annotate(health_summary_text=KT("training_health__summary"))
 
     def get_queryset(self) -> ModelArtifactQuerySet:
-        queryset = ModelArtifact.objects.visible_to(self.request.user).select_related("dataset", "job")
+        queryset = ModelArtifact.objects.visible_to(self.request.user).with_registry().select_related("dataset", "job")
         if self.action == "list":
             queryset = self.list_columns(queryset)
         return queryset

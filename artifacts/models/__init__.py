@@ -1,5 +1,5 @@
-"""Stored model artifacts, their files, the ingest record per job, download grants, bundles and
-the per-user storage counters."""
+"""Stored model artifacts, their files, the ingest record per job, download grants, bundles, the
+repositories and aliases they are revisions of, and the per-user storage counters."""
 
 from artifacts.models.artifact import (
     ArtifactFile,
@@ -10,9 +10,12 @@ from artifacts.models.artifact import (
 )
 from artifacts.models.delivery import Bundle, BundleQuerySet, DownloadGrant
 from artifacts.models.ingest import ArtifactIngest, ArtifactIngestQuerySet, IngestOverview
+from artifacts.models.registry import Alias, AliasMove, Repository, RepositoryQuerySet
 from artifacts.models.usage import StorageUsage, StorageUsageQuerySet
 
 __all__ = [
+    "Alias",
+    "AliasMove",
     "ArtifactFile",
     "ArtifactIngest",
     "ArtifactIngestQuerySet",
@@ -23,6 +26,8 @@ __all__ = [
     "LiveArtifactCount",
     "ModelArtifact",
     "ModelArtifactQuerySet",
+    "Repository",
+    "RepositoryQuerySet",
     "StorageUsage",
     "StorageUsageQuerySet",
     "retention_cutoff",

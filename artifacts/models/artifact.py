@@ -8,10 +8,11 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import connections, models
-from django.db.models import F, Q, Value
+from django.db.models import F, OuterRef, Q, Value
 from django.db.models.functions import Upper
 from django.utils import timezone
 
+from artifacts.models.registry import Repository, alias_names_of, new_commit
 from artifacts.naming import model_folder
 
 
@@ -49,6 +50,11 @@ class ModelArtifactQuerySet(models.QuerySet["ModelArtifact"]):
             return self.none()
         return self.filter(user=user)
 
+    def with_registry(self) -> ModelArtifactQuerySet:
+        """Each model's repository (and its owner, for ``ns/repo``) and ``alias_names``: the aliases
+        pointing at it, comma-separated, read in the same query."""
+        return self.select_related("repository__user").annotate(alias_names=alias_names_of(OuterRef("pk")))
+
     def purgeable(self) -> ModelArtifactQuerySet:
         """Deleted longer ago than ``ARTIFACT_RETENTION_DAYS``: due to be removed for good."""
         return self.filter(deleted_at__isnull=False, deleted_at__lt=retention_cutoff())
@@ -69,6 +75,8 @@ class ModelArtifactQuerySet(models.QuerySet["ModelArtifact"]):
         convergence: str | None = None,
         q: str | None = None,
         verdicts: tuple[str, ...] = (),
+        repository: str | None = None,
+        alias: str | None = None,
     ) -> ModelArtifactQuerySet:
         """Filter and sort a models list; empty arguments filter nothing.
 
@@ -86,6 +94,13 @@ class ModelArtifactQuerySet(models.QuerySet["ModelArtifact"]):
             queryset = queryset.filter(self.name_contains(q))
         if verdicts:
             queryset = queryset.filter(verdict__in=verdicts)
+        if repository:  # ``ns/repo`` or ``repo``; names are unique per owner regardless of case
+            namespace, _, name = repository.rpartition("/")
+            queryset = queryset.filter(repository__name__iexact=name)
+            if namespace:
+                queryset = queryset.filter(repository__user__username=namespace)
+        if alias:
+            queryset = queryset.filter(aliases__name=alias)
         return queryset.order_by(*self.SORTS[sort])
 
     def name_contains(self, q: str) -> Q:
@@ -119,6 +134,12 @@ class ModelArtifact(models.Model):
     dataset = models.ForeignKey(
         "pipeline.Dataset", on_delete=models.SET_NULL, null=True, blank=True, related_name="model_artifacts"
     )
+    # The repository this model is a revision of, and the revision's commit (DESIGN §15): 40 lower-case
+    # hex, given at creation and never changed, what the Hub protocol's ``sha`` is.
+    repository = models.ForeignKey(
+        "artifacts.Repository", on_delete=models.PROTECT, related_name="revisions", db_index=False
+    )
+    commit = models.CharField(max_length=40, unique=True, default=new_commit, editable=False)
     name = models.CharField(max_length=255)
     # UPPER(name), computed and stored by the database on every write (bulk_create, update() and
     # SQL included): what a name search on PostgreSQL compares (``ModelArtifactQuerySet.name_contains``).
@@ -198,6 +219,9 @@ class ModelArtifact(models.Model):
             # Every model, newest first (the default ordering): the staff's models list in the
             # admin, its date drill-down (first and last day, years) and its pages.
             models.Index(fields=["-created_at", "-id"], name="artifact_recent_idx"),
+            # A repository's revisions, newest first (its page, ``main``, the Hub's revisions); also
+            # the index behind the repository foreign key.
+            models.Index(fields=["repository", "-created_at", "-id"], name="artifact_repository_recent_idx"),
             # "Which of my datasets have models": one index probe per dataset.
             models.Index(
                 fields=["user", "dataset"],
@@ -208,6 +232,24 @@ class ModelArtifact(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Every model is a revision of a repository (DESIGN §15): one created without one joins its
+        # owner's default repository, as ingest's (``artifacts.services.registry``) would.
+        if self.repository_id is None:
+            dataset = self.dataset.name if self.dataset_id and self.dataset else None
+            hyperparameters = self.job.hyperparameters if self.job_id else None
+            self.repository = Repository.objects.default_for(self.user_id, dataset, hyperparameters)
+        super().save(*args, **kwargs)
+
+    @property
+    def alias_list(self) -> list[str]:
+        """The names of the aliases pointing at this revision, sorted (from ``with_registry`` when
+        the row came from it)."""
+        names = getattr(self, "alias_names", None)
+        if names is None and not hasattr(self, "alias_names"):
+            return sorted(self.aliases.values_list("name", flat=True))
+        return sorted(names.split(",")) if names else []
 
     @property
     def folder(self) -> str:

@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from artifacts.models import ArtifactIngest, LiveArtifactCount, ModelArtifact, StorageUsage, retention_cutoff
+from artifacts.services import registry
 from artifacts.storage.keys import artifact_prefix
 from artifacts.storage.seam import artifact_storage
 
@@ -36,8 +37,12 @@ class RetentionOver(Exception):
 
 
 def soft_delete(artifact: ModelArtifact) -> bool:
-    """Hide the model; False when it was already deleted."""
-    return bool(ModelArtifact.objects.filter(pk=artifact.pk, deleted_at__isnull=True).update(deleted_at=timezone.now()))
+    """Hide the model; False when it was already deleted. An unpinned ``main`` moves off it."""
+    with transaction.atomic():
+        hidden = ModelArtifact.objects.filter(pk=artifact.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
+        if hidden:
+            registry.follow_main(artifact.repository)
+    return bool(hidden)
 
 
 def restore(artifact: ModelArtifact) -> bool:
@@ -49,6 +54,7 @@ def restore(artifact: ModelArtifact) -> bool:
     ).update(deleted_at=None)
     if not updated:
         raise RetentionOver(artifact.pk)
+    registry.follow_main(artifact.repository)  # an unpinned ``main`` follows it back when it is the newest
     return True
 
 

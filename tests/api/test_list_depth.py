@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from artifacts.models import LiveArtifactCount, ModelArtifact
+from artifacts.models import LiveArtifactCount, ModelArtifact, Repository
 from pipeline.lib.api.pagination import page_rows
 from pipeline.models import Dataset, TrainingJob
 
@@ -23,11 +23,13 @@ def bulk_artifacts(user, count: int, *, same_time_every: int = 3) -> list[ModelA
         for i in range(count)
     ]
     TrainingJob.objects.bulk_create(jobs)
+    repository = Repository.objects.default_for(user.pk, dataset.name, None)
     return ModelArtifact.objects.bulk_create(
         ModelArtifact(
             user=user,
             job=job,
             dataset=dataset,
+            repository=repository,
             name=f"Bulk {'legal' if i % 7 == 0 else 'chat'} {i:04d}",
             quality_score=i % 5 + 1,
             quality_metrics={"overall_score": i % 5 + 1, "convergence_quality": "good"},

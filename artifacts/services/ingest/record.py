@@ -22,6 +22,7 @@ from artifacts.health.verdict import OK, UNUSABLE, WARNINGS, health_of_job, mode
 from artifacts.inspection.guarded import GuardedInspector
 from artifacts.models import ArtifactFile, ArtifactIngest, ModelArtifact, StorageUsage
 from artifacts.naming import default_model_name, model_folder
+from artifacts.services import registry
 from artifacts.services.ingest.outcome import IngestOutcome
 from artifacts.services.ingest.transfer import LeaseLost, Progress, TransferredFile
 from pipeline.lib.numbers import finite_number
@@ -55,6 +56,7 @@ def record_artifact(
             raise LeaseLost(f"lease on job {job.pk} was taken over before recording")
         fields = _artifact_fields(job)
         inspection = _inspection(job, inspector, model_folder(fields["name"], artifact_id))
+        repository = registry.repository_for_job(job)
         try:
             with transaction.atomic():
                 artifact = ModelArtifact.objects.create(
@@ -62,6 +64,7 @@ def record_artifact(
                     user_id=job.user_id,
                     job=job,
                     dataset_id=job.dataset_id,
+                    repository=repository,
                     artifacts={f.name: f.key for f in stored},
                     inspection=inspection,
                     verdict=model_verdict(inspection, fields["training_health"]),
@@ -84,6 +87,7 @@ def record_artifact(
             job.user_id, model_count=1, file_count=len(stored), file_bytes=sum(f.size for f in stored)
         )
         TrainingJob.objects.filter(pk=job.pk).update(artifact=artifact)
+        registry.follow_main(artifact.repository)
         title, priority = READY_TITLES[artifact.verdict]
         _notify_owner(
             job,
