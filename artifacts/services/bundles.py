@@ -308,6 +308,26 @@ def _remove(storage: Any, key: str) -> None:
         logger.warning("could not remove bundle %s", key, exc_info=True)
 
 
+def forget_missing_zip(artifact_id: Any, key: str) -> bool:
+    """A ready bundle whose zip is gone from storage goes back to "not built" (the next request
+    builds it again) and its bytes leave its owner's counters, in one transaction."""
+    with transaction.atomic():
+        bundle = (
+            Bundle.objects.select_for_update()
+            .select_related("artifact")
+            .filter(artifact_id=artifact_id, state=Bundle.State.READY, key=key)
+            .first()
+        )
+        if bundle is None:
+            return False
+        size = bundle.size or 0
+        Bundle.objects.filter(pk=bundle.pk).update(
+            state=Bundle.State.NEW, key="", filename="", size=None, sha256="", bytes_done=0, bytes_total=None
+        )
+        StorageUsage.objects.add(bundle.artifact.user_id, bundle_bytes=-size)
+    return True
+
+
 def expire_bundles(now: datetime | None = None) -> int:
     """Remove bundles unused for ``BUNDLE_TTL_DAYS``: the stored zip first, then the row."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.BUNDLE_TTL_DAYS)

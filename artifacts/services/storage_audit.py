@@ -31,9 +31,9 @@ from itertools import islice
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
 
 from artifacts.models import ArtifactFile, ArtifactIngest, Bundle, ModelArtifact
+from artifacts.services import bundles
 from artifacts.storage.keys import BUNDLES_LEAF, user_prefix
 from artifacts.storage.seam import artifact_storage
 
@@ -183,7 +183,5 @@ def fix(report: AuditReport) -> AuditReport:
     for missing in report.missing:
         if missing.what != "bundle":
             continue
-        report.bundles_reset += Bundle.objects.filter(
-            Q(artifact_id=missing.artifact_id, state=Bundle.State.READY, key=missing.key)
-        ).update(state=Bundle.State.NEW, key="", filename="", size=None, sha256="", bytes_done=0, bytes_total=None)
+        report.bundles_reset += bundles.forget_missing_zip(missing.artifact_id, missing.key)
     return report

@@ -10,7 +10,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from artifacts.models import ArtifactIngest, Bundle
+from artifacts.models import ArtifactIngest, Bundle, StorageUsage
 from artifacts.storage.keys import BUNDLES_LEAF, artifact_prefix
 from artifacts.storage.seam import artifact_storage
 from tests.factories import add_file, make_artifact, make_job
@@ -36,6 +36,7 @@ def run(*args: str) -> tuple[int, str]:
 def ready_bundle(model) -> Bundle:
     key = f"{artifact_prefix(model.user_id, model.pk)}{BUNDLES_LEAF}/{'a' * 16}/model.zip"
     artifact_storage().save_stream(key, [b"PK zip"])
+    StorageUsage.objects.add(model.user_id, bundle_bytes=6)  # as a finished build counts it
     return Bundle.objects.create(
         artifact=model, state=Bundle.State.READY, key=key, filename="model.zip", size=6, sha256="0" * 64
     )
@@ -99,7 +100,9 @@ def test_orphans_and_missing_objects_are_found_and_fixed(alice, bob, healthy, ba
 
 def test_a_bundle_reset_by_fix_is_built_again_on_request(alice_client, healthy, backend, enqueued):
     artifact_storage().delete(Bundle.objects.get(artifact=healthy).key)
+    assert StorageUsage.objects.get(user=healthy.user).bundle_bytes == 6
     run("--fix")
+    assert StorageUsage.objects.get(user=healthy.user).bundle_bytes == 0  # the zip's bytes are no longer stored
     response = alice_client.post(f"/api/models/{healthy.pk}/bundle")
     assert response.status_code == 202
     assert response.json()["data"]["status"] == "preparing"
