@@ -1,9 +1,10 @@
 """The models list's filters, defined once for the page (``/models``) and the API (``/api/models``).
 
 Both read the same parameters with the same rules: ``sort``, ``dataset``, ``min_score``,
-``convergence`` and ``q``. They differ only in what a bad value does: the API answers 400 naming
-the parameter (:class:`ModelListFilter` validated with ``raise_exception``), the page ignores it and
-shows the list unfiltered by it (:meth:`ModelFilters.from_page_query`).
+``convergence``, ``verdict``, ``repository``, ``alias`` and ``q``. They differ only in what a bad
+value does: the API answers 400 naming the parameter (:class:`ModelListFilter` validated with
+``raise_exception``), the page ignores it and shows the list unfiltered by it
+(:meth:`ModelFilters.from_page_query`).
 """
 
 from __future__ import annotations
@@ -19,12 +20,16 @@ from rest_framework import serializers
 
 from artifacts.health.quality import CONVERGENCE_LABELS
 from artifacts.models import ModelArtifactQuerySet
+from artifacts.models.registry import ALIAS_NAME_MAX_LENGTH
 
 SORTS = tuple(ModelArtifactQuerySet.SORTS)
 DEFAULT_SORT = "created_at"
 MIN_SCORE, MAX_SCORE = 1, 5
 MAX_SEARCH_LENGTH = 200
 VERDICT_LIST = r"^(ok|warnings|unusable)(,(ok|warnings|unusable))*$"
+# ``ns/repo`` or ``repo`` (DESIGN §15's repository name; the namespace is a username).
+REPOSITORY_ID = r"^([^/\x00]{1,150}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}$"
+ALIAS_NAME = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 
 
 class ModelListFilter(serializers.Serializer):
@@ -44,6 +49,17 @@ class ModelListFilter(serializers.Serializer):
         required=False,
         help_text="Only models with one of these verdicts (DESIGN §14), comma-separated: "
         "`ok`, `warnings`, `unusable` (e.g. `verdict=ok,warnings` leaves unusable models out).",
+    )
+    repository = serializers.RegexField(
+        REPOSITORY_ID,
+        required=False,
+        help_text="Only revisions of this repository: `ns/repo` or `repo` (case-insensitive).",
+    )
+    alias = serializers.RegexField(
+        ALIAS_NAME,
+        max_length=ALIAS_NAME_MAX_LENGTH,
+        required=False,
+        help_text="Only models an alias of this name points at (e.g. `production`), one per repository.",
     )
     q = serializers.CharField(
         required=False,
@@ -65,6 +81,8 @@ class ModelFilters:
     convergence: str = ""
     q: str = ""
     verdicts: tuple[str, ...] = ()
+    repository: str = ""
+    alias: str = ""
 
     @classmethod
     def from_validated(cls, data: Mapping[str, Any]) -> ModelFilters:
@@ -77,6 +95,8 @@ class ModelFilters:
             convergence=data.get("convergence") or "",
             q=data.get("q") or "",
             verdicts=tuple(dict.fromkeys(data["verdict"].split(","))) if data.get("verdict") else (),
+            repository=data.get("repository") or "",
+            alias=data.get("alias") or "",
         )
 
     @classmethod
@@ -107,7 +127,15 @@ class ModelFilters:
     @property
     def active(self) -> bool:
         """Whether anything narrows the list (sorting does not)."""
-        return bool(self.dataset or self.min_score or self.convergence or self.q or self.verdicts)
+        return bool(
+            self.dataset
+            or self.min_score
+            or self.convergence
+            or self.q
+            or self.verdicts
+            or self.repository
+            or self.alias
+        )
 
     def apply(self, queryset: ModelArtifactQuerySet) -> ModelArtifactQuerySet:
         return queryset.browse(
@@ -117,6 +145,8 @@ class ModelFilters:
             convergence=self.convergence,
             q=self.q,
             verdicts=self.verdicts,
+            repository=self.repository,
+            alias=self.alias,
         )
 
     def query_string(self, page: int | None = None) -> str:
@@ -132,6 +162,10 @@ class ModelFilters:
             params["q"] = self.q
         if self.verdicts:
             params["verdict"] = ",".join(self.verdicts)
+        if self.repository:
+            params["repository"] = self.repository
+        if self.alias:
+            params["alias"] = self.alias
         if page and page > 1:
             params["page"] = page
         return urlencode(params)

@@ -190,6 +190,11 @@ class ModelArtifactSerializer(serializers.ModelSerializer):
         "`warnings` or `ok`. Filter with `verdict=`.",
     )
     health_summary = serializers.SerializerMethodField(help_text="The training health's one-sentence summary.")
+    repository = serializers.SerializerMethodField(
+        help_text="The repository this model is a revision of (DESIGN §15), `ns/repo`: its id on the Hub endpoint."
+    )
+    commit = serializers.CharField(read_only=True, help_text="This revision's commit: 40 hex, never changes.")
+    aliases = serializers.SerializerMethodField(help_text="The aliases pointing at this revision (e.g. `production`).")
 
     class Meta:
         model = ModelArtifact
@@ -202,6 +207,9 @@ class ModelArtifactSerializer(serializers.ModelSerializer):
             "folder",
             "verdict",
             "health_summary",
+            "repository",
+            "commit",
+            "aliases",
             "description",
             "version",
             "status",
@@ -218,6 +226,12 @@ class ModelArtifactSerializer(serializers.ModelSerializer):
             "job",
         ]
         read_only_fields = fields
+
+    def get_repository(self, obj: ModelArtifact) -> str:
+        return obj.repository.full_name
+
+    def get_aliases(self, obj: ModelArtifact) -> list[str]:
+        return obj.alias_list
 
     def get_health_summary(self, obj: ModelArtifact) -> str | None:
         """From the list's annotation (the health JSON itself stays unread there), else the stored health."""

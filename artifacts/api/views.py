@@ -140,12 +140,12 @@ class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
         if not query["deleted"]:
             self.list_filters = ModelFilters.from_validated(query)
             return super().list(request, *args, **kwargs)
-        queryset = ModelArtifact.objects.deleted_for(request.user).select_related("dataset", "job")
+        queryset = ModelArtifact.objects.deleted_for(request.user).with_registry().select_related("dataset", "job")
         page = self.paginate_queryset(queryset.order_by("-deleted_at", "-id"))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def get_queryset(self) -> ModelArtifactQuerySet:
-        queryset = ModelArtifact.objects.visible_to(self.request.user).select_related("dataset", "job")
+        queryset = ModelArtifact.objects.visible_to(self.request.user).with_registry().select_related("dataset", "job")
         if self.action == "list":  # leave out the big columns the list does not show
             queryset = queryset.defer(*list_deferred_fields(self.get_serializer_class()))
             queryset = queryset.annotate(health_summary_text=KT("training_health__summary"))

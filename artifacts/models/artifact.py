@@ -8,11 +8,11 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import connections, models
-from django.db.models import Q, Value
+from django.db.models import OuterRef, Q, Value
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from artifacts.models.registry import Repository, new_commit
+from artifacts.models.registry import Repository, alias_names_of, new_commit
 from artifacts.naming import model_folder
 
 
@@ -50,6 +50,11 @@ class ModelArtifactQuerySet(models.QuerySet["ModelArtifact"]):
             return self.none()
         return self.filter(user=user)
 
+    def with_registry(self) -> ModelArtifactQuerySet:
+        """Each model's repository (and its owner, for ``ns/repo``) and ``alias_names``: the aliases
+        pointing at it, comma-separated, read in the same query."""
+        return self.select_related("repository__user").annotate(alias_names=alias_names_of(OuterRef("pk")))
+
     def purgeable(self) -> ModelArtifactQuerySet:
         """Deleted longer ago than ``ARTIFACT_RETENTION_DAYS``: due to be removed for good."""
         return self.filter(deleted_at__isnull=False, deleted_at__lt=retention_cutoff())
@@ -70,6 +75,8 @@ class ModelArtifactQuerySet(models.QuerySet["ModelArtifact"]):
         convergence: str | None = None,
         q: str | None = None,
         verdicts: tuple[str, ...] = (),
+        repository: str | None = None,
+        alias: str | None = None,
     ) -> ModelArtifactQuerySet:
         """Filter and sort a models list; empty arguments filter nothing.
 
@@ -87,6 +94,13 @@ class ModelArtifactQuerySet(models.QuerySet["ModelArtifact"]):
             queryset = queryset.filter(self.name_contains(q))
         if verdicts:
             queryset = queryset.filter(verdict__in=verdicts)
+        if repository:  # ``ns/repo`` or ``repo``; names are unique per owner regardless of case
+            namespace, _, name = repository.rpartition("/")
+            queryset = queryset.filter(repository__name__iexact=name)
+            if namespace:
+                queryset = queryset.filter(repository__user__username=namespace)
+        if alias:
+            queryset = queryset.filter(aliases__name=alias)
         return queryset.order_by(*self.SORTS[sort])
 
     def name_contains(self, q: str) -> Q:
@@ -203,6 +217,15 @@ class ModelArtifact(models.Model):
             hyperparameters = self.job.hyperparameters if self.job_id else None
             self.repository = Repository.objects.default_for(self.user_id, dataset, hyperparameters)
         super().save(*args, **kwargs)
+
+    @property
+    def alias_list(self) -> list[str]:
+        """The names of the aliases pointing at this revision, sorted (from ``with_registry`` when
+        the row came from it)."""
+        names = getattr(self, "alias_names", None)
+        if names is None and not hasattr(self, "alias_names"):
+            return sorted(self.aliases.values_list("name", flat=True))
+        return sorted(names.split(",")) if names else []
 
     @property
     def folder(self) -> str:

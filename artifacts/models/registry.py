@@ -103,6 +103,30 @@ def default_repository_name(dataset_name: Any, hyperparameters: Any) -> str:
     return name if repository_name_error(name) is None else FALLBACK_REPOSITORY
 
 
+class AliasNames(models.Aggregate):
+    """The names of a group's aliases, comma-separated (alias names hold no comma), in any order."""
+
+    function = "STRING_AGG"
+    template = "%(function)s(%(expressions)s, ',')"
+    output_field = models.TextField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        return self.as_sql(compiler, connection, function="GROUP_CONCAT", **extra_context)
+
+
+def alias_names_of(artifact_ref: Any) -> models.Subquery:
+    """A subquery of the alias names pointing at ``artifact_ref`` (an ``OuterRef``), for one query
+    per list page whatever its length."""
+    names = (
+        Alias.objects.filter(artifact=artifact_ref)
+        .order_by()
+        .values("artifact")
+        .annotate(names=AliasNames("name"))
+        .values("names")
+    )
+    return models.Subquery(names, output_field=models.TextField())
+
+
 class RepositoryQuerySet(models.QuerySet["Repository"]):
     def visible_to(self, user: Any) -> RepositoryQuerySet:
         """The one place that decides which repositories a user may see: their own."""

@@ -18,7 +18,16 @@ def page_filters(query: str, dataset_ids=(DATASET,)) -> ModelFilters:
 
 def test_the_api_validates_exactly_the_page_filters_plus_paging():
     assert set(ModelListQuerySerializer().fields) == set(ModelListFilter().fields) | set(PageQuerySerializer().fields)
-    assert set(ModelListFilter().fields) == {"sort", "dataset", "min_score", "convergence", "verdict", "q"}
+    assert set(ModelListFilter().fields) == {
+        "sort",
+        "dataset",
+        "min_score",
+        "convergence",
+        "verdict",
+        "repository",
+        "alias",
+        "q",
+    }
     assert PageQuerySerializer().fields["limit"].default == PAGE_SIZE == 12
 
 
