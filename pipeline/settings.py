@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "accounts",
     "pipeline",
     "artifacts",
+    "hub",
 ]
 
 MIDDLEWARE = [
@@ -204,6 +205,15 @@ MEDIA_ROOT = VAR_DIR / "media"
 GPU_CLUSTER_API_URL = env_str("GPU_CLUSTER_API_URL", "http://127.0.0.1:8765").rstrip("/")
 GPU_CLUSTER_API_KEY = env_str("GPU_CLUSTER_API_KEY", "")
 GPU_CLUSTER_TIMEOUT = env_float("GPU_CLUSTER_TIMEOUT", 30.0, minimum=0.1)
+
+# --- The Hub protocol under /hub (DESIGN §15) -------------------------------------------------------
+# Repositories the product does not hold (a base model) are asked at HUB_UPSTREAM_URL (e.g.
+# https://huggingface.co) when set; the client's token never goes there, HUB_UPSTREAM_TOKEN does.
+HUB_UPSTREAM_URL = env_str("HUB_UPSTREAM_URL", "").rstrip("/")
+HUB_UPSTREAM_TOKEN = env_str("HUB_UPSTREAM_TOKEN", "")
+HUB_UPSTREAM_TIMEOUT = env_float("HUB_UPSTREAM_TIMEOUT", 30.0, minimum=0.1)
+# Entries per page of a tree listing (the Hub's own is 1000); further pages are linked with ``Link``.
+HUB_TREE_PAGE_SIZE = env_int("HUB_TREE_PAGE_SIZE", 1000, minimum=1)
 GPU_CLUSTER_CONNECT_TIMEOUT = env_float("GPU_CLUSTER_CONNECT_TIMEOUT", 5.0, minimum=0.1)
 # Connections per large file (parallel Range requests, in order; 1 streams each file as one body).
 GPU_CLUSTER_STREAMS = min(env_int("GPU_CLUSTER_STREAMS", 1, minimum=1), 16)

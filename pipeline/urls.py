@@ -10,6 +10,7 @@ urlpatterns = [
     path("status", status, name="status"),
     path("api/", include("artifacts.api.urls")),
     path("api/", include("pipeline.api.urls")),
+    path("hub/", include("hub.urls")),  # the Hub protocol (DESIGN §15): HF_ENDPOINT={site}/hub
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
