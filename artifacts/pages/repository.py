@@ -166,9 +166,7 @@ def repository_detail(request: HttpRequest, namespace: str, name: str) -> HttpRe
     by_model: dict[Any, list[str]] = {}
     for alias in aliases:
         by_model.setdefault(alias.artifact_id, []).append(alias.name)
-    page = Paginator(revisions_of(repository).select_related("dataset"), REVISIONS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(revisions_of(repository), REVISIONS_PER_PAGE).get_page(request.GET.get("page"))
     for revision in page:
         revision.alias_names = by_model.get(revision.pk, [])  # type: ignore[attr-defined]
     history = list(

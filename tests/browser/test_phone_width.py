@@ -84,7 +84,7 @@ def test_repository_pages_fit_a_phone_and_an_alias_moves_through_its_confirm_ste
         screenshot(page, f"{label}-repo-list")
         page.goto(url)
         assert_no_horizontal_overflow(page)
-        assert "revision=\"production\"" in page.locator("#snippet-snapshot").inner_text()
+        assert 'revision="production"' in page.locator("#snippet-snapshot").inner_text()
         screenshot(page, f"{label}-repo-detail")
 
     page.set_viewport_size(PHONE)

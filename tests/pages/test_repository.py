@@ -231,3 +231,24 @@ def test_signed_out_visitors_are_sent_to_log_in(client, repo):
     repository = repo[0]
     response = client.get(page_url(repository))
     assert response.status_code == 302 and "/accounts/login" in response["Location"]
+
+
+def test_revisions_are_paged_and_the_query_count_does_not_grow_with_them(
+    alice, alice_client, repo, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    repository = repo[0]
+    with CaptureQueriesContext(connection) as few:
+        assert alice_client.get(page_url(repository)).status_code == 200
+    dataset = repo[1].dataset
+    for index in range(25):
+        revision(alice, dataset, f"Support extra {index}", days_ago=10 + index)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        first = alice_client.get(page_url(repository))
+    assert first.content.decode().count('data-testid="revision-row"') == 20
+    assert "Page 1 of 2" in text(first)
+    second = alice_client.get(page_url(repository), {"page": 2})
+    assert second.content.decode().count('data-testid="revision-row"') == 28 - 20
+    assert alice_client.get(page_url(repository), {"page": "x"}).status_code == 200
