@@ -47,6 +47,13 @@ def adapter_files(seed: int, *, readme: bool = False) -> dict[str, bytes]:
     return files
 
 
+def stored_card(model: ModelArtifact) -> bytes:
+    """The card of ``model`` as stored (JSON read back from the database, in its key order)."""
+    from artifacts.services.model_card import artifact_card
+
+    return artifact_card(ModelArtifact.objects.get(pk=model.pk)).encode()
+
+
 @dataclass
 class World:
     repository: Repository

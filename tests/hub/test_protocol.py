@@ -9,8 +9,7 @@ import pytest
 from django.test import Client
 
 from artifacts.services import registry
-from artifacts.services.model_card import artifact_card
-from tests.hub.conftest import REPO, adapter_files, revision_with
+from tests.hub.conftest import REPO, adapter_files, revision_with, stored_card
 
 pytestmark = pytest.mark.django_db
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -77,7 +76,7 @@ def test_resolve_head_and_get(world):
     assert get.status_code == 302 and "/downloads/" in get["Location"]
     assert get["X-Repo-Commit"] == world.first.commit
     # The generated card is served here, Range included.
-    card = artifact_card(world.first).encode()
+    card = stored_card(world.first)
     whole = hub(world, "GET", f"{REPO}/resolve/production/README.md")
     assert whole.content == card and whole["ETag"] == f'"{hashlib.sha256(card).hexdigest()}"'
     part = hub(world, "GET", f"{REPO}/resolve/production/README.md", HTTP_RANGE="bytes=10-")
@@ -89,7 +88,7 @@ def test_resolve_head_and_get(world):
     # The cluster's README keeps its name; the card steps aside.
     theirs = hub(world, "GET", f"{REPO}/resolve/main/README.md")
     assert theirs.status_code == 302
-    assert hub(world, "GET", f"{REPO}/resolve/main/MODEL_CARD.md").content == artifact_card(world.second).encode()
+    assert hub(world, "GET", f"{REPO}/resolve/main/MODEL_CARD.md").content == stored_card(world.second)
 
 
 def test_errors_carry_the_hub_codes(world):
