@@ -222,3 +222,64 @@ def _llama_cpp(
         base_flag = f"--base {shlex.quote(base)}" if looks_local(base) else f"--base-model-id {shlex.quote(base)}"
         command = f"python convert_lora_to_gguf.py {base_flag} --outtype f16 {_gguf_paths(folder, adapter_name)}"
     return _state(True, list(notes), command)
+
+
+# --- By repository id, through the product's Hub endpoint (DESIGN §15) -----------------------------
+# The same engines as above, fetching the adapter by ``ns/repo`` instead of from a downloaded folder:
+# ``HF_ENDPOINT={site}/hub`` and ``HF_TOKEN={API token}`` make each of them pull from the product.
+# Whether an engine can load the adapter at all is still :func:`readiness`' answer for the revision.
+TOKEN_PLACEHOLDER = "<your API token>"  # noqa: S105 (what the user replaces, never a token)
+BASE_PLACEHOLDER = "BASE_MODEL_ID"
+
+
+def hub_endpoint(site: str) -> str:
+    """``HF_ENDPOINT`` for the product at ``site`` (its address, no trailing slash)."""
+    return f"{site.rstrip('/')}/hub"
+
+
+def hub_commands(
+    *,
+    site: str,
+    repo_id: str,
+    revision: str,
+    base: str | None,
+    task_type: str | None = None,
+    rank: int | None = None,
+) -> dict[str, str]:
+    """Copy-paste text for loading ``repo_id`` at ``revision`` (an alias or a commit) by name:
+    ``env``, ``snapshot``, ``peft``, ``vllm``, ``lorax`` and ``lorax_request``. ``base`` is a valid
+    hub id or None (a placeholder is shown); the token is never filled in."""
+    endpoint = hub_endpoint(site)
+    model_id = base or BASE_PLACEHOLDER
+    auto = AUTO_CLASSES.get((task_type or "CAUSAL_LM").upper(), "AutoModelForCausalLM")
+    name = repo_id.rsplit("/", 1)[-1]
+    flag = (vllm_max_lora_rank(rank) if rank else None) or VLLM_DEFAULT_MAX_LORA_RANK
+    env = f"export HF_ENDPOINT={shlex.quote(endpoint)} HF_TOKEN={TOKEN_PLACEHOLDER}"
+    docker_env = f"-e HF_ENDPOINT={shlex.quote(endpoint)} -e HF_TOKEN"
+    request = {"inputs": "Hello", "parameters": {"adapter_id": repo_id, "adapter_source": "hub", "max_new_tokens": 64}}
+    return {
+        "env": env,
+        "snapshot": (
+            "from huggingface_hub import snapshot_download\n\n"
+            f"path = snapshot_download({json.dumps(repo_id)}, revision={json.dumps(revision)})"
+        ),
+        "peft": (
+            f"from transformers import {auto}\n"
+            "from peft import PeftModel\n\n"
+            f"base = {auto}.from_pretrained({json.dumps(model_id)})"
+            f"{'' if base else '  # the base model you fine-tuned'}\n"
+            f"model = PeftModel.from_pretrained(base, {json.dumps(repo_id)}, revision={json.dumps(revision)})"
+        ),
+        "vllm": (
+            f"vllm serve {shlex.quote(model_id)} --enable-lora "
+            f"--lora-modules {shlex.quote(f'{name}={repo_id}')} --max-lora-rank {flag}"
+        ),
+        "lorax": (
+            f"docker run --gpus all --shm-size 1g -p 8080:80 {docker_env} "
+            f"ghcr.io/predibase/lorax:main --model-id {shlex.quote(model_id)}"
+        ),
+        "lorax_request": (
+            "curl http://127.0.0.1:8080/generate -H 'Content-Type: application/json' "
+            f"-d {shlex.quote(json.dumps(request))}"
+        ),
+    }

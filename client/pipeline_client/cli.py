@@ -1,4 +1,5 @@
-"""The ``pipeline`` command: log in, browse your models, download and verify them.
+"""The ``pipeline`` command: log in, browse your models, download (by id or ``ns/repo@alias``) and
+verify them, move aliases.
 
 Exit status: 0 when everything worked, 1 on any failure (one ``error:`` line per problem), 2 for
 wrong usage. Expected failures (network down, a rejected token, an unknown model) never print a
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 import click
 import httpx
 
-from pipeline_client import __version__, config
+from pipeline_client import __version__, config, repos
 from pipeline_client.api import Api
 from pipeline_client.checksums import verify_folder
 from pipeline_client.download import Downloader, make_progress
@@ -152,7 +153,7 @@ def show_model(model_id: str, as_json: bool) -> None:
 
 # --- download and verify --------------------------------------------------------------------------
 @cli.command()
-@click.argument("model_id")
+@click.argument("model_id", metavar="MODEL_ID|NS/REPO[@ALIAS]")
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--files", "files", multiple=True, metavar="NAME", help="Only this file (repeat for more).")
 @click.option("--workers", type=click.IntRange(1, 16), default=4, show_default=True, help="Files fetched at once.")
@@ -162,14 +163,20 @@ def download(
     model_id: str, directory: Path | None, files: tuple[str, ...], workers: int, quiet: bool, overwrite: bool
 ) -> None:
     """Download a model's files into DIRECTORY (default: the model's folder name, in the current
-    directory).
+    directory). Name the model by its id, or by repository: `alice/support-bot-lora@production`
+    downloads the revision the alias points at now (`@main` when no alias is given; a full
+    40-hex commit after @ names one revision).
 
     Partial files are kept as .dl-<hash>.part and resumed by the next run; every file is checked
     against the server's sha256 before it takes its name. A file already there with other contents
     is left alone unless --overwrite is given. SHA256SUMS and the model card are written beside
     them (under other names when the model has files of those names).
     """
+    ref = parse_ref(model_id) if repos.looks_like_repo(model_id) else None
     with api() as client:
+        if ref is not None:
+            model_id, commit = repos.resolve(client, ref)
+            click.echo(f"{ref} is model {model_id} (commit {commit[:12] or 'unknown'})", err=True)
         model = client.get_model(model_id)
         target = directory or Path(folder_name(model))
         progress = make_progress(quiet=quiet or not sys.stderr.isatty())
@@ -207,6 +214,61 @@ def verify(directory: Path) -> None:
         fail(f"{len(bad)} of {len(checks)} file(s) listed in {sums.name} did not verify")
         raise SystemExit(1)
     click.echo(f"All {len(checks)} file(s) verified.", err=True)
+
+
+# --- aliases --------------------------------------------------------------------------------------
+def parse_ref(text: str, *, allow_revision: bool = True) -> repos.RepoRef:
+    """``ns/repo[@alias]``; a malformed one is wrong usage (exit status 2)."""
+    try:
+        return repos.parse_repo(text, allow_revision=allow_revision)
+    except repos.BadName as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def parse_alias(alias: str) -> str:
+    try:
+        return repos.check_alias(alias)
+    except repos.BadName as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@cli.group()
+def alias() -> None:
+    """Point a repository's alias (main, production, staging, ...) at one of its revisions, or remove it."""
+
+
+@alias.command("set")
+@click.argument("repository", metavar="NS/REPO")
+@click.argument("name", metavar="ALIAS")
+@click.argument("model_id")
+@click.option("--force", is_flag=True, help="Point the alias at a revision whose verdict is unusable.")
+def alias_set(repository: str, name: str, model_id: str, force: bool) -> None:
+    """Point ALIAS of NS/REPO at MODEL_ID (a model of that repository). Moving main pins it there;
+    `alias rm NS/REPO main` lets it follow the newest usable revision again. Every move is recorded."""
+    ref = parse_ref(repository, allow_revision=False)
+    name = parse_alias(name)
+    with api() as client:
+        data = repos.set_alias(client, ref, name, model_id, force=force)
+    commit = str(data.get("commit") or "")
+    click.echo(f"{ref.repo_id}@{name} -> model {data.get('model', model_id)} (commit {commit[:12] or 'unknown'})")
+    if name == repos.DEFAULT_ALIAS:
+        click.echo(f"note: main is pinned there until you run `pipeline alias rm {ref.repo_id} main`", err=True)
+
+
+@alias.command("rm")
+@click.argument("repository", metavar="NS/REPO")
+@click.argument("name", metavar="ALIAS")
+def alias_rm(repository: str, name: str) -> None:
+    """Remove ALIAS from NS/REPO (the revision stays). For main this unpins it: it follows the newest
+    usable revision again."""
+    ref = parse_ref(repository, allow_revision=False)
+    name = parse_alias(name)
+    with api() as client:
+        repos.remove_alias(client, ref, name)
+    if name == repos.DEFAULT_ALIAS:
+        click.echo(f"{ref.repo_id}@main unpinned: it follows the newest usable revision again")
+    else:
+        click.echo(f"Removed {ref.repo_id}@{name}")
 
 
 def main() -> None:
