@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from artifacts.models import ArtifactFile, ArtifactIngest, Bundle, ModelArtifact, retention_cutoff
+from artifacts.services import model_events
 from artifacts.storage.keys import artifact_prefix
 from artifacts.storage.seam import artifact_storage
 
@@ -35,11 +36,18 @@ class RetentionOver(Exception):
     """The model was deleted longer than ``ARTIFACT_RETENTION_DAYS`` ago: it cannot come back."""
 
 
+@transaction.atomic  # the change and its webhook event commit together
 def soft_delete(artifact: ModelArtifact) -> bool:
     """Hide the model; False when it was already deleted."""
-    return bool(ModelArtifact.objects.filter(pk=artifact.pk, deleted_at__isnull=True).update(deleted_at=timezone.now()))
+    deleted = bool(
+        ModelArtifact.objects.filter(pk=artifact.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
+    )
+    if deleted:
+        model_events.model_event(model_events.ARTIFACT_DELETED, artifact)
+    return deleted
 
 
+@transaction.atomic  # the change and its webhook event commit together
 def restore(artifact: ModelArtifact) -> bool:
     """Show a deleted model again; False when it was not deleted. Raises :class:`RetentionOver`."""
     if artifact.deleted_at is None:
@@ -49,6 +57,7 @@ def restore(artifact: ModelArtifact) -> bool:
     ).update(deleted_at=None)
     if not updated:
         raise RetentionOver(artifact.pk)
+    model_events.model_event(model_events.ARTIFACT_RESTORED, artifact)
     return True
 
 
