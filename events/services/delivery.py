@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from urllib3.exceptions import NewConnectionError
 
 from events.models import RESPONSE_EXCERPT_BYTES, Delivery, DeliveryAttempt, WebhookEndpoint
 from events.services import signing
@@ -114,6 +115,8 @@ def _describe(exc: requests.RequestException) -> str:
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     if isinstance(reason, RefusedConnection):
         return f"Refused: {reason.refusal}"
+    if isinstance(reason, NewConnectionError):  # "<connection repr>: <what happened>"
+        return str(reason).split(": ", 1)[-1].capitalize()
     return str(exc) or type(exc).__name__
 
 

@@ -224,3 +224,22 @@ def test_body_is_the_same_bytes_on_every_attempt(alice, receiver):
     first, second = receiver.received
     assert first.body == second.body
     assert json.loads(first.body)["data"]["id"] == "m-1"
+
+
+def test_a_receiver_that_is_down_is_logged_as_such_and_retried(alice, listener_port):
+    make_endpoint(alice, f"http://127.0.0.1:{listener_port}/hook")
+    row = publish_ready(alice)
+    assert delivery.attempt(row.pk).result == "retry"
+    attempt = DeliveryAttempt.objects.get(delivery=row)
+    assert attempt.status_code is None
+    assert attempt.error.startswith("Could not connect to 127.0.0.1") and "refused" in attempt.error
+
+
+@pytest.fixture
+def listener_port() -> int:
+    """A loopback port nothing listens on."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
