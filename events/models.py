@@ -7,6 +7,7 @@ UPDATEs on :class:`DeliveryQuerySet`, so two workers can never send the same att
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -91,6 +92,10 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.id}"
+
+    def body(self) -> bytes:
+        """The request body of every attempt of every delivery of this event: the same bytes each time."""
+        return json.dumps(self.payload, sort_keys=True, separators=(",", ":")).encode()
 
 
 class DeliveryQuerySet(models.QuerySet["Delivery"]):

@@ -26,7 +26,6 @@ from urllib3.exceptions import NewConnectionError
 from events.models import RESPONSE_EXCERPT_BYTES, Delivery, DeliveryAttempt, WebhookEndpoint
 from events.services import signing
 from events.services.network import PublicOnlyAdapter, RefusedConnection, scheme_refusal
-from events.services.publish import body_of
 from pipeline.models import Notification
 
 logger = logging.getLogger(__name__)
@@ -70,7 +69,7 @@ def attempt(delivery_id: Any) -> Outcome:
             state=Delivery.State.FAILED, next_attempt_at=None, last_error=DISABLED_ERROR
         )
         return Outcome(str(delivery.pk), "failed")
-    result = send(endpoint, delivery.webhook_id, body_of(delivery.event))
+    result = send(endpoint, delivery.webhook_id, delivery.event.body())
     return _record(delivery, endpoint, result)
 
 

@@ -8,7 +8,6 @@ commits, and beat's sweep sends anything whose message was lost.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.db import transaction
@@ -16,11 +15,6 @@ from django.utils import timezone
 
 from events.models import EVENT_TYPES, PING, Delivery, Event, WebhookEndpoint
 from events.services.signing import new_webhook_id
-
-
-def body_of(event: Event) -> bytes:
-    """The request body of every attempt of every delivery of ``event``: the same bytes each time."""
-    return json.dumps(event.payload, sort_keys=True, separators=(",", ":")).encode()
 
 
 def publish(owner_id: Any, event_type: str, data: dict[str, Any]) -> Event:
