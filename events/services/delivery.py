@@ -115,7 +115,8 @@ def _describe(exc: requests.RequestException) -> str:
     if isinstance(reason, RefusedConnection):
         return f"Refused: {reason.refusal}"
     if isinstance(reason, NewConnectionError):  # "<connection repr>: <what happened>"
-        return str(reason).split(": ", 1)[-1].capitalize()
+        detail = str(reason).split(": ", 1)[-1]
+        return detail[:1].upper() + detail[1:]
     return str(exc) or type(exc).__name__
 
 
