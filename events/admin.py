@@ -12,6 +12,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     exclude = ("secret", "previous_secret")  # signing secrets are never shown after creation
     readonly_fields = ("previous_secret_expires_at", "failing_since", "created_at", "updated_at")
 
+    def has_add_permission(self, request):  # owners create endpoints (and see the secret) on their page
+        return False
+
 
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):

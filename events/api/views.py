@@ -11,8 +11,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, generics, status
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -49,6 +49,12 @@ def endpoint_of(request: Request, pk: str) -> WebhookEndpoint:
     return endpoint
 
 
+ENDPOINT_ENVELOPE = envelope_of(EndpointSerializer(), "WebhookEndpointEnvelope")
+ENDPOINT_LIST = envelope_of(
+    inline_serializer("WebhookEndpoints", {"endpoints": EndpointSerializer(many=True)}), "WebhookEndpointList"
+)
+
+
 def _service_errors(exc: DjangoValidationError) -> ApiError:
     return ApiError(" ".join(exc.messages), {"non_field_errors": exc.messages})
 
@@ -56,7 +62,8 @@ def _service_errors(exc: DjangoValidationError) -> ApiError:
 class EndpointListView(APIView):
     @extend_schema(
         summary="Your webhook endpoints",
-        responses={200: envelope_of(EndpointSerializer(many=True), "WebhookEndpointList"), **error_responses(401)},
+        operation_id="webhook_endpoints_list",
+        responses={200: ENDPOINT_LIST, **error_responses(401)},
     )
     def get(self, request: Request) -> Response:
         rows = WebhookEndpoint.objects.visible_to(request.user)
@@ -83,7 +90,7 @@ class EndpointListView(APIView):
 class EndpointDetailView(APIView):
     @extend_schema(
         summary="One of your webhook endpoints",
-        responses={200: envelope_of(EndpointSerializer(), "WebhookEndpointEnvelope"), **error_responses(401, 404)},
+        responses={200: ENDPOINT_ENVELOPE, **error_responses(401, 404)},
     )
     def get(self, request: Request, pk: str) -> Response:
         return envelope(EndpointSerializer(endpoint_of(request, pk)).data)
@@ -92,7 +99,7 @@ class EndpointDetailView(APIView):
         summary="Change url, events, description or enabled",
         request=EndpointSerializer,
         responses={
-            200: envelope_of(EndpointSerializer(), "WebhookEndpointEnvelope"),
+            200: ENDPOINT_ENVELOPE,
             **error_responses(400, 401, 403, 404),
         },
     )
@@ -186,7 +193,16 @@ class ReplayFailedView(APIView):
         summary="Send every failed delivery since a time again now",
         request=ReplaySinceSerializer,
         responses={
-            202: envelope_of(ReplaySinceSerializer(), "WebhookReplayFailed"),
+            202: envelope_of(
+                inline_serializer(
+                    "WebhookReplayed",
+                    {
+                        "replayed": serializers.IntegerField(),
+                        "delivery_ids": serializers.ListField(child=serializers.UUIDField()),
+                    },
+                ),
+                "WebhookReplayFailed",
+            ),
             **error_responses(400, 401, 403, 404),
         },
     )

@@ -70,7 +70,7 @@ def resolve(host: str, port: int) -> list[tuple[Any, ...]]:
     """``getaddrinfo`` results for TCP; UnsafeUrl when the name does not resolve."""
     try:
         return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
+    except (OSError, UnicodeError, ValueError) as exc:  # no such name, a label too long, a NUL byte
         raise UnsafeUrl(f"{host} does not resolve: {exc}") from None
 
 
