@@ -49,6 +49,9 @@ def endpoint_of(request: Request, pk: str) -> WebhookEndpoint:
     return endpoint
 
 
+# Every error these operations can answer, hostile bodies included (the envelope's statuses).
+READ_ERRORS = error_responses(400, 401, 404, 429)
+WRITE_ERRORS = error_responses(400, 401, 403, 404, 413, 415, 429)
 ENDPOINT_ENVELOPE = envelope_of(EndpointSerializer(), "WebhookEndpointEnvelope")
 ENDPOINT_LIST = envelope_of(
     inline_serializer("WebhookEndpoints", {"endpoints": EndpointSerializer(many=True)}), "WebhookEndpointList"
@@ -63,7 +66,7 @@ class EndpointListView(APIView):
     @extend_schema(
         summary="Your webhook endpoints",
         operation_id="webhook_endpoints_list",
-        responses={200: ENDPOINT_LIST, **error_responses(401)},
+        responses={200: ENDPOINT_LIST, **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
         rows = WebhookEndpoint.objects.visible_to(request.user)
@@ -74,7 +77,7 @@ class EndpointListView(APIView):
         request=EndpointSerializer,
         responses={
             201: envelope_of(EndpointWithSecretSerializer(), "WebhookEndpointCreated"),
-            **error_responses(400, 401, 403),
+            **WRITE_ERRORS,
         },
     )
     def post(self, request: Request) -> Response:
@@ -90,7 +93,7 @@ class EndpointListView(APIView):
 class EndpointDetailView(APIView):
     @extend_schema(
         summary="One of your webhook endpoints",
-        responses={200: ENDPOINT_ENVELOPE, **error_responses(401, 404)},
+        responses={200: ENDPOINT_ENVELOPE, **READ_ERRORS},
     )
     def get(self, request: Request, pk: str) -> Response:
         return envelope(EndpointSerializer(endpoint_of(request, pk)).data)
@@ -100,7 +103,7 @@ class EndpointDetailView(APIView):
         request=EndpointSerializer,
         responses={
             200: ENDPOINT_ENVELOPE,
-            **error_responses(400, 401, 403, 404),
+            **WRITE_ERRORS,
         },
     )
     def patch(self, request: Request, pk: str) -> Response:
@@ -112,7 +115,7 @@ class EndpointDetailView(APIView):
 
     @extend_schema(
         summary="Delete a webhook endpoint and its delivery log",
-        responses={204: None, **error_responses(401, 403, 404)},
+        responses={204: None, **WRITE_ERRORS},
     )
     def delete(self, request: Request, pk: str) -> Response:
         endpoint_of(request, pk).delete()
@@ -125,7 +128,7 @@ class RotateSecretView(APIView):
         request=None,
         responses={
             200: envelope_of(EndpointWithSecretSerializer(), "WebhookEndpointRotated"),
-            **error_responses(401, 403, 404),
+            **WRITE_ERRORS,
         },
     )
     def post(self, request: Request, pk: str) -> Response:
@@ -137,7 +140,7 @@ class PingView(APIView):
     @extend_schema(
         summary="Send a ping event to this endpoint now",
         request=None,
-        responses={202: envelope_of(DeliverySerializer(), "WebhookPing"), **error_responses(400, 401, 403, 404)},
+        responses={202: envelope_of(DeliverySerializer(), "WebhookPing"), **WRITE_ERRORS},
     )
     def post(self, request: Request, pk: str) -> Response:
         endpoint = endpoint_of(request, pk)
@@ -159,7 +162,7 @@ class DeliveryPagination(EnvelopePagination):
 @extend_schema(
     summary="The delivery log of one endpoint, newest first, with every attempt",
     parameters=[DeliveryQuerySerializer],
-    responses={200: DeliverySerializer(many=True), **error_responses(400, 401, 404)},
+    responses={200: DeliverySerializer(many=True), **READ_ERRORS},
 )
 class DeliveryListView(generics.ListAPIView):
     serializer_class = DeliverySerializer
@@ -176,7 +179,7 @@ class ReplayDeliveryView(APIView):
     @extend_schema(
         summary="Send one delivery again now, with the same webhook-id",
         request=None,
-        responses={202: envelope_of(DeliverySerializer(), "WebhookReplay"), **error_responses(400, 401, 403, 404)},
+        responses={202: envelope_of(DeliverySerializer(), "WebhookReplay"), **WRITE_ERRORS},
     )
     def post(self, request: Request, pk: str, delivery_pk: str) -> Response:
         endpoint = endpoint_of(request, pk)
@@ -203,7 +206,7 @@ class ReplayFailedView(APIView):
                 ),
                 "WebhookReplayFailed",
             ),
-            **error_responses(400, 401, 403, 404),
+            **WRITE_ERRORS,
         },
     )
     def post(self, request: Request, pk: str) -> Response:
