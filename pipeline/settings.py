@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "pipeline",
     "artifacts",
     "hub",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -237,6 +238,22 @@ ARTIFACT_PURGE_CRON = env_str("ARTIFACT_PURGE_CRON", "45 * * * *")
 BUNDLE_MAX_CONCURRENT_PER_USER = env_int("BUNDLE_MAX_CONCURRENT_PER_USER", 2, minimum=0)
 BUNDLE_STORAGE_LIMIT_BYTES = env_int("BUNDLE_STORAGE_LIMIT_BYTES", 50 * 1024**3, minimum=0)
 
+# --- Webhooks out (DESIGN §16) --------------------------------------------------------------------
+# Seconds between a failed attempt and the next one; one attempt more than there are steps. The
+# default spreads ten attempts over about three days (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, 20 h, 24 h).
+_retry_steps = env_list(
+    "WEBHOOK_RETRY_SCHEDULE", ["5", "300", "1800", "7200", "18000", "36000", "36000", "72000", "86400"]
+)
+if not all(step.isdigit() for step in _retry_steps):
+    raise ImproperlyConfigured(f"WEBHOOK_RETRY_SCHEDULE must be comma-separated whole seconds, got {_retry_steps!r}")
+WEBHOOK_RETRY_SCHEDULE = [int(step) for step in _retry_steps]
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.5)
+# An endpoint whose every delivery failed for this long is disabled and its owner notified.
+WEBHOOK_DISABLE_AFTER_SECONDS = env_int("WEBHOOK_DISABLE_AFTER_SECONDS", 3 * 86400, minimum=60)
+# Development, tests and `make demo` only: lets webhook URLs reach loopback/private addresses and use http.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", False)
+WEBHOOK_SWEEP_SECONDS = env_int("WEBHOOK_SWEEP_SECONDS", 30, minimum=5)
+
 # --- Celery ---------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_DIR = VAR_DIR / "broker"
@@ -287,6 +304,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "artifacts.tasks.purge_deleted_models",
         "schedule": _purge,
         "options": {"expires": max(10, shortest_interval_seconds(_purge) - 10)},
+    },
+    "webhook-sweep": {
+        "task": "events.tasks.sweep_due_deliveries",
+        "schedule": timedelta(seconds=WEBHOOK_SWEEP_SECONDS),
+        "options": {"expires": max(4, WEBHOOK_SWEEP_SECONDS - 5)},
     },
 }
 
@@ -380,5 +402,6 @@ LOGGING = {
         "pipeline": {"level": LOG_LEVEL},
         "artifacts": {"level": LOG_LEVEL},
         "accounts": {"level": LOG_LEVEL},
+        "events": {"level": LOG_LEVEL},
     },
 }

@@ -10,6 +10,7 @@ urlpatterns = [
     path("status", status, name="status"),
     path("api/", include("artifacts.api.urls")),
     path("api/", include("pipeline.api.urls")),
+    path("api/", include("events.api.urls")),
     path("hub/", include("hub.urls")),  # the Hub protocol (DESIGN §15): HF_ENDPOINT={site}/hub
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
@@ -18,6 +19,7 @@ urlpatterns = [
     path("account/", include("accounts.token_urls")),
     path("", include("artifacts.urls")),
     path("", include("pipeline.page_urls")),
+    path("", include("events.urls")),
 ]
 
 # JSON envelopes for errors on /api/ paths, Django's pages elsewhere.

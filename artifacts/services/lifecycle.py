@@ -25,7 +25,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from artifacts.models import ArtifactIngest, LiveArtifactCount, ModelArtifact, StorageUsage, retention_cutoff
-from artifacts.services import registry
+from artifacts.services import model_events, registry
 from artifacts.storage.keys import artifact_prefix
 from artifacts.storage.seam import artifact_storage
 
@@ -36,25 +36,31 @@ class RetentionOver(Exception):
     """The model was deleted longer than ``ARTIFACT_RETENTION_DAYS`` ago: it cannot come back."""
 
 
+@transaction.atomic  # the change and its webhook event commit together
 def soft_delete(artifact: ModelArtifact) -> bool:
-    """Hide the model; False when it was already deleted. An unpinned ``main`` moves off it."""
+    """Hide the model; False when it was already deleted. An unpinned ``main`` moves off it, and the
+    owner's webhooks hear of it (both in the same transaction as the change)."""
     with transaction.atomic():
         hidden = ModelArtifact.objects.filter(pk=artifact.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
         if hidden:
             registry.follow_main(artifact.repository)
+            model_events.model_event(model_events.ARTIFACT_DELETED, artifact)
     return bool(hidden)
 
 
+@transaction.atomic  # the change and its webhook event commit together
 def restore(artifact: ModelArtifact) -> bool:
     """Show a deleted model again; False when it was not deleted. Raises :class:`RetentionOver`."""
     if artifact.deleted_at is None:
         return False
-    updated = ModelArtifact.objects.filter(
-        pk=artifact.pk, deleted_at__isnull=False, deleted_at__gte=retention_cutoff()
-    ).update(deleted_at=None)
-    if not updated:
-        raise RetentionOver(artifact.pk)
-    registry.follow_main(artifact.repository)  # an unpinned ``main`` follows it back when it is the newest
+    with transaction.atomic():
+        updated = ModelArtifact.objects.filter(
+            pk=artifact.pk, deleted_at__isnull=False, deleted_at__gte=retention_cutoff()
+        ).update(deleted_at=None)
+        if not updated:
+            raise RetentionOver(artifact.pk)
+        registry.follow_main(artifact.repository)  # an unpinned ``main`` follows it back when it is the newest
+        model_events.model_event(model_events.ARTIFACT_RESTORED, artifact)
     return True
 
 

@@ -9,7 +9,7 @@
 * :func:`create_repository`, :func:`rename_repository`, :func:`move_artifact`.
 
 Every alias change goes through :func:`record_alias_move`: the history row, and the one place the
-``alias.moved`` event is to be emitted. Changes to one repository's aliases are serialised by a row
+``alias.moved`` event is written. Changes to one repository's aliases are serialised by a row
 lock on the repository.
 """
 
@@ -23,6 +23,7 @@ from django.utils import timezone
 from artifacts.health.verdict import UNUSABLE
 from artifacts.models import Alias, AliasMove, ModelArtifact, Repository
 from artifacts.models.registry import MAIN, alias_name_error, repository_name_error
+from artifacts.services import model_events
 from pipeline.models import TrainingJob
 
 FOLLOW_NOTE = "main follows the newest usable revision"
@@ -202,7 +203,15 @@ def record_alias_move(
     note: str,
 ) -> AliasMove:
     """Write one alias change into the history. Every alias change passes here, inside the change's
-    transaction: this is where the ``alias.moved`` event (DESIGN §16) is to be emitted."""
+    transaction, which also writes the owner's ``alias.moved`` event (DESIGN §16)."""
+    model_events.alias_moved(
+        repository.user_id,
+        repository=repository.full_name,
+        alias=alias,
+        from_commit=source.commit if source else None,
+        to_commit=target.commit if target else None,
+        model_id=target.pk if target else None,
+    )
     return AliasMove.objects.create(
         repository=repository,
         alias=alias,

@@ -12,12 +12,16 @@ import pytest
 import schemathesis
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from accounts.models import ApiToken
 from tests.factories import add_file, make_artifact, make_notification
 
 MAX_EXAMPLES = 60
 WEBHOOK_SECRET = "fuzz-webhook-secret"
+# Operations whose well-formed input may still be refused with a 400 that no schema can describe:
+# a webhook URL is checked against DNS (it must resolve, to public addresses only: DESIGN §16).
+NETWORK_CHECKED = {("POST", "/api/webhook-endpoints")}
 
 
 def operations() -> list[tuple[str, str]]:
@@ -73,7 +77,8 @@ def test_api_honours_its_schema(method, path, token, throttle_rates, keep_test_c
     @given(case=operation.as_strategy())
     @settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
     def fuzz(case):
-        case.call_and_validate(headers=headers)
+        excluded = [positive_data_acceptance] if (method, path) in NETWORK_CHECKED else None
+        case.call_and_validate(headers=headers, excluded_checks=excluded)
 
     fuzz()
 

@@ -22,7 +22,7 @@ from artifacts.health.verdict import OK, UNUSABLE, WARNINGS, health_of_job, mode
 from artifacts.inspection.guarded import GuardedInspector
 from artifacts.models import ArtifactFile, ArtifactIngest, ModelArtifact, StorageUsage
 from artifacts.naming import default_model_name, model_folder
-from artifacts.services import registry
+from artifacts.services import model_events, registry
 from artifacts.services.ingest.outcome import IngestOutcome
 from artifacts.services.ingest.transfer import LeaseLost, Progress, TransferredFile
 from pipeline.lib.numbers import finite_number
@@ -104,6 +104,7 @@ def record_artifact(
             metadata={"artifact_id": str(artifact.id), "job_id": str(job.pk), "verdict": artifact.verdict},
             priority=priority,
         )
+        model_events.model_event(model_events.ARTIFACT_READY, artifact)
     return artifact
 
 
@@ -127,6 +128,7 @@ def record_failure(job: TrainingJob, ingest: ArtifactIngest, reason: str, *, per
             metadata={"job_id": job_id, "attempts": ingest.attempts, "error": reason[:500]},
             priority=Notification.Priority.HIGH,
         )
+        model_events.ingest_failed(job, reason, ingest.attempts)
     return IngestOutcome.failed(job_id, reason)
 
 

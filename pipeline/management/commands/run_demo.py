@@ -33,6 +33,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--simulator-port", type=int, default=8765)
+        parser.add_argument("--receiver-port", type=int, default=8766, help="The demo's local webhook receiver.")
         parser.add_argument(
             "--finish-running-after",
             type=float,
@@ -41,7 +42,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        for flag, port in (("--port", options["port"]), ("--simulator-port", options["simulator_port"])):
+        ports = (("--port", options["port"]), ("--simulator-port", options["simulator_port"]))
+        for flag, port in (*ports, ("--receiver-port", options["receiver_port"])):
             if not _port_free(port):
                 raise CommandError(f"Port {port} is already in use: stop whatever holds it, or pass {flag} N.")
         python = sys.executable
@@ -54,7 +56,10 @@ class Command(BaseCommand):
             "PYTHONUNBUFFERED": "1",
             # A dev server, but visitors of the demo see the product's 404 page (pipeline.lib.not_found).
             "PRODUCT_404_IN_DEBUG": os.environ.get("PRODUCT_404_IN_DEBUG", "true"),
+            # The demo's webhook receiver listens on loopback over http (never in production).
+            "WEBHOOK_ALLOW_PRIVATE_NETWORKS": os.environ.get("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true"),
         }
+        receiver_url = self._demo_webhook_endpoint(options["receiver_port"])
         beat_schedule = str(Path(settings.VAR_DIR) / "celerybeat-schedule")
         commands = {
             "simulator": [python, manage, "run_cluster_simulator", "--port", str(options["simulator_port"])],
@@ -74,6 +79,7 @@ class Command(BaseCommand):
                 "2",
             ],
             "web": [python, manage, "runserver", f"127.0.0.1:{options['port']}", "--noreload"],
+            "receiver": [python, manage, "run_webhook_receiver", "--port", str(options["receiver_port"])],
         }
         processes: dict[str, subprocess.Popen[bytes]] = {}
         stopping = False
@@ -97,6 +103,7 @@ class Command(BaseCommand):
                 f"  Log in as {DEMO_USERNAME} / {DEMO_PASSWORD}   (admin: make a superuser with "
                 "`.venv/bin/python manage.py createsuperuser`)\n"
                 f"  GPU cluster simulator: {simulator_url}   Press Ctrl-C to stop everything.\n"
+                f"  Webhook receiver: {receiver_url} (its log: var/webhook-receiver.jsonl)\n"
             )
             finish_at = time.monotonic() + options["finish_running_after"] if options["finish_running_after"] else None
             while not stopping:
@@ -104,7 +111,7 @@ class Command(BaseCommand):
                     finish_at = None
                     self._finish_running_jobs(options["port"])
                 for name, process in processes.items():
-                    if process.poll() is not None:
+                    if process.poll() is not None and name != "receiver":  # stopping the receiver shows retries
                         self.stderr.write(f"{name} exited with code {process.returncode}; stopping the demo.")
                         stopping = True
                 time.sleep(0.5)
@@ -119,6 +126,21 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     process.kill()
             self.stdout.write("Demo stopped.")
+
+    def _demo_webhook_endpoint(self, port: int) -> str:
+        """The demo user's webhook endpoint at the local receiver (created once, every event)."""
+        from django.contrib.auth import get_user_model
+
+        from events.models import WebhookEndpoint
+        from events.services.signing import new_secret
+
+        url = f"http://127.0.0.1:{port}/webhooks/demo"
+        user = get_user_model().objects.filter(username=DEMO_USERNAME).first()
+        if user is not None:
+            WebhookEndpoint.objects.get_or_create(
+                owner=user, url=url, defaults={"secret": new_secret(), "description": "make demo's local receiver"}
+            )
+        return url
 
     def _finish_running_jobs(self, port: int) -> None:
         """Play the cluster: send the signed training-complete webhook for each running demo job."""
