@@ -1,7 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils import timezone
 
 from artifacts.models import ArtifactFile, ArtifactIngest, DownloadGrant, ModelArtifact
+from artifacts.services import lifecycle
 from pipeline.admin_utils import pretty_json
 
 
@@ -82,13 +83,25 @@ class ModelArtifactAdmin(admin.ModelAdmin):
 
     @admin.action(description="Soft-delete selected models (hidden from their owners)")
     def soft_delete(self, request, queryset):
-        updated = queryset.filter(deleted_at__isnull=True).update(deleted_at=timezone.now())
+        # Through the lifecycle service, as the owner's delete: ``main`` moves off, webhooks hear of it.
+        updated = sum(lifecycle.soft_delete(artifact) for artifact in queryset.filter(deleted_at__isnull=True))
         self.message_user(request, f"Soft-deleted {updated} model(s).")
 
     @admin.action(description="Restore selected models")
     def restore(self, request, queryset):
-        updated = queryset.filter(deleted_at__isnull=False).update(deleted_at=None)
-        self.message_user(request, f"Restored {updated} model(s).")
+        restored = too_old = 0
+        for artifact in queryset.filter(deleted_at__isnull=False):
+            try:
+                restored += lifecycle.restore(artifact)
+            except lifecycle.RetentionOver:
+                too_old += 1
+        self.message_user(request, f"Restored {restored} model(s).")
+        if too_old:
+            self.message_user(
+                request,
+                f"{too_old} model(s) were deleted longer than the retention ago and cannot come back.",
+                level=messages.WARNING,
+            )
 
 
 @admin.register(ArtifactIngest)
