@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
 import random
 import tempfile
 import time
@@ -132,7 +133,8 @@ def ensure_filled(count: int, *, refill: bool = False) -> tuple[str, float]:
     from django.db import connection
 
     started = time.perf_counter()
-    call_command("migrate", verbosity=0)
+    if os.environ.get("BENCH_MIGRATE", "1") != "0":  # 0: keep the schema as it is (to compare migrations)
+        call_command("migrate", verbosity=0)
     shape = wanted_shape(count)
     with connection.cursor() as cursor:
         if not refill and marker(cursor) == shape:

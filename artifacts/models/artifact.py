@@ -183,11 +183,14 @@ class ModelArtifact(models.Model):
                 condition=models.Q(deleted_at__isnull=True),
                 include=["search_name"],  # a broad name search walks the index alone (PostgreSQL)
             ),
+            # It carries ``verdict`` too: ``verdict=`` sorted by quality walks this index and must
+            # not read each skipped row from the heap (the usable models are rarely the best rated,
+            # so the walk skips many; migration 0010).
             models.Index(
                 fields=["user", "-quality_score", "-created_at", "-id"],
-                name="artifact_live_quality_idx",
+                name="artifact_live_by_quality_idx",
                 condition=models.Q(deleted_at__isnull=True),
-                include=["search_name"],
+                include=["search_name", "verdict"],
             ),
             # ``verdict=`` on the list, most recent first; sorted by quality, the matches are sorted
             # from the index alone (``quality_score``).
