@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -72,11 +73,20 @@ def model_delete(request: HttpRequest, pk: Any) -> HttpResponse:
     return render(request, "artifacts/model_delete.html", context)
 
 
+DELETED_PER_PAGE = 50
+
+
 @login_required
 @require_GET
 def deleted_models(request: HttpRequest) -> HttpResponse:
-    models = ModelArtifact.objects.deleted_for(request.user).select_related("dataset").order_by("-deleted_at", "-id")
-    context = {"models": models, "retention_days": settings.ARTIFACT_RETENTION_DAYS}
+    models = (
+        ModelArtifact.objects.deleted_for(request.user)
+        .select_related("dataset")
+        .only("id", "name", "deleted_at", "dataset__name")
+        .order_by("-deleted_at", "-id")
+    )
+    page = Paginator(models, DELETED_PER_PAGE).get_page(request.GET.get("page"))
+    context = {"page": page, "models": page.object_list, "retention_days": settings.ARTIFACT_RETENTION_DAYS}
     return render(request, "artifacts/model_deleted.html", context)
 
 

@@ -3,10 +3,14 @@ storage use on the models list."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from artifacts.models import Bundle, ModelArtifact
+from artifacts.pages.delivery import DELETED_PER_PAGE
 from artifacts.services import bundles, lifecycle
 from tests.factories import add_file, make_artifact, make_ready_bundle
 
@@ -116,3 +120,17 @@ def test_storage_use_is_read_from_the_counters_and_always_current(alice_client, 
     add_file(model, "more.bin", b"y" * 3000)
     assert stored() == f" · {(8 + 6000) / 1024:.1f}\xa0KiB stored"  # at once, not minutes later
     assert "(as of" not in alice_client.get("/models").content.decode()
+
+
+def test_recently_deleted_pages_its_models_with_a_constant_query_count(
+    alice, alice_client, django_assert_max_num_queries
+):
+    now = timezone.now()
+    for n in range(DELETED_PER_PAGE + 3):
+        make_artifact(alice, name=f"gone-{n:03d}", deleted_at=now - timedelta(minutes=n))
+    with django_assert_max_num_queries(8):
+        first = alice_client.get("/models/deleted").content.decode()
+    assert first.count('data-testid="deleted-model"') == DELETED_PER_PAGE
+    assert "gone-000" in first and "Page 1 of 2" in first
+    second = alice_client.get("/models/deleted?page=2").content.decode()
+    assert second.count('data-testid="deleted-model"') == 3 and f"gone-{DELETED_PER_PAGE + 2:03d}" in second
