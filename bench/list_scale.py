@@ -23,11 +23,9 @@ import os
 import statistics
 import sys
 import time
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -37,7 +35,6 @@ os.environ.setdefault("LOG_LEVEL", "warning")
 PAGE = 12
 SLOW_FIRST_MS = 2_000  # a view this slow on its warm-up is timed only a few times
 OVERFITTING = "convergence=overfitting%20detected"
-STORAGE_EXCLUDED = "storage header excluded: replaced by counters"
 
 
 @dataclass(frozen=True)
@@ -125,48 +122,6 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
 
 
-def storage_answers() -> bool:
-    """Whether the storage-use query of the ``/models`` header answers within 10 s here."""
-    from django.contrib.auth import get_user_model
-    from django.db import OperationalError, connection, transaction
-
-    from artifacts.services.lifecycle import storage_use
-
-    user = get_user_model().objects.get(username="scale-main")
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL statement_timeout = '10s'")
-            storage_use(user)
-        return True
-    except OperationalError:
-        return False
-
-
-def storage_stubs() -> list[Any]:
-    """The storage figures replaced: the header shows the live count and 0 bytes, the overview no users."""
-    from django.contrib.auth import get_user_model
-    from django.db.models import IntegerField, Value
-
-    from artifacts.models import ModelArtifact
-    from artifacts.services.lifecycle import StorageUse
-
-    def header(user: Any) -> StorageUse:
-        return StorageUse(models=ModelArtifact.objects.live_count(user), bytes=0)
-
-    def per_user(users: Any = None) -> Any:
-        zero = Value(0, output_field=IntegerField())
-        return (
-            get_user_model()
-            .objects.annotate(model_count=zero, file_bytes=zero, bundle_bytes=zero, stored_bytes=zero)
-            .none()
-        )
-
-    return [
-        mock.patch("artifacts.templatetags.delivery.recent_storage_use", header),
-        mock.patch("artifacts.pages.admin_overview.storage_by_user", per_user),
-    ]
-
-
 def measure(client: Any, url: str, runs: int) -> dict[str, Any]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -237,22 +192,16 @@ def run(runs: int, main_count: int, refill: bool, only: set[str] | None = None) 
         clients[who].force_login(user)
     dataset = Dataset.objects.filter(user=main).order_by("name").values_list("pk", flat=True).first()
     results: dict[str, Any] = {"live": live, "main": main_count, "data": how, "cases": {}}
-    with ExitStack() as stack:
-        if not storage_answers():
-            results["storage_excluded"] = STORAGE_EXCLUDED
-            print(f"  {STORAGE_EXCLUDED} (the storage-use query did not answer within 10 s)", flush=True)
-            for patch in storage_stubs():
-                stack.enter_context(patch)
-        for case in cases(main_count, live, ModelArtifact.objects.live_count(small)):
-            if only and case.key not in only:
-                continue
-            figures = measure(clients[case.who], case.url.format(dataset=dataset), runs)
-            results["cases"][case.key] = {**figures, "label": case.label, "target": case.target_ms}
-            print(
-                f"  {case.label:58s} p50 {figures['p50']:8.1f} ms  p95 {figures['p95']:8.1f} ms  "
-                f"queries {figures['queries']:2d}  slowest query {figures['slowest_query_ms']:.1f} ms",
-                flush=True,
-            )
+    for case in cases(main_count, live, ModelArtifact.objects.live_count(small)):
+        if only and case.key not in only:
+            continue
+        figures = measure(clients[case.who], case.url.format(dataset=dataset), runs)
+        results["cases"][case.key] = {**figures, "label": case.label, "target": case.target_ms}
+        print(
+            f"  {case.label:58s} p50 {figures['p50']:8.1f} ms  p95 {figures['p95']:8.1f} ms  "
+            f"queries {figures['queries']:2d}  slowest query {figures['slowest_query_ms']:.1f} ms",
+            flush=True,
+        )
     slowest_key = max(results["cases"], key=lambda k: results["cases"][k]["slowest_query_ms"])
     slowest = results["cases"][slowest_key]
     if slowest["slowest_sql"].lstrip().upper().startswith("SELECT"):

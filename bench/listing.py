@@ -87,12 +87,9 @@ def rows(result: dict[str, object]) -> list[Row]:
     cases = result["cases"]
     assert isinstance(cases, dict)
     out = []
-    excluded = result.get("storage_excluded")
     for figures in cases.values():
         target = figures["target"]
         label = figures["label"]
-        if excluded and (label.startswith("/models page") or label.startswith("/models?") or "overview" in label):
-            label += f" ({excluded})"
         figure = f"p50 {figures['p50']:.1f} ms, p95 {figures['p95']:.1f} ms, {figures['queries']} queries"
         if target is None:
             out.append(Row(label, figure, "information"))

@@ -184,7 +184,9 @@ def fill_user(user: Any, count: int, shapes: list[RunShape], rng: random.Random,
     from django.db.models import OuterRef, Subquery
     from django.utils import timezone
 
-    from artifacts.models import ArtifactFile, ArtifactIngest, Bundle, ModelArtifact
+    from artifacts.models import ArtifactFile, ArtifactIngest, Bundle, ModelArtifact, Repository
+    from artifacts.services import registry
+    from artifacts.services.usage import recount_storage
     from pipeline.models import Dataset, TrainingJob
 
     now = timezone.now()
@@ -194,6 +196,8 @@ def fill_user(user: Any, count: int, shapes: list[RunShape], rng: random.Random,
         )
         for name in DATASETS
     )
+    # Each model joins its dataset's repository, as ingest's registry puts it (DESIGN §15).
+    repositories = {dataset.pk: Repository.objects.default_for(user.pk, dataset.name, None) for dataset in datasets}
     # Spread over a year and a bit, oldest first, a few minutes apart: ingest order.
     span = timedelta(days=400)
     step = span / max(count, 1)
@@ -246,6 +250,7 @@ def fill_user(user: Any, count: int, shapes: list[RunShape], rng: random.Random,
                 user=user,
                 job=job,
                 dataset=dataset,
+                repository=repositories[dataset.pk],
                 name=name,
                 quality_metrics=shape.quality,
                 quality_score=shape.quality.get("overall_score") or 0,
@@ -324,3 +329,6 @@ def fill_user(user: Any, count: int, shapes: list[RunShape], rng: random.Random,
             print(f"  {user.username}: {done:,} / {count:,} artifacts ({rate:,.0f}/s)", flush=True)
     linked = ModelArtifact.objects.filter(job_id=OuterRef("pk")).values("pk")[:1]
     TrainingJob.objects.filter(user=user).update(artifact_id=Subquery(linked))  # as ingest links them
+    for repository in repositories.values():  # ``main`` at the newest usable revision, as ingest leaves it
+        registry.follow_main(repository)
+    recount_storage(user)  # the storage counters ingest keeps, from the rows just written
