@@ -6,8 +6,9 @@ COPY pipeline/__init__.py pipeline/
 RUN pip install --upgrade pip && pip install -e . && rm -rf pipeline
 COPY . .
 # Build the hashed, compressed static files with the production storage so its manifest exists;
-# the key only lets settings load at build time and is never used at run time.
-RUN DEBUG=false SECRET_KEY="build-only-$(python -c 'import secrets; print(secrets.token_urlsafe(48))')" \
+# the key and site address only let settings load at build time and are never used at run time.
+RUN DEBUG=false SITE_URL=http://build.invalid \
+    SECRET_KEY="build-only-$(python -c 'import secrets; print(secrets.token_urlsafe(48))')" \
     deploy/run collectstatic
 RUN useradd --create-home --uid 1000 app && mkdir -p /app/var && chown -R app /app/var
 USER app
