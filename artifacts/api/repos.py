@@ -23,6 +23,7 @@ from artifacts.services import registry
 from pipeline.lib.api.envelope import ERROR_RESPONSE, envelope, error_responses
 from pipeline.lib.api.exceptions import ApiError
 from pipeline.lib.api.pagination import EnvelopePagination
+from pipeline.lib.api.parsers import JSONParser
 
 REPOSITORY_NOT_FOUND = "Repository not found or access denied"
 MODEL_NOT_FOUND = "Model not found or access denied"
@@ -118,13 +119,29 @@ class RepositoryPagination(EnvelopePagination):
     results_key = "repositories"
 
 
+# DESIGN §15's repository name: ``[A-Za-z0-9][A-Za-z0-9._-]{0,95}``, no ``--`` or ``..``, not ending in ``.git``.
+NAME_RULE = (
+    "A repository name starts with a letter or digit, holds only letters, digits, '.', '_' and '-' "
+    "(at most 96), has no '--' or '..' and does not end in '.git'."
+)
+NAME_PATTERN = r"^(?!.*--)(?!.*\.\.)(?!.*\.[gG][iI][tT]$)[A-Za-z0-9][A-Za-z0-9._-]{0,95}$"
+
+
 class RepositoryCreateSerializer(serializers.Serializer):
-    name = TextField(help_text="`[A-Za-z0-9][A-Za-z0-9._-]{0,95}`, no `--` or `..`, not ending in `.git`.")
+    name = serializers.RegexField(
+        NAME_PATTERN,
+        error_messages={"invalid": NAME_RULE},
+        help_text="`[A-Za-z0-9][A-Za-z0-9._-]{0,95}`, no `--` or `..`, not ending in `.git`.",
+    )
     description = TextField(required=False, allow_blank=True, max_length=2000)
 
 
 class RepositoryRenameSerializer(serializers.Serializer):
-    name = TextField(help_text="The new name; the old `ns/repo` stops resolving.")
+    name = serializers.RegexField(
+        NAME_PATTERN,
+        error_messages={"invalid": NAME_RULE},
+        help_text="The new name; the old `ns/repo` stops resolving.",
+    )
 
 
 class AliasMoveSerializer(serializers.Serializer):
@@ -146,6 +163,8 @@ def registry_error(exc: registry.RegistryError) -> ApiError:
 
 
 class RepositoryListView(APIView):
+    parser_classes = [JSONParser]  # bodies are JSON objects; a form is a 415
+
     @extend_schema(
         summary="List your repositories",
         description="Name order. Each with its live revision count, last revision time and aliases (name → commit).",
@@ -193,6 +212,8 @@ class RepositoryListView(APIView):
 
 
 class RepositoryDetailView(APIView):
+    parser_classes = [JSONParser]  # bodies are JSON objects; a form is a 415
+
     @extend_schema(
         summary="One of your repositories: revisions, aliases and alias history",
         description=(
@@ -227,6 +248,8 @@ class RepositoryDetailView(APIView):
 
 
 class AliasView(APIView):
+    parser_classes = [JSONParser]  # bodies are JSON objects; a form is a 415
+
     @extend_schema(
         summary="Point an alias at a revision",
         description=(
