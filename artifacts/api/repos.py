@@ -167,6 +167,7 @@ class RepositoryListView(APIView):
 
     @extend_schema(
         summary="List your repositories",
+        operation_id="repos_list",
         description="Name order. Each with its live revision count, last revision time and aliases (name → commit).",
         responses={200: OpenApiTypes.OBJECT, **error_responses(400, 401, 429)},
     )
@@ -192,6 +193,7 @@ class RepositoryListView(APIView):
 
     @extend_schema(
         summary="Create an empty repository",
+        operation_id="repos_create",
         request=RepositoryCreateSerializer,
         responses={
             201: OpenApiTypes.OBJECT,
@@ -216,6 +218,7 @@ class RepositoryDetailView(APIView):
 
     @extend_schema(
         summary="One of your repositories: revisions, aliases and alias history",
+        operation_id="repos_retrieve",
         description=(
             f"Revisions (live models, newest first, at most {DETAIL_LIMIT}) with verdict, score and aliases; "
             f"every alias with its revision; the last {DETAIL_LIMIT} alias moves (who, when, from, to)."
@@ -228,6 +231,7 @@ class RepositoryDetailView(APIView):
 
     @extend_schema(
         summary="Rename one of your repositories",
+        operation_id="repos_rename",
         parameters=PATH,
         request=RepositoryRenameSerializer,
         responses={
@@ -252,6 +256,7 @@ class AliasView(APIView):
 
     @extend_schema(
         summary="Point an alias at a revision",
+        operation_id="repos_alias_set",
         description=(
             'Body `{"model": id, "force"?: bool, "note"?: text}`. Moving `main` pins it; an `unusable` revision '
             "answers 409 unless `force` is true. Every move is recorded."
@@ -287,6 +292,7 @@ class AliasView(APIView):
 
     @extend_schema(
         summary="Remove an alias",
+        operation_id="repos_alias_remove",
         description="Removing `main` unpins it: it follows the newest usable revision again.",
         parameters=[*PATH, OpenApiParameter("alias", OpenApiTypes.STR, OpenApiParameter.PATH)],
         request=None,
