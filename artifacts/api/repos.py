@@ -23,6 +23,7 @@ from artifacts.services import registry
 from pipeline.lib.api.envelope import ERROR_RESPONSE, envelope, error_responses
 from pipeline.lib.api.exceptions import ApiError
 from pipeline.lib.api.pagination import EnvelopePagination
+from pipeline.lib.api.parsers import JSONParser
 
 REPOSITORY_NOT_FOUND = "Repository not found or access denied"
 MODEL_NOT_FOUND = "Model not found or access denied"
@@ -118,13 +119,29 @@ class RepositoryPagination(EnvelopePagination):
     results_key = "repositories"
 
 
+# DESIGN §15's repository name: ``[A-Za-z0-9][A-Za-z0-9._-]{0,95}``, no ``--`` or ``..``, not ending in ``.git``.
+NAME_RULE = (
+    "A repository name starts with a letter or digit, holds only letters, digits, '.', '_' and '-' "
+    "(at most 96), has no '--' or '..' and does not end in '.git'."
+)
+NAME_PATTERN = r"^(?!.*--)(?!.*\.\.)(?!.*\.[gG][iI][tT]$)[A-Za-z0-9][A-Za-z0-9._-]{0,95}$"
+
+
 class RepositoryCreateSerializer(serializers.Serializer):
-    name = TextField(help_text="`[A-Za-z0-9][A-Za-z0-9._-]{0,95}`, no `--` or `..`, not ending in `.git`.")
+    name = serializers.RegexField(
+        NAME_PATTERN,
+        error_messages={"invalid": NAME_RULE},
+        help_text="`[A-Za-z0-9][A-Za-z0-9._-]{0,95}`, no `--` or `..`, not ending in `.git`.",
+    )
     description = TextField(required=False, allow_blank=True, max_length=2000)
 
 
 class RepositoryRenameSerializer(serializers.Serializer):
-    name = TextField(help_text="The new name; the old `ns/repo` stops resolving.")
+    name = serializers.RegexField(
+        NAME_PATTERN,
+        error_messages={"invalid": NAME_RULE},
+        help_text="The new name; the old `ns/repo` stops resolving.",
+    )
 
 
 class AliasMoveSerializer(serializers.Serializer):
@@ -146,8 +163,11 @@ def registry_error(exc: registry.RegistryError) -> ApiError:
 
 
 class RepositoryListView(APIView):
+    parser_classes = [JSONParser]  # bodies are JSON objects; a form is a 415
+
     @extend_schema(
         summary="List your repositories",
+        operation_id="repos_list",
         description="Name order. Each with its live revision count, last revision time and aliases (name → commit).",
         responses={200: OpenApiTypes.OBJECT, **error_responses(400, 401, 429)},
     )
@@ -173,6 +193,7 @@ class RepositoryListView(APIView):
 
     @extend_schema(
         summary="Create an empty repository",
+        operation_id="repos_create",
         request=RepositoryCreateSerializer,
         responses={
             201: OpenApiTypes.OBJECT,
@@ -193,8 +214,11 @@ class RepositoryListView(APIView):
 
 
 class RepositoryDetailView(APIView):
+    parser_classes = [JSONParser]  # bodies are JSON objects; a form is a 415
+
     @extend_schema(
         summary="One of your repositories: revisions, aliases and alias history",
+        operation_id="repos_retrieve",
         description=(
             f"Revisions (live models, newest first, at most {DETAIL_LIMIT}) with verdict, score and aliases; "
             f"every alias with its revision; the last {DETAIL_LIMIT} alias moves (who, when, from, to)."
@@ -207,6 +231,7 @@ class RepositoryDetailView(APIView):
 
     @extend_schema(
         summary="Rename one of your repositories",
+        operation_id="repos_rename",
         parameters=PATH,
         request=RepositoryRenameSerializer,
         responses={
@@ -227,8 +252,11 @@ class RepositoryDetailView(APIView):
 
 
 class AliasView(APIView):
+    parser_classes = [JSONParser]  # bodies are JSON objects; a form is a 415
+
     @extend_schema(
         summary="Point an alias at a revision",
+        operation_id="repos_alias_set",
         description=(
             'Body `{"model": id, "force"?: bool, "note"?: text}`. Moving `main` pins it; an `unusable` revision '
             "answers 409 unless `force` is true. Every move is recorded."
@@ -264,6 +292,7 @@ class AliasView(APIView):
 
     @extend_schema(
         summary="Remove an alias",
+        operation_id="repos_alias_remove",
         description="Removing `main` unpins it: it follows the newest usable revision again.",
         parameters=[*PATH, OpenApiParameter("alias", OpenApiTypes.STR, OpenApiParameter.PATH)],
         request=None,
