@@ -25,6 +25,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from artifacts.models import ModelArtifact, Repository
 from artifacts.pages.downloads import RangeNotSatisfiable, parse_range
 from artifacts.storage.seam import artifact_storage, url_ttl
 from hub import upstream
@@ -81,6 +82,21 @@ def _revision_not_found(request: HttpRequest, repo_id: str, revision: str) -> Ht
     )
 
 
+def _revision(
+    request: HttpRequest, who: Caller, namespace: str, name: str, revision: str
+) -> tuple[Repository, ModelArtifact] | HttpResponseBase:
+    """The caller's repository and the revision ``revision`` names in it, or the answer to give
+    instead: upstream's or RepoNotFound for a repository not ours, RevisionNotFound for a name
+    that is neither an alias nor a commit of it."""
+    repository = find_repository(who.user, namespace, name)
+    if repository is None:
+        return _elsewhere(request, who, namespace, name)
+    model = resolve(who.user, repository, revision)
+    if model is None:
+        return _revision_not_found(request, repository.full_name, revision)
+    return repository, model
+
+
 @hub_view
 def whoami(request: HttpRequest, who: Caller) -> HttpResponseBase:
     if not who.authenticated:
@@ -108,12 +124,10 @@ def whoami(request: HttpRequest, who: Caller) -> HttpResponseBase:
 
 @hub_view
 def repo_info(request: HttpRequest, who: Caller, namespace: str, name: str, revision: str = "main") -> HttpResponseBase:
-    repository = find_repository(who.user, namespace, name)
-    if repository is None:
-        return _elsewhere(request, who, namespace, name)
-    model = resolve(who.user, repository, revision)
-    if model is None:
-        return _revision_not_found(request, repository.full_name, revision)
+    found = _revision(request, who, namespace, name, revision)
+    if isinstance(found, HttpResponseBase):
+        return found
+    repository, model = found
     blobs = request.GET.get("blobs", "").lower() in ("1", "true")
     siblings: list[dict[str, Any]] = []
     for file in revision_files(model):
@@ -191,12 +205,10 @@ def _after(cursor: str) -> str | None:
 def tree(
     request: HttpRequest, who: Caller, namespace: str, name: str, revision: str, path: str = ""
 ) -> HttpResponseBase:
-    repository = find_repository(who.user, namespace, name)
-    if repository is None:
-        return _elsewhere(request, who, namespace, name)
-    model = resolve(who.user, repository, revision)
-    if model is None:
-        return _revision_not_found(request, repository.full_name, revision)
+    found = _revision(request, who, namespace, name, revision)
+    if isinstance(found, HttpResponseBase):
+        return found
+    repository, model = found
     recursive = request.GET.get("recursive", "").lower() in ("1", "true")
     items = _tree_items(revision_files(model), path or "", recursive)
     if items is None:
@@ -245,12 +257,10 @@ def _generated_body(request: HttpRequest, file: HubFile) -> HttpResponse:
 def resolve_file(
     request: HttpRequest, who: Caller, namespace: str, name: str, revision: str, path: str
 ) -> HttpResponseBase:
-    repository = find_repository(who.user, namespace, name)
-    if repository is None:
-        return _elsewhere(request, who, namespace, name)
-    model = resolve(who.user, repository, revision)
-    if model is None:
-        return _revision_not_found(request, repository.full_name, revision)
+    found = _revision(request, who, namespace, name, revision)
+    if isinstance(found, HttpResponseBase):
+        return found
+    repository, model = found
     file = next((f for f in revision_files(model) if f.path == path), None)
     if file is None:
         return hub_error(request, 404, f"Entry not found: {path} in {repository.full_name}", ENTRY_NOT_FOUND)

@@ -14,29 +14,15 @@ import django.db.models.deletion
 import django.db.models.functions.text
 import django.utils.timezone
 from django.conf import settings
-from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
 
 import artifacts.models.registry
+from pipeline.lib.migration_operations import AddIndexConcurrentlyOnPostgres
 
 BATCH = 1000
 SEARCH_NAME = importlib.import_module("artifacts.migrations.0008_search_name")
 COMMIT_INDEX = "lora_model_artifacts_commit_key"
 MIGRATED_NOTE = "set when repositories were introduced"
-
-
-class AddIndexConcurrentlyOnPostgres(AddIndexConcurrently):
-    """``AddIndexConcurrently`` on PostgreSQL, a plain ``AddIndex`` elsewhere (SQLite)."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            return super().database_forwards(app_label, schema_editor, from_state, to_state)
-        return migrations.AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            return super().database_backwards(app_label, schema_editor, from_state, to_state)
-        return migrations.AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
 
 
 def add_commit_unique(apps, schema_editor):
