@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from artifacts.models import ArtifactFile, ArtifactIngest, DownloadGrant, ModelArtifact
+from artifacts.models import Alias, AliasMove, ArtifactFile, ArtifactIngest, DownloadGrant, ModelArtifact, Repository
 from artifacts.services import lifecycle
 from pipeline.admin_utils import pretty_json
 
@@ -147,3 +147,45 @@ class DownloadGrantAdmin(admin.ModelAdmin):
 
 
 from artifacts.pages import admin_overview  # noqa: E402, F401  (registers the storage and ingest overview)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class AliasInline(ReadOnlyInline):
+    model = Alias
+    fields = ("name", "artifact", "updated_at", "updated_by")
+    readonly_fields = fields
+
+
+class AliasMoveInline(ReadOnlyInline):
+    model = AliasMove
+    fields = ("at", "alias", "from_commit", "to_commit", "by", "forced", "note")
+    readonly_fields = fields
+    ordering = ("-at",)
+
+
+@admin.register(Repository)
+class RepositoryAdmin(admin.ModelAdmin):
+    """Read-only: aliases move through the registry service (pages, API, CLI), which records each
+    move in the history and tells the owner's webhooks; an edit here would do neither."""
+
+    list_display = ("name", "user", "main_pinned", "created_at")
+    search_fields = ("name", "user__username")
+    list_select_related = ("user",)
+    readonly_fields = ("user", "name", "description", "main_pinned", "created_at", "updated_at")
+    inlines = [AliasInline, AliasMoveInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return request.method in ("GET", "HEAD") and super().has_change_permission(request, obj)

@@ -51,3 +51,15 @@ def test_admin_restore_keeps_the_retention_and_says_what_could_not_come_back(set
     assert ModelArtifact.objects.get(pk=recent.pk).deleted_at is None
     assert ModelArtifact.objects.get(pk=old.pk).deleted_at is not None
     assert Event.objects.filter(type="artifact.restored").count() == 1
+
+
+def test_staff_read_a_repository_with_its_aliases_and_history_but_cannot_edit_it(alice, charlie):
+    model = make_artifact(alice)
+    registry.move_alias(alice, model.repository, "production", model)
+    staff = logged_in(charlie)
+    listing = staff.get("/admin/artifacts/repository/")
+    assert listing.status_code == 200 and model.repository.name in listing.content.decode()
+    page = staff.get(f"/admin/artifacts/repository/{model.repository.pk}/change/").content.decode()
+    assert "production" in page and model.commit in page
+    assert staff.post(f"/admin/artifacts/repository/{model.repository.pk}/change/", {"name": "x"}).status_code == 403
+    assert staff.get("/admin/artifacts/repository/add/").status_code == 403
