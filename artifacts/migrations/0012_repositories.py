@@ -133,7 +133,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='modelartifact',
             name='repository',
-            field=models.ForeignKey(db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='revisions', to='artifacts.repository'),
+            field=models.ForeignKey(db_index=False, null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='revisions', to='artifacts.repository'),
         ),
         migrations.AddField(
             model_name='modelartifact',
@@ -185,7 +185,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='modelartifact',
             name='repository',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='revisions', to='artifacts.repository'),
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.RESTRICT, related_name='revisions', to='artifacts.repository'),
         ),
         migrations.AlterField(
             model_name='modelartifact',

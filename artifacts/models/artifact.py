@@ -137,7 +137,7 @@ class ModelArtifact(models.Model):
     # The repository this model is a revision of, and the revision's commit (DESIGN §15): 40 lower-case
     # hex, given at creation and never changed, what the Hub protocol's ``sha`` is.
     repository = models.ForeignKey(
-        "artifacts.Repository", on_delete=models.PROTECT, related_name="revisions", db_index=False
+        "artifacts.Repository", on_delete=models.RESTRICT, related_name="revisions", db_index=False
     )
     commit = models.CharField(max_length=40, unique=True, default=new_commit, editable=False)
     name = models.CharField(max_length=255)
