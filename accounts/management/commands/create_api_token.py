@@ -1,8 +1,8 @@
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import ApiToken
+from pipeline.lib.commands import user_named
 
 
 class Command(BaseCommand):
@@ -13,11 +13,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="cli", help="A label to tell tokens apart.")
 
     def handle(self, *args, **options):
-        User = get_user_model()
-        try:
-            user = User.objects.get(username=options["username"])
-        except User.DoesNotExist:
-            raise CommandError(f"No user named {options['username']!r}.") from None
+        user = user_named(options["username"])
         try:
             ApiToken._meta.get_field("name").clean(options["name"], None)
         except ValidationError as exc:

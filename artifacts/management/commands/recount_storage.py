@@ -1,7 +1,7 @@
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from artifacts.services.usage import recount_storage
+from pipeline.lib.commands import user_named
 from pipeline.lib.numbers import binary_size
 
 BYTES = {"file_bytes", "bundle_bytes"}
@@ -17,11 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--user", metavar="USERNAME", help="Only this user's counters")
 
     def handle(self, *args, **options):
-        user = None
-        if options["user"]:
-            user = get_user_model().objects.filter(username=options["user"]).first()
-            if user is None:
-                raise CommandError(f"No user named {options['user']!r}.")
+        user = user_named(options["user"]) if options["user"] else None
         drifts = recount_storage(user)
         for drift in drifts:
             parts = []

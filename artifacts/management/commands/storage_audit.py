@@ -1,7 +1,7 @@
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from artifacts.services.storage_audit import audit, fix
+from pipeline.lib.commands import user_named
 
 
 class Command(BaseCommand):
@@ -22,11 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--fix", action="store_true", help="Delete orphans, reset bundles whose zip is gone.")
 
     def handle(self, *args, **options):
-        user = None
-        if options["user"]:
-            user = get_user_model().objects.filter(username=options["user"]).first()
-            if user is None:
-                raise CommandError(f"No user named {options['user']!r}.")
+        user = user_named(options["user"]) if options["user"] else None
         report = audit(user)
         for orphan in report.orphans:
             self.stdout.write(f"orphan  {orphan.key}  ({orphan.reason})")
