@@ -64,8 +64,10 @@ def test_create_copy_and_revoke_in_the_browser(browser, live_server, user, size)
     page.goto(f"{live_server.url}/account/tokens")
     assert raw not in page.content()
     page.get_by_role("link", name="Revoke").click()
+    revoke = page.get_by_role("button", name="Revoke token")
+    revoke.wait_for()  # the confirmation page has loaded, not the list still unloading
     assert no_sideways_scroll(page)
-    page.get_by_role("button", name="Revoke token").click()
+    revoke.click()
     page.get_by_text("No active tokens").wait_for()
     assert ApiToken.objects.authenticate(raw) is None
     assert not errors
