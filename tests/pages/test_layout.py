@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.factories import make_job
+from tests.factories import make_artifact, make_job
 from tests.page_text import text
 
 pytestmark = pytest.mark.django_db
@@ -49,3 +49,22 @@ def test_navigation_marks_the_current_section(alice, alice_client):
     assert current("/training/jobs") == ["Jobs"]
     assert current(f"/training/jobs/{job.pk}") == ["Jobs"]
     assert current("/notifications") == []
+
+
+def test_icons_are_inline_svg_hidden_from_screen_readers(alice, alice_client):
+    """Every icon a page draws is an inline SVG with its shapes, marked decorative; a model tile
+    carries its cube and arrow."""
+    make_artifact(alice)
+    html = alice_client.get("/models").content.decode()
+    icons = re.findall(r'<svg class="icon[^"]*"[^>]*>(.*?)</svg>', html)
+    assert icons and all(shapes.startswith("<") for shapes in icons)  # no empty icon on the page
+    assert '<svg class="icon model-card__icon"' in html
+    assert html.count('aria-hidden="true" focusable="false"') >= len(icons)
+
+
+def test_icon_tag_escapes_its_class_and_draws_nothing_for_an_unknown_name():
+    from django.template import engines
+
+    render = engines["django"].from_string("{% load icons %}{% icon name class=cls %}").render
+    assert '<svg class="icon a&lt;b"' in render({"name": "x", "cls": "a<b"})
+    assert render({"name": "nope", "cls": ""}).endswith('focusable="false"></svg>')
