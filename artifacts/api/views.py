@@ -7,6 +7,7 @@ Errors are raised and shaped by the project's one exception handler (``pipeline.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any, cast
 
@@ -78,8 +79,10 @@ class ModelPagination(EnvelopePagination):
         return super().count(queryset, request, view)
 
 
-def list_deferred_fields(serializer_class: type[BaseSerializer[Any]]) -> list[str]:
-    """The artifact's and its job's columns the list serializer does not show (for ``defer``)."""
+@functools.cache
+def list_deferred_fields(serializer_class: type[BaseSerializer[Any]]) -> tuple[str, ...]:
+    """The artifact's and its job's columns the list serializer does not show (for ``defer``);
+    worked out once per serializer class."""
     shown = set(getattr(getattr(serializer_class, "Meta", None), "fields", ()))
     deferred = [
         field.name
@@ -94,7 +97,7 @@ def list_deferred_fields(serializer_class: type[BaseSerializer[Any]]) -> list[st
             for field in TrainingJob._meta.concrete_fields
             if not (field.primary_key or field.is_relation or field.name in job_shown)
         ]
-    return deferred
+    return tuple(deferred)
 
 
 @extend_schema_view(
