@@ -5,9 +5,8 @@
 a client paging until the list is empty never sees an error. ``PAGE_SIZE`` is the one page size of
 the project: the API's default ``limit`` and the pages' fixed size.
 
-A page costs the same at any depth (:func:`page_rows`): past the first, its primary keys are picked
-first by a narrow query the database answers from the ordering's index alone, then only those rows
-are read.
+A page costs the same at any depth (:func:`page_rows`): its primary keys are picked first by a
+narrow query the database answers from the ordering's index alone, then only those rows are read.
 Past the middle the keys are picked from the other end, in reverse order, so no page skips more
 than half the list.
 """
@@ -38,8 +37,6 @@ def page_rows(queryset: QuerySet[Any], offset: int, limit: int, total: int) -> l
     """
     if offset >= total or limit <= 0:
         return []
-    if offset == 0:  # nothing to skip: one plain LIMIT query walks the same index
-        return list(queryset[:limit])
     keys = queryset.values("pk")
     from_end = total - offset - limit
     if from_end < offset:  # nearer the far end: walk the index backwards
