@@ -7,7 +7,6 @@ Errors are raised and shaped by the project's one exception handler (``pipeline.
 
 from __future__ import annotations
 
-import functools
 import uuid
 from typing import Any, cast
 
@@ -38,7 +37,7 @@ from artifacts.api.serializers import (
 )
 from artifacts.filters import ModelFilters
 from artifacts.health.verdict import health_of
-from artifacts.models import ModelArtifact, ModelArtifactQuerySet
+from artifacts.models import ModelArtifact, ModelArtifactQuerySet, with_owner
 from artifacts.services import comparison
 from artifacts.services.editing import update_display
 from artifacts.services.grants import NoFilesAvailable, SigningFailed, UnknownFiles, grant_download
@@ -79,10 +78,14 @@ class ModelPagination(EnvelopePagination):
         return super().count(queryset, request, view)
 
 
-@functools.cache
+_deferred_by_serializer: dict[type[Any], tuple[str, ...]] = {}
+
+
 def list_deferred_fields(serializer_class: type[BaseSerializer[Any]]) -> tuple[str, ...]:
     """The artifact's and its job's columns the list serializer does not show (for ``defer``);
     worked out once per serializer class."""
+    if serializer_class in _deferred_by_serializer:
+        return _deferred_by_serializer[serializer_class]
     shown = set(getattr(getattr(serializer_class, "Meta", None), "fields", ()))
     deferred = [
         field.name
@@ -97,7 +100,8 @@ def list_deferred_fields(serializer_class: type[BaseSerializer[Any]]) -> tuple[s
             for field in TrainingJob._meta.concrete_fields
             if not (field.primary_key or field.is_relation or field.name in job_shown)
         ]
-    return tuple(deferred)
+    _deferred_by_serializer[serializer_class] = tuple(deferred)
+    return _deferred_by_serializer[serializer_class]
 
 
 @extend_schema_view(
@@ -160,6 +164,10 @@ class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
             queryset = self.list_columns(queryset)
         return queryset
 
+    def paginate_queryset(self, queryset: Any) -> Any:
+        page = super().paginate_queryset(queryset)
+        return None if page is None else with_owner(page, self.request.user)
+
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         """The list's query parameters, validated here (a bad one is a 400 naming it); a single
         model ignores them."""
@@ -180,6 +188,7 @@ class ModelArtifactViewSet(DeliveryActionsMixin, viewsets.ReadOnlyModelViewSet):
         model = queryset.filter(pk=model_id).first()
         if model is None:
             raise exceptions.NotFound(MODEL_NOT_FOUND)
+        with_owner([model], self.request.user)
         self.check_object_permissions(self.request, model)
         return model
 

@@ -7,6 +7,7 @@ from artifacts.models.artifact import (
     ModelArtifact,
     ModelArtifactQuerySet,
     retention_cutoff,
+    with_owner,
 )
 from artifacts.models.delivery import Bundle, BundleQuerySet, DownloadGrant
 from artifacts.models.ingest import ArtifactIngest, ArtifactIngestQuerySet, IngestOverview
@@ -31,4 +32,5 @@ __all__ = [
     "StorageUsage",
     "StorageUsageQuerySet",
     "retention_cutoff",
+    "with_owner",
 ]

@@ -21,6 +21,16 @@ def retention_cutoff(now: datetime | None = None) -> datetime:
     return (now or timezone.now()) - timedelta(days=settings.ARTIFACT_RETENTION_DAYS)
 
 
+def with_owner(models: list[ModelArtifact], owner: Any) -> list[ModelArtifact]:
+    """Give each model's repository (``with_registry``) its owner when that is ``owner``, the user
+    the list was scoped to, so ``repository.full_name`` reads no users row; any other repository
+    keeps reading its own."""
+    for model in models:
+        if model.repository.user_id == owner.pk:
+            model.repository.user = owner
+    return models
+
+
 class ModelArtifactQuerySet(models.QuerySet["ModelArtifact"]):
     # How a models list can be sorted (the API's ``sort``, the page's sort menu): newest first,
     # or best score first. ``-id`` last keeps pages stable when timestamps tie.
@@ -51,9 +61,10 @@ class ModelArtifactQuerySet(models.QuerySet["ModelArtifact"]):
         return self.filter(user=user)
 
     def with_registry(self) -> ModelArtifactQuerySet:
-        """Each model's repository (and its owner, for ``ns/repo``) and ``alias_names``: the aliases
-        pointing at it, comma-separated, read in the same query."""
-        return self.select_related("repository__user").annotate(alias_names=alias_names_of(OuterRef("pk")))
+        """Each model's repository and ``alias_names``: the aliases pointing at it, comma-separated,
+        read in the same query. The repository's owner (the ``ns`` of ``ns/repo``) is not joined:
+        the models are the signed-in user's, and :func:`with_owner` hands that user over."""
+        return self.select_related("repository").annotate(alias_names=alias_names_of(OuterRef("pk")))
 
     def purgeable(self) -> ModelArtifactQuerySet:
         """Deleted longer ago than ``ARTIFACT_RETENTION_DAYS``: due to be removed for good."""
