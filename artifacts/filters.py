@@ -9,7 +9,7 @@ value does: the API answers 400 naming the parameter (:class:`ModelListFilter` v
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
@@ -19,7 +19,7 @@ from django.http import QueryDict
 from rest_framework import serializers
 
 from artifacts.health.quality import CONVERGENCE_LABELS
-from artifacts.models import ModelArtifactQuerySet
+from artifacts.models import ArtifactFacetCount, ModelArtifact, ModelArtifactQuerySet
 from artifacts.models.registry import ALIAS_NAME_MAX_LENGTH
 
 SORTS = tuple(ModelArtifactQuerySet.SORTS)
@@ -69,6 +69,15 @@ class ModelListFilter(serializers.Serializer):
         validators=[RegexValidator(r"^[^\x00]+$", "Null characters are not allowed.")],
         help_text="Name contains (case-insensitive).",
     )
+
+
+FILTER_NAMES = ("dataset", "min_score", "convergence", "q", "verdicts", "repository", "alias")
+
+
+def facet_total(user: Any, facet: str, counted: Callable[[str], bool]) -> int:
+    """The user's live models whose ``facet`` value is one ``counted`` keeps, from the facet counts."""
+    rows = ArtifactFacetCount.objects.filter(user_id=user.pk, facet=facet).values_list("value", "live")
+    return sum(live for value, live in rows if counted(value))
 
 
 @dataclass(frozen=True)
@@ -127,15 +136,22 @@ class ModelFilters:
     @property
     def active(self) -> bool:
         """Whether anything narrows the list (sorting does not)."""
-        return bool(
-            self.dataset
-            or self.min_score
-            or self.convergence
-            or self.q
-            or self.verdicts
-            or self.repository
-            or self.alias
-        )
+        return any(getattr(self, name) for name in FILTER_NAMES)
+
+    def count(self, user: Any, filtered: ModelArtifactQuerySet) -> int:
+        """How many models ``filtered`` (these filters applied to ``user``'s live models) holds,
+        exactly. Nothing filtered: the live count; one score, verdict or convergence filter alone:
+        the per-user facet counts (migration 0014's triggers); anything else is counted."""
+        given = {name for name in FILTER_NAMES if getattr(self, name)}
+        if not given:
+            return ModelArtifact.objects.live_count(user)
+        if given == {"min_score"}:
+            return facet_total(user, ArtifactFacetCount.SCORE, lambda v: v.isdigit() and int(v) >= self.min_score)
+        if given == {"verdicts"}:
+            return facet_total(user, ArtifactFacetCount.VERDICT, lambda v: v in self.verdicts)
+        if given == {"convergence"}:
+            return facet_total(user, ArtifactFacetCount.CONVERGENCE, lambda v: v == self.convergence)
+        return filtered.count()
 
     def apply(self, queryset: ModelArtifactQuerySet) -> ModelArtifactQuerySet:
         return queryset.browse(

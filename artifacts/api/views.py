@@ -73,8 +73,8 @@ class ModelPagination(EnvelopePagination):
 
     def count(self, queryset: Any, request: Request, view: Any = None) -> int:
         filters = getattr(view, "list_filters", None)
-        if filters is not None and not filters.active:
-            return ModelArtifact.objects.live_count(request.user)  # nothing filtered: every live model
+        if filters is not None:  # the live list: its filters know its length
+            return filters.count(request.user, queryset)
         return super().count(queryset, request, view)
 
 

@@ -2,6 +2,7 @@
 repositories and aliases they are revisions of, and the per-user storage counters."""
 
 from artifacts.models.artifact import (
+    ArtifactFacetCount,
     ArtifactFile,
     LiveArtifactCount,
     ModelArtifact,
@@ -17,6 +18,7 @@ from artifacts.models.usage import StorageUsage, StorageUsageQuerySet
 __all__ = [
     "Alias",
     "AliasMove",
+    "ArtifactFacetCount",
     "ArtifactFile",
     "ArtifactIngest",
     "ArtifactIngestQuerySet",

@@ -304,6 +304,34 @@ class LiveArtifactCount(models.Model):
         return f"{self.live} live artifacts of {self.user_id}"
 
 
+class ArtifactFacetCount(models.Model):
+    """How many of a user's live artifacts have each score, verdict and convergence label, so a
+    list filtered by one of them alone knows its length without counting rows.
+
+    Kept exact by database triggers on ``lora_model_artifacts`` (migration 0014), like
+    :class:`LiveArtifactCount`: every insert, delete and change of the owner, ``deleted_at``,
+    ``quality_score``, ``verdict`` or the convergence label moves the counts in the same
+    transaction, whatever wrote the row. Never written by the code.
+    """
+
+    SCORE, VERDICT, CONVERGENCE = "score", "verdict", "convergence"
+
+    # No foreign key constraint: the triggers must be able to write the rows of a user being deleted.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    facet = models.CharField(max_length=16)
+    value = models.TextField()
+    live = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "lora_artifact_facet_counts"
+        constraints = [models.UniqueConstraint(fields=["user", "facet", "value"], name="artifact_facet_count_key")]
+
+    def __str__(self) -> str:
+        return f"{self.live} live artifacts of {self.user_id} with {self.facet} {self.value}"
+
+
 class ArtifactFile(models.Model):
     artifact = models.ForeignKey(ModelArtifact, on_delete=models.CASCADE, related_name="files")
     filename = models.CharField(max_length=255)

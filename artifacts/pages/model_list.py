@@ -85,7 +85,7 @@ def model_list(request: HttpRequest) -> HttpResponse:
     models = filters.apply(visible).select_related("dataset", "job").defer(*CARD_DEFERRED)
 
     owned_total = ModelArtifact.objects.live_count(request.user)
-    matching = PageSlice(models, count=None if filters.active else owned_total)
+    matching = PageSlice(models, count=filters.count(request.user, models) if filters.active else owned_total)
     paginator = Paginator(cast(Any, matching), PAGE_SIZE)  # a sliceable with count()
     number, page_notice = page_number(request.GET.get("page"), paginator.num_pages)
     page = paginator.page(number)

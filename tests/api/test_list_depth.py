@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from artifacts.models import LiveArtifactCount, ModelArtifact, Repository
+from artifacts.models import ArtifactFacetCount, LiveArtifactCount, ModelArtifact, Repository
 from pipeline.lib.api.pagination import page_rows
 from pipeline.models import Dataset, TrainingJob
 
@@ -170,3 +170,62 @@ def test_a_search_finds_what_a_case_insensitive_contains_finds(alice, bob, alice
     ModelArtifact.objects.filter(name="Straße").update(name="poetry street")
     assert found("poetry") == {"Poetry plain", "poetry street"}
     assert alice_client.get("/api/models", {"q": "POETRY"}).json()["data"]["pagination"]["total"] == 2
+
+
+def facet_counts() -> dict:
+    """The stored facet counts, without the zeros a model leaving a facet value leaves behind."""
+    rows = ArtifactFacetCount.objects.values_list("user_id", "facet", "value", "live")
+    return {(user, facet, value): live for user, facet, value, live in rows if live}
+
+
+def true_facet_counts(*users) -> dict:
+    counts: dict = {}
+    for user in users:
+        for model in ModelArtifact.objects.visible_to(user):
+            label = (model.quality_metrics or {}).get("convergence_quality")
+            pairs = [("score", str(model.quality_score)), ("verdict", model.verdict)]
+            pairs += [("convergence", label)] if isinstance(label, str) else []
+            for facet, value in pairs:
+                counts[(user.pk, facet, value)] = counts.get((user.pk, facet, value), 0) + 1
+    return counts
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_facet_counts_stay_exact_whatever_writes_the_rows(alice, bob, alice_client):
+    from tests.factories import make_artifact
+
+    made = bulk_artifacts(alice, 10)
+    make_artifact(alice, quality_metrics={"convergence_quality": "overfitting detected"})
+    make_artifact(alice, quality_metrics={"convergence_quality": 3})  # not a label: not counted
+    make_artifact(bob, verdict="unusable")
+    assert facet_counts() == true_facet_counts(alice, bob)
+    assert facet_counts()[(alice.pk, "convergence", "good")] == 10
+
+    ModelArtifact.objects.filter(pk=made[0].pk).update(quality_score=1, verdict="warnings")
+    ModelArtifact.objects.filter(pk=made[1].pk).update(quality_metrics={"convergence_quality": "poor"})
+    made[2].deleted_at = timezone.now()
+    made[2].save()
+    ModelArtifact.objects.filter(pk=made[3].pk).update(user=bob)
+    ModelArtifact.objects.filter(pk=made[2].pk).update(quality_score=5)  # deleted: counts nothing
+    ModelArtifact.objects.filter(pk=made[4].pk).delete()
+    made[5].name = "renamed"
+    made[5].save()
+    assert facet_counts() == true_facet_counts(alice, bob)
+
+    ModelArtifact.objects.filter(pk=made[2].pk).update(deleted_at=None)  # restored, with its new score
+    assert alice_client.delete(f"/api/models/{made[6].pk}").status_code in (200, 204)
+    assert facet_counts() == true_facet_counts(alice, bob)
+
+    mine = ModelArtifact.objects.visible_to(alice)
+    for query, matching in (
+        ("min_score=3", mine.filter(quality_score__gte=3)),
+        ("verdict=ok,warnings", mine.filter(verdict__in=["ok", "warnings"])),
+        ("convergence=good", mine.filter(quality_metrics__convergence_quality="good")),
+        ("min_score=3&verdict=ok", mine.filter(quality_score__gte=3, verdict="ok")),
+    ):
+        total = alice_client.get(f"/api/models?{query}").json()["data"]["pagination"]["total"]
+        assert total == matching.count() > 0, query
+        assert alice_client.get(f"/models?{query}").context["total"] == total, query
+
+    bob.delete()  # the account and its models go; its counts stay behind at zero
+    assert facet_counts() == true_facet_counts(alice)
