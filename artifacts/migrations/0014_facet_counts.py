@@ -37,10 +37,15 @@ POSTGRES_TRIGGERS = [
             HAVING SUM(delta) <> 0
             ORDER BY user_id, facet, value
         LOOP
-            INSERT INTO lora_artifact_facet_counts (user_id, facet, value, live)
-            VALUES (change.user_id, change.facet, change.value, change.delta)
-            ON CONFLICT (user_id, facet, value)
-            DO UPDATE SET live = lora_artifact_facet_counts.live + EXCLUDED.live;
+            IF change.delta > 0 THEN
+                INSERT INTO lora_artifact_facet_counts (user_id, facet, value, live)
+                VALUES (change.user_id, change.facet, change.value, change.delta)
+                ON CONFLICT (user_id, facet, value)
+                DO UPDATE SET live = lora_artifact_facet_counts.live + EXCLUDED.live;
+            ELSE  -- a count is only ever lowered, never created below zero
+                UPDATE lora_artifact_facet_counts SET live = live + change.delta
+                WHERE user_id = change.user_id AND facet = change.facet AND value = change.value;
+            END IF;
         END LOOP;
         RETURN NULL;
     END
@@ -69,13 +74,13 @@ POSTGRES_BACKFILL = f"""
 """
 
 
-def sqlite_facets(row: str, delta: str, where: str = "1") -> str:
-    """The same pairs for SQLite, as rows to add ``delta`` to, for ``row`` when ``where`` holds."""
+def sqlite_facets(row: str, where: str = "1") -> str:
+    """The same pairs for SQLite, as rows counting 1 each, for ``row`` when ``where`` holds."""
     return (
-        f"SELECT {row}.user_id, 'convergence', json_extract({row}.quality_metrics, '$.convergence_quality'), {delta} "
+        f"SELECT {row}.user_id, 'convergence', json_extract({row}.quality_metrics, '$.convergence_quality'), 1 "
         f"WHERE ({where}) AND json_type({row}.quality_metrics, '$.convergence_quality') = 'text' "
-        f"UNION ALL SELECT {row}.user_id, 'score', CAST({row}.quality_score AS TEXT), {delta} WHERE {where} "
-        f"UNION ALL SELECT {row}.user_id, 'verdict', {row}.verdict, {delta} WHERE {where}"
+        f"UNION ALL SELECT {row}.user_id, 'score', CAST({row}.quality_score AS TEXT), 1 WHERE {where} "
+        f"UNION ALL SELECT {row}.user_id, 'verdict', {row}.verdict, 1 WHERE {where}"
     )
 
 
@@ -86,16 +91,27 @@ def sqlite_add(rows: str) -> str:
     )
 
 
+def sqlite_remove(row: str, where: str = "1") -> str:
+    """Lower the counts of ``row``'s pairs when ``where`` holds (never creating a row below zero)."""
+    return (
+        f"UPDATE lora_artifact_facet_counts SET live = live - 1 WHERE ({where}) AND user_id = {row}.user_id AND ("
+        f"(facet = 'convergence' AND json_type({row}.quality_metrics, '$.convergence_quality') = 'text' "
+        f"AND value = json_extract({row}.quality_metrics, '$.convergence_quality')) "
+        f"OR (facet = 'score' AND value = CAST({row}.quality_score AS TEXT)) "
+        f"OR (facet = 'verdict' AND value = {row}.verdict));"
+    )
+
+
 # SQLite runs one write transaction at a time: no lock order to keep.
 SQLITE_TRIGGERS = [
     "CREATE TRIGGER lora_artifact_facet_insert AFTER INSERT ON lora_model_artifacts "
-    f"WHEN NEW.deleted_at IS NULL BEGIN {sqlite_add(sqlite_facets('NEW', '1'))} END",
+    f"WHEN NEW.deleted_at IS NULL BEGIN {sqlite_add(sqlite_facets('NEW'))} END",
     "CREATE TRIGGER lora_artifact_facet_delete AFTER DELETE ON lora_model_artifacts "
-    f"WHEN OLD.deleted_at IS NULL BEGIN {sqlite_add(sqlite_facets('OLD', '-1'))} END",
+    f"WHEN OLD.deleted_at IS NULL BEGIN {sqlite_remove('OLD')} END",
     "CREATE TRIGGER lora_artifact_facet_update AFTER UPDATE OF user_id, deleted_at, quality_score, verdict, "
     "quality_metrics ON lora_model_artifacts WHEN OLD.deleted_at IS NULL OR NEW.deleted_at IS NULL BEGIN "
-    f"{sqlite_add(sqlite_facets('OLD', '-1', 'OLD.deleted_at IS NULL'))} "
-    f"{sqlite_add(sqlite_facets('NEW', '1', 'NEW.deleted_at IS NULL'))} END",
+    f"{sqlite_remove('OLD', 'OLD.deleted_at IS NULL')} "
+    f"{sqlite_add(sqlite_facets('NEW', 'NEW.deleted_at IS NULL'))} END",
 ]
 SQLITE_DROP = [f"DROP TRIGGER IF EXISTS lora_artifact_facet_{name}" for name in ("insert", "delete", "update")]
 SQLITE_BACKFILL = sqlite_add(
@@ -127,6 +143,16 @@ def add_facet_counts(apps, schema_editor):
     for statement in statements:
         schema_editor.execute(statement)
     schema_editor.execute(backfill)
+
+
+def restore_sqlite_facet_triggers(apps, schema_editor):
+    """For a later migration that rebuilds ``lora_model_artifacts`` on SQLite (as altering some of
+    its columns does): the rebuild drops the table's triggers, so it runs this afterwards, as 0009
+    and 0012 run 0008's ``restore_sqlite_count_triggers``. The counts stay right: the copy fires no
+    trigger."""
+    if schema_editor.connection.vendor == "sqlite":
+        for statement in SQLITE_DROP + SQLITE_TRIGGERS:
+            schema_editor.execute(statement)
 
 
 def drop_facet_counts(apps, schema_editor):

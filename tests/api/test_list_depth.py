@@ -172,9 +172,9 @@ def test_a_search_finds_what_a_case_insensitive_contains_finds(alice, bob, alice
     assert alice_client.get("/api/models", {"q": "POETRY"}).json()["data"]["pagination"]["total"] == 2
 
 
-def facet_counts() -> dict:
-    """The stored facet counts, without the zeros a model leaving a facet value leaves behind."""
-    rows = ArtifactFacetCount.objects.values_list("user_id", "facet", "value", "live")
+def facet_counts(*users) -> dict:
+    """The users' stored facet counts, without the zeros a model leaving a facet value leaves behind."""
+    rows = ArtifactFacetCount.objects.filter(user__in=users).values_list("user_id", "facet", "value", "live")
     return {(user, facet, value): live for user, facet, value, live in rows if live}
 
 
@@ -198,8 +198,8 @@ def test_the_facet_counts_stay_exact_whatever_writes_the_rows(alice, bob, alice_
     make_artifact(alice, quality_metrics={"convergence_quality": "overfitting detected"})
     make_artifact(alice, quality_metrics={"convergence_quality": 3})  # not a label: not counted
     make_artifact(bob, verdict="unusable")
-    assert facet_counts() == true_facet_counts(alice, bob)
-    assert facet_counts()[(alice.pk, "convergence", "good")] == 10
+    assert facet_counts(alice, bob) == true_facet_counts(alice, bob)
+    assert facet_counts(alice)[(alice.pk, "convergence", "good")] == 10
 
     ModelArtifact.objects.filter(pk=made[0].pk).update(quality_score=1, verdict="warnings")
     ModelArtifact.objects.filter(pk=made[1].pk).update(quality_metrics={"convergence_quality": "poor"})
@@ -210,11 +210,11 @@ def test_the_facet_counts_stay_exact_whatever_writes_the_rows(alice, bob, alice_
     ModelArtifact.objects.filter(pk=made[4].pk).delete()
     made[5].name = "renamed"
     made[5].save()
-    assert facet_counts() == true_facet_counts(alice, bob)
+    assert facet_counts(alice, bob) == true_facet_counts(alice, bob)
 
     ModelArtifact.objects.filter(pk=made[2].pk).update(deleted_at=None)  # restored, with its new score
     assert alice_client.delete(f"/api/models/{made[6].pk}").status_code in (200, 204)
-    assert facet_counts() == true_facet_counts(alice, bob)
+    assert facet_counts(alice, bob) == true_facet_counts(alice, bob)
 
     mine = ModelArtifact.objects.visible_to(alice)
     for query, matching in (
@@ -227,5 +227,11 @@ def test_the_facet_counts_stay_exact_whatever_writes_the_rows(alice, bob, alice_
         assert total == matching.count() > 0, query
         assert alice_client.get(f"/models?{query}").context["total"] == total, query
 
+    bob_id = bob.pk
     bob.delete()  # the account and its models go; its counts stay behind at zero
-    assert facet_counts() == true_facet_counts(alice)
+    assert facet_counts(alice) == true_facet_counts(alice)
+    assert not ArtifactFacetCount.objects.filter(user_id=bob_id).exclude(live=0).exists()
+
+    ArtifactFacetCount.objects.filter(user=alice).delete()  # a count the rows were never counted in
+    ModelArtifact.objects.filter(pk=made[7].pk).delete()
+    assert not ArtifactFacetCount.objects.filter(live__lt=0).exists()  # lowered only where it exists
