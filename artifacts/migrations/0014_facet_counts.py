@@ -74,13 +74,25 @@ POSTGRES_BACKFILL = f"""
 """
 
 
-def sqlite_facets(row: str, where: str = "1") -> str:
-    """The same pairs for SQLite, as rows counting 1 each, for ``row`` when ``where`` holds."""
+def sqlite_pairs(row: str) -> tuple[tuple[str, str, str], ...]:
+    """The same pairs for SQLite, once: (facet, value, when the row has one)."""
     return (
-        f"SELECT {row}.user_id, 'convergence', json_extract({row}.quality_metrics, '$.convergence_quality'), 1 "
-        f"WHERE ({where}) AND json_type({row}.quality_metrics, '$.convergence_quality') = 'text' "
-        f"UNION ALL SELECT {row}.user_id, 'score', CAST({row}.quality_score AS TEXT), 1 WHERE {where} "
-        f"UNION ALL SELECT {row}.user_id, 'verdict', {row}.verdict, 1 WHERE {where}"
+        (
+            "convergence",
+            f"json_extract({row}.quality_metrics, '$.convergence_quality')",
+            f"json_type({row}.quality_metrics, '$.convergence_quality') = 'text'",
+        ),
+        ("score", f"CAST({row}.quality_score AS TEXT)", "1"),
+        ("verdict", f"{row}.verdict", "1"),
+    )
+
+
+def sqlite_facets(row: str, where: str = "1", source: str = "") -> str:
+    """``row``'s pairs as rows counting 1 each, when ``where`` holds (``source``: a FROM clause)."""
+    return " UNION ALL ".join(
+        f"SELECT {row}.user_id AS user_id, '{facet}' AS facet, {value} AS value, 1 AS n {source} "
+        f"WHERE ({where}) AND {present}"
+        for facet, value, present in sqlite_pairs(row)
     )
 
 
@@ -93,12 +105,12 @@ def sqlite_add(rows: str) -> str:
 
 def sqlite_remove(row: str, where: str = "1") -> str:
     """Lower the counts of ``row``'s pairs when ``where`` holds (never creating a row below zero)."""
+    matches = " OR ".join(
+        f"(facet = '{facet}' AND {present} AND value = {value})" for facet, value, present in sqlite_pairs(row)
+    )
     return (
-        f"UPDATE lora_artifact_facet_counts SET live = live - 1 WHERE ({where}) AND user_id = {row}.user_id AND ("
-        f"(facet = 'convergence' AND json_type({row}.quality_metrics, '$.convergence_quality') = 'text' "
-        f"AND value = json_extract({row}.quality_metrics, '$.convergence_quality')) "
-        f"OR (facet = 'score' AND value = CAST({row}.quality_score AS TEXT)) "
-        f"OR (facet = 'verdict' AND value = {row}.verdict));"
+        "UPDATE lora_artifact_facet_counts SET live = live - 1 "
+        f"WHERE ({where}) AND user_id = {row}.user_id AND ({matches});"
     )
 
 
@@ -115,17 +127,8 @@ SQLITE_TRIGGERS = [
 ]
 SQLITE_DROP = [f"DROP TRIGGER IF EXISTS lora_artifact_facet_{name}" for name in ("insert", "delete", "update")]
 SQLITE_BACKFILL = sqlite_add(
-    "SELECT user_id, facet, value, COUNT(*) FROM ("
-    + " UNION ALL ".join(
-        f"SELECT a.user_id AS user_id, {facet} AS facet, {value} AS value FROM lora_model_artifacts AS a "
-        f"WHERE a.deleted_at IS NULL{extra}"
-        for facet, value, extra in (
-            ("'convergence'", "json_extract(a.quality_metrics, '$.convergence_quality')",
-             " AND json_type(a.quality_metrics, '$.convergence_quality') = 'text'"),
-            ("'score'", "CAST(a.quality_score AS TEXT)", ""),
-            ("'verdict'", "a.verdict", ""),
-        )
-    )
+    "SELECT user_id, facet, value, SUM(n) FROM ("
+    + sqlite_facets("a", "a.deleted_at IS NULL", source="FROM lora_model_artifacts AS a")
     + ") WHERE true GROUP BY user_id, facet, value"
 )
 
