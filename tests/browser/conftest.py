@@ -145,7 +145,11 @@ def card_names(page) -> list[str]:
 
 
 def assert_no_horizontal_overflow(page) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    # Measured once the document is loaded: between a click and the next page there is no document.
+    page.wait_for_load_state("load")
+    root = "document.documentElement"
+    measured = page.wait_for_function(f"{root} && {{overflow: {root}.scrollWidth - {root}.clientWidth}}")
+    overflow = measured.json_value()["overflow"]
     assert overflow <= 0, f"page is {overflow}px wider than the viewport"
 
 

@@ -92,6 +92,7 @@ def test_repository_pages_fit_a_phone_and_an_alias_moves_through_its_confirm_ste
     row = page.locator(f"[data-testid=revision-row][data-commit='{older.commit}']")
     row.locator("input[name=alias]").fill("staging")
     row.get_by_role("button", name="Point here…").click()
+    page.get_by_role("button", name="Move staging").wait_for()  # the confirm page has loaded
     assert_no_horizontal_overflow(page)
     assert page.get_by_test_id("unusable-reasons").is_visible()
     screenshot(page, "phone-repo-alias-force")
