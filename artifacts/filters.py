@@ -15,11 +15,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.validators import RegexValidator
+from django.db.models import Value
+from django.db.models.functions import Upper
 from django.http import QueryDict
 from rest_framework import serializers
 
 from artifacts.health.quality import CONVERGENCE_LABELS
-from artifacts.models import ArtifactFacetCount, ModelArtifact, ModelArtifactQuerySet
+from artifacts.models import ArtifactFacetCount, ArtifactSearchName, ModelArtifact, ModelArtifactQuerySet
 from artifacts.models.registry import ALIAS_NAME_MAX_LENGTH
 
 SORTS = tuple(ModelArtifactQuerySet.SORTS)
@@ -141,7 +143,8 @@ class ModelFilters:
     def count(self, user: Any, filtered: ModelArtifactQuerySet) -> int:
         """How many models ``filtered`` (these filters applied to ``user``'s live models) holds,
         exactly. Nothing filtered: the live count; one score, verdict or convergence filter alone:
-        the per-user facet counts (migration 0014's triggers); anything else is counted."""
+        the per-user facet counts (migration 0014's triggers); a name search alone: the narrow
+        table of live names (migration 0015's triggers); anything else is counted."""
         given = {name for name in FILTER_NAMES if getattr(self, name)}
         if not given:
             return ModelArtifact.objects.live_count(user)
@@ -151,6 +154,10 @@ class ModelFilters:
             return facet_total(user, ArtifactFacetCount.VERDICT, lambda v: v in self.verdicts)
         if given == {"convergence"}:
             return facet_total(user, ArtifactFacetCount.CONVERGENCE, lambda v: v == self.convergence)
+        if given == {"q"}:
+            return ArtifactSearchName.objects.filter(
+                user_id=user.pk, search_name__contains=Upper(Value(self.q))
+            ).count()
         return filtered.count()
 
     def apply(self, queryset: ModelArtifactQuerySet) -> ModelArtifactQuerySet:

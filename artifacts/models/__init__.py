@@ -4,6 +4,7 @@ repositories and aliases they are revisions of, and the per-user storage counter
 from artifacts.models.artifact import (
     ArtifactFacetCount,
     ArtifactFile,
+    ArtifactSearchName,
     LiveArtifactCount,
     ModelArtifact,
     ModelArtifactQuerySet,
@@ -22,6 +23,7 @@ __all__ = [
     "ArtifactFile",
     "ArtifactIngest",
     "ArtifactIngestQuerySet",
+    "ArtifactSearchName",
     "Bundle",
     "BundleQuerySet",
     "DownloadGrant",

@@ -332,6 +332,35 @@ class ArtifactFacetCount(models.Model):
         return f"{self.live} live artifacts of {self.user_id} with {self.facet} {self.value}"
 
 
+class ArtifactSearchName(models.Model):
+    """The owner and upper-cased name (``search_name``) of each live artifact, in rows of about a
+    hundred bytes, so the total of a name search (``q=``) is counted from a trigram index over
+    this narrow table: its candidates are rechecked here, not in the models table's wide rows.
+
+    Kept exact by database triggers on ``lora_model_artifacts`` (migration 0015), like
+    :class:`ArtifactFacetCount`: a row exists exactly while its artifact is live, with the
+    artifact's owner and name, whatever wrote the artifact. Never written by the code.
+    """
+
+    # No foreign key constraints: the triggers write these rows while their artifact or owner goes.
+    artifact = models.OneToOneField(
+        ModelArtifact, on_delete=models.DO_NOTHING, primary_key=True, db_constraint=False, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    search_name = models.TextField()
+
+    class Meta:
+        db_table = "lora_artifact_search_names"
+        # A small account's search reads its own names from this index; a large account's is served
+        # by the trigram index migration 0015 adds on PostgreSQL.
+        indexes = [models.Index(fields=["user"], include=["search_name"], name="artifact_search_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.search_name} ({self.artifact_id})"
+
+
 class ArtifactFile(models.Model):
     artifact = models.ForeignKey(ModelArtifact, on_delete=models.CASCADE, related_name="files")
     filename = models.CharField(max_length=255)

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from artifacts.models import ArtifactFacetCount, LiveArtifactCount, ModelArtifact, Repository
+from artifacts.models import ArtifactFacetCount, ArtifactSearchName, LiveArtifactCount, ModelArtifact, Repository
 from pipeline.lib.api.pagination import page_rows
 from pipeline.models import Dataset, TrainingJob
 
@@ -190,16 +190,34 @@ def true_facet_counts(*users) -> dict:
     return counts
 
 
+def search_names(*users) -> set:
+    rows = ArtifactSearchName.objects.filter(user__in=users).values_list("artifact_id", "user_id", "search_name")
+    return set(rows)
+
+
+def true_search_names(*users) -> set:
+    return {
+        (model.pk, user.pk, model.name.upper()) for user in users for model in ModelArtifact.objects.visible_to(user)
+    }
+
+
+def assert_counted_exactly(*users) -> None:
+    """The facet counts and the table of live names hold what the rows say."""
+    assert facet_counts(*users) == true_facet_counts(*users)
+    assert search_names(*users) == true_search_names(*users)
+
+
 @pytest.mark.django_db(transaction=True)
-def test_the_facet_counts_stay_exact_whatever_writes_the_rows(alice, bob, alice_client):
+def test_the_facet_counts_and_live_names_stay_exact_whatever_writes_the_rows(alice, bob, alice_client):
     from tests.factories import make_artifact
 
     made = bulk_artifacts(alice, 10)
     make_artifact(alice, quality_metrics={"convergence_quality": "overfitting detected"})
     make_artifact(alice, quality_metrics={"convergence_quality": 3})  # not a label: not counted
     make_artifact(bob, verdict="unusable")
-    assert facet_counts(alice, bob) == true_facet_counts(alice, bob)
+    assert_counted_exactly(alice, bob)
     assert facet_counts(alice)[(alice.pk, "convergence", "good")] == 10
+    make_artifact(alice, name="Legal 100%_v2")  # LIKE's own characters, searched for as text
 
     ModelArtifact.objects.filter(pk=made[0].pk).update(quality_score=1, verdict="warnings")
     ModelArtifact.objects.filter(pk=made[1].pk).update(quality_metrics={"convergence_quality": "poor"})
@@ -210,11 +228,11 @@ def test_the_facet_counts_stay_exact_whatever_writes_the_rows(alice, bob, alice_
     ModelArtifact.objects.filter(pk=made[4].pk).delete()
     made[5].name = "renamed"
     made[5].save()
-    assert facet_counts(alice, bob) == true_facet_counts(alice, bob)
+    assert_counted_exactly(alice, bob)
 
     ModelArtifact.objects.filter(pk=made[2].pk).update(deleted_at=None)  # restored, with its new score
     assert alice_client.delete(f"/api/models/{made[6].pk}").status_code in (200, 204)
-    assert facet_counts(alice, bob) == true_facet_counts(alice, bob)
+    assert_counted_exactly(alice, bob)
 
     mine = ModelArtifact.objects.visible_to(alice)
     for query, matching in (
@@ -222,6 +240,10 @@ def test_the_facet_counts_stay_exact_whatever_writes_the_rows(alice, bob, alice_
         ("verdict=ok,warnings", mine.filter(verdict__in=["ok", "warnings"])),
         ("convergence=good", mine.filter(quality_metrics__convergence_quality="good")),
         ("min_score=3&verdict=ok", mine.filter(quality_score__gte=3, verdict="ok")),
+        ("q=RENAMED", mine.filter(name__icontains="renamed")),
+        ("q=e", mine.filter(name__icontains="e")),
+        ("q=0%25_v", mine.filter(name__icontains="0%_v")),
+        ("q=renamed&min_score=1", mine.filter(name__icontains="renamed", quality_score__gte=1)),
     ):
         total = alice_client.get(f"/api/models?{query}").json()["data"]["pagination"]["total"]
         assert total == matching.count() > 0, query
@@ -229,7 +251,8 @@ def test_the_facet_counts_stay_exact_whatever_writes_the_rows(alice, bob, alice_
 
     bob_id = bob.pk
     bob.delete()  # the account and its models go; its counts stay behind at zero
-    assert facet_counts(alice) == true_facet_counts(alice)
+    assert_counted_exactly(alice)
+    assert not ArtifactSearchName.objects.filter(user_id=bob_id).exists()
     assert not ArtifactFacetCount.objects.filter(user_id=bob_id).exclude(live=0).exists()
 
     ArtifactFacetCount.objects.filter(user=alice).delete()  # a count the rows were never counted in
