@@ -40,8 +40,8 @@ POSTGRES_DROP = [
     "DROP TRIGGER IF EXISTS lora_artifact_search_name_update ON lora_model_artifacts",
     "DROP FUNCTION IF EXISTS lora_artifact_search_name_sync()",
 ]
-# What ``ModelArtifactQuerySet.name_contains`` asks (``search_name LIKE '%Q%'``). Built after the
-# backfill, on a table no one else writes yet.
+# For ``ModelFilters.count``'s ``search_name LIKE '%Q%'`` (the list's own test, ``name_contains``),
+# built after the backfill, on a table no one else writes yet.
 POSTGRES_SEARCH_INDEX = (
     "CREATE INDEX artifact_search_trgm_idx ON lora_artifact_search_names USING gin (search_name gin_trgm_ops)"
 )

@@ -218,6 +218,7 @@ def test_the_facet_counts_and_live_names_stay_exact_whatever_writes_the_rows(ali
     assert_counted_exactly(alice, bob)
     assert facet_counts(alice)[(alice.pk, "convergence", "good")] == 10
     make_artifact(alice, name="Legal 100%_v2")  # LIKE's own characters, searched for as text
+    make_artifact(alice, name="Stored already deleted", deleted_at=timezone.now())
 
     ModelArtifact.objects.filter(pk=made[0].pk).update(quality_score=1, verdict="warnings")
     ModelArtifact.objects.filter(pk=made[1].pk).update(quality_metrics={"convergence_quality": "poor"})
