@@ -158,8 +158,10 @@ class Api:
         """Cheapest authenticated call: proves the URL is a PIPELINE server and the token works."""
         self.json("GET", "/api/models", params={"limit": 1})
 
-    def list_models(self, *, page: int, limit: int, sort: str) -> dict[str, Any]:
-        data = self.json("GET", "/api/models", params={"page": page, "limit": limit, "sort": sort})
+    def list_models(self, *, page: int, limit: int, sort: str, filters: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A page of the list; ``filters`` are the API's query parameters (``q``, ``min_score``, ...)."""
+        params = {"page": page, "limit": limit, "sort": sort, **(filters or {})}
+        data = self.json("GET", "/api/models", params=params)
         return dict(data)
 
     def get_model(self, model_id: str) -> dict[str, Any]:

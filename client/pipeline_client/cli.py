@@ -127,15 +127,37 @@ def models() -> None:
 @click.option("--sort", type=click.Choice(["created_at", "quality"]), default="created_at", show_default=True)
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--limit", type=click.IntRange(1, 100), default=12, show_default=True)
+@click.option("--search", "-s", "q", metavar="TEXT", help="Only models whose name contains TEXT (any case).")
+@click.option("--min-score", type=click.IntRange(1, 5), help="Only models rated at least this (1-5).")
+@click.option(
+    "--verdict",
+    "verdicts",
+    multiple=True,
+    type=click.Choice(["ok", "warnings", "unusable"]),
+    help="Only models with this verdict (repeat for more).",
+)
+@click.option("--convergence", metavar="LABEL", help="Only models with this convergence label, e.g. good.")
+@click.option("--dataset", metavar="ID", help="Only models trained on this dataset.")
+@click.option("--repository", metavar="[NS/]REPO", help="Only revisions of this repository.")
+@click.option("--alias", metavar="NAME", help="Only models an alias of this name points at, e.g. production.")
+@click.option("--deleted", is_flag=True, help="Your recently deleted models instead (restorable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the API's data as JSON.")
-def list_models(sort: str, page: int, limit: int, as_json: bool) -> None:
-    """Your models, newest first (or best first with --sort quality)."""
+def list_models(sort: str, page: int, limit: int, as_json: bool, verdicts: tuple[str, ...], **filters: Any) -> None:
+    """Your models, newest first (or best first with --sort quality), filtered as on the models
+    page; the server checks each filter and says what it refuses."""
+    params = {name: value for name, value in filters.items() if value not in (None, "", False)}
+    if verdicts:
+        params["verdict"] = ",".join(dict.fromkeys(verdicts))
+    empty = "No models match these filters." if params else "No models."
+    if params.pop("deleted", False):
+        params["deleted"] = "true"
+        empty = "No recently deleted models."
     with api() as client:
-        data = client.list_models(page=page, limit=limit, sort=sort)
+        data = client.list_models(page=page, limit=limit, sort=sort, filters=params)
     if as_json:
         click.echo(json.dumps(data, indent=2))
     else:
-        print_models(data)
+        print_models(data, empty=empty)
 
 
 @models.command("show")

@@ -50,12 +50,16 @@ def health_summary(model: dict[str, Any]) -> str:
     return summary.strip() if isinstance(summary, str) else ""
 
 
-def print_models(data: dict[str, Any]) -> None:
+def print_models(data: dict[str, Any], *, empty: str = "No models.") -> None:
+    """A page of the list; ``empty`` is what to say when the whole list is empty."""
     console = Console()
     models = data.get("models") or []
     pagination = data.get("pagination") or {}
     if not models:
-        console.print("No models." if pagination.get("total", 0) == 0 else "No models on this page.")
+        if pagination.get("total", 0):
+            console.print("No models on this page.")
+        else:
+            console.print(empty)
     else:
         # Full IDs (the other commands take them); long names wrap rather than being cut. The
         # verdict and size columns appear when the server sends them (older servers do not).

@@ -165,6 +165,42 @@ def test_models_list_json_sorts_and_pages(env_login, server, alice, bob):
     assert [m["id"] for m in second["models"]] == [str(low.id)]
 
 
+def test_models_list_filters_as_the_models_page_does(env_login, server, alice, bob):
+    from django.utils import timezone
+
+    legal = make_artifact(alice, name="Legal clauses r16", score=5)
+    make_artifact(alice, name="Legal clauses r8", score=2, verdict="warnings")
+    make_artifact(alice, name="SQL helper", score=4, quality_metrics={"convergence_quality": "overfitting detected"})
+    make_artifact(alice, name="Gone legal run", score=5, deleted_at=timezone.now())
+    make_artifact(bob, name="Bob's legal run", score=5)
+
+    def listed(*args: str) -> tuple[list[str], int]:
+        result = run("models", "list", "--json", *args)
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        return sorted(model["name"] for model in data["models"]), data["pagination"]["total"]
+
+    assert listed("--search", "LEGAL") == (["Legal clauses r16", "Legal clauses r8"], 2)
+    assert listed("-s", "legal", "--min-score", "4") == (["Legal clauses r16"], 1)
+    assert listed("--verdict", "warnings", "--verdict", "ok", "--search", "legal")[1] == 2
+    assert listed("--verdict", "warnings") == (["Legal clauses r8"], 1)
+    assert listed("--convergence", "overfitting detected") == (["SQL helper"], 1)
+    assert listed("--repository", legal.repository.name, "--search", "r16") == (["Legal clauses r16"], 1)
+    assert listed("--deleted") == (["Gone legal run"], 1)
+
+    table = run("models", "list", "--search", "no such model")
+    assert table.exit_code == 0, table.output
+    assert "No models match these filters." in table.stdout
+
+    refused = run("models", "list", "--convergence", "superb")
+    assert refused.exit_code == 1
+    assert "convergence" in refused.stderr
+    assert "Traceback" not in refused.output
+    bad_score = run("models", "list", "--min-score", "9")
+    assert bad_score.exit_code == 2  # refused before asking the server
+    assert "--min-score" in bad_score.stderr
+
+
 def test_models_list_table_shows_names_and_stars(env_login, server, alice):
     make_artifact(alice, name="Support bot", score=4)
 
