@@ -88,7 +88,10 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["owner", "type", "-created_at"], name="webhook_event_owner_idx")]
+        indexes = [
+            models.Index(fields=["owner", "type", "-created_at"], name="webhook_event_owner_idx"),
+            models.Index(fields=["created_at"], name="webhook_event_created_idx"),  # the retention's prune
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.id}"

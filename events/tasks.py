@@ -53,6 +53,12 @@ def sweep_due_deliveries() -> int:
     return len(ids)
 
 
+@shared_task(name="events.tasks.prune_old_events", ignore_result=True)
+def prune_old_events() -> int:
+    """Beat, daily: events, deliveries and attempts past ``WEBHOOK_EVENT_RETENTION_DAYS`` go."""
+    return delivery_service.prune_old_events()
+
+
 def queue_after_commit(delivery_ids: list[str]) -> None:
     """Queue sends once the current transaction commits (replays from the API and the pages)."""
     if delivery_ids:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods, require_POST
 
 from events import tasks
@@ -62,6 +64,7 @@ def _detail(
     secret: str = "",
     status: int = 200,
 ) -> HttpResponse:
+    now = timezone.now()
     deliveries = Delivery.objects.visible_to(request.user).filter(endpoint=endpoint).select_related("event")
     state = request.GET.get("state", "")
     if state in Delivery.State.values:
@@ -76,12 +79,14 @@ def _detail(
     context = {
         "endpoint": endpoint,
         "form": form or EndpointEditForm(initial=initial),
-        "replay_form": ReplaySinceForm(initial={"since": timezone.now() - timedelta(days=1)}),
+        "replay_form": ReplaySinceForm(initial={"since": now - timedelta(days=1)}),
         "secret": secret,
         "page": page,
         "state": state,
         "states": Delivery.State.choices,
         "previous_secret_valid": len(endpoint.signing_secrets()) > 1,
+        "disabled_after": timesince(now - timedelta(seconds=settings.WEBHOOK_DISABLE_AFTER_SECONDS), now),
+        "retention_days": settings.WEBHOOK_EVENT_RETENTION_DAYS,
     }
     return render(request, "events/endpoint_detail.html", context, status=status)
 

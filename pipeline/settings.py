@@ -253,6 +253,10 @@ WEBHOOK_DISABLE_AFTER_SECONDS = env_int("WEBHOOK_DISABLE_AFTER_SECONDS", 3 * 864
 # Development, tests and `make demo` only: lets webhook URLs reach loopback/private addresses and use http.
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", False)
 WEBHOOK_SWEEP_SECONDS = env_int("WEBHOOK_SWEEP_SECONDS", 30, minimum=5)
+# Events, their deliveries and the attempt log are kept this many days, then deleted by beat
+# (WEBHOOK_PRUNE_CRON); an event with a delivery still pending is kept until it ends.
+WEBHOOK_EVENT_RETENTION_DAYS = env_int("WEBHOOK_EVENT_RETENTION_DAYS", 30, minimum=1)
+WEBHOOK_PRUNE_CRON = env_str("WEBHOOK_PRUNE_CRON", "15 4 * * *")
 
 # --- Celery ---------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
@@ -288,6 +292,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 _sweep = parse_cron("ARTIFACT_SWEEP_CRON", ARTIFACT_SWEEP_CRON)
 _bundle_expiry = parse_cron("BUNDLE_EXPIRY_CRON", BUNDLE_EXPIRY_CRON)
 _purge = parse_cron("ARTIFACT_PURGE_CRON", ARTIFACT_PURGE_CRON)
+_webhook_prune = parse_cron("WEBHOOK_PRUNE_CRON", WEBHOOK_PRUNE_CRON)
 CELERY_BEAT_SCHEDULE = {
     "artifact-sweep": {
         "task": "artifacts.tasks.sweep_completed_jobs",
@@ -309,6 +314,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "events.tasks.sweep_due_deliveries",
         "schedule": timedelta(seconds=WEBHOOK_SWEEP_SECONDS),
         "options": {"expires": max(4, WEBHOOK_SWEEP_SECONDS - 5)},
+    },
+    "webhook-prune": {
+        "task": "events.tasks.prune_old_events",
+        "schedule": _webhook_prune,
+        "options": {"expires": max(10, shortest_interval_seconds(_webhook_prune) - 10)},
     },
 }
 

@@ -23,7 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 from urllib3.exceptions import NewConnectionError
 
-from events.models import RESPONSE_EXCERPT_BYTES, Delivery, DeliveryAttempt, WebhookEndpoint
+from events.models import RESPONSE_EXCERPT_BYTES, Delivery, DeliveryAttempt, Event, WebhookEndpoint
 from events.services import signing
 from events.services.network import PublicOnlyAdapter, RefusedConnection, scheme_refusal
 from pipeline.models import Notification
@@ -180,3 +180,26 @@ def _note_failure(endpoint: WebhookEndpoint, now: datetime) -> None:
 def due_delivery_ids(limit: int = 1000) -> list[str]:
     """Beat's sweep: deliveries whose next attempt is due (a lost message, a long retry wait)."""
     return [str(pk) for pk in Delivery.objects.due().order_by("next_attempt_at").values_list("pk", flat=True)[:limit]]
+
+
+def prune_old_events(now: datetime | None = None, batch: int = 500) -> int:
+    """Delete the events older than ``WEBHOOK_EVENT_RETENTION_DAYS`` with their deliveries and
+    attempt log, ``batch`` events per transaction so no lock is held long. An event with a delivery
+    still pending (retrying, or replayed) is kept until it ends. Returns how many events went."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.WEBHOOK_EVENT_RETENTION_DAYS)
+    pending = Delivery.State.PENDING
+    old = Event.objects.filter(created_at__lt=cutoff).exclude(deliveries__state=pending).order_by()
+    deleted = 0
+    while ids := list(old.values_list("pk", flat=True)[:batch]):
+        with transaction.atomic():
+            # A replay may have made one pending since: its delivery rows are locked and read again.
+            locked = Delivery.objects.select_for_update().filter(event_id__in=ids).values_list("event_id", "state")
+            kept = {event_id for event_id, state in locked if state == pending}
+            gone = [pk for pk in ids if pk not in kept]
+            Event.objects.filter(pk__in=gone).delete()
+        deleted += len(gone)
+        if not gone:
+            break
+    if deleted:
+        logger.info("webhook retention deleted %d events older than %s", deleted, cutoff.isoformat())
+    return deleted

@@ -80,6 +80,20 @@ def test_delivery_log_shows_attempts_and_replay_queues_again(alice, alice_client
     assert Delivery.objects.get(pk=row.pk).state == "pending"
 
 
+def test_the_log_says_how_long_it_is_kept_and_when_a_failing_endpoint_stops(alice, alice_client, receiver, settings):
+    from django.utils import timezone
+
+    settings.WEBHOOK_EVENT_RETENTION_DAYS = 14
+    settings.WEBHOOK_DISABLE_AFTER_SECONDS = 12 * 3600
+    endpoint = endpoints.create_endpoint(alice, url=receiver.url)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=timezone.now())
+
+    text = page_text(alice_client.get(f"/webhooks/{endpoint.pk}"))
+
+    assert "Kept for 14 days; a delivery still being retried is kept until it ends." in text
+    assert "After 12 hours of failures the endpoint is disabled." in text
+
+
 def test_ping_from_the_page(alice, alice_client, receiver):
     endpoint = endpoints.create_endpoint(alice, url=receiver.url)
     page = alice_client.post(f"/webhooks/{endpoint.pk}/ping", follow=True)
