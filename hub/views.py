@@ -3,8 +3,9 @@
 * ``GET /hub/api/models/{ns}/{repo}[/revision/{rev}]`` — repository info at a revision (R1).
 * ``GET /hub/api/models/{ns}/{repo}/tree/{rev}[/{path}]`` — its files, paged with ``Link`` (R2).
 * ``HEAD|GET /hub/{ns}/{repo}/resolve/{rev}/{path}`` — one file (R3): HEAD answers the headers the
-  client reads (``X-Repo-Commit``, ``ETag``, sizes) itself; GET redirects a stored file to a signed
-  storage URL (which serves ``Range``) and serves a generated file itself, ``Range`` included.
+  client reads (``X-Repo-Commit``, ``ETag``, sizes) itself; GET redirects a stored file to our own
+  download link (``/downloads/<token>``, which checks the model on each request and serves
+  ``Range``) and serves a generated file itself, ``Range`` included.
 * ``GET /hub/api/whoami-v2`` — who the token is (R5).
 
 A repository the caller does not hold (missing or someone else's) is ``RepoNotFound``; with
@@ -27,7 +28,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from artifacts.models import ModelArtifact, Repository
 from artifacts.pages.downloads import RangeNotSatisfiable, parse_range
-from artifacts.storage.seam import artifact_storage, url_ttl
+from artifacts.storage.seam import url_ttl
+from artifacts.storage.signing import download_link
 from hub import upstream
 from hub.auth import BadCredentials, Caller, caller, sends_bearer
 from hub.responses import (
@@ -271,8 +273,9 @@ def resolve_file(
     elif file.key is None:
         response = _generated_body(request, file)
     else:
-        signed = artifact_storage().signed_url(file.key, path.rsplit("/", 1)[-1], url_ttl())
-        response = HttpResponseRedirect(signed)
+        # Our own link, as the API hands out: each request through it checks the model is still
+        # live, so a link taken from this redirect stops when the model is deleted, on every backend.
+        response = HttpResponseRedirect(download_link(file.key, path.rsplit("/", 1)[-1], url_ttl()))
     _file_headers(response, model.commit, file)
     return response
 

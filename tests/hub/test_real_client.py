@@ -83,6 +83,22 @@ def test_snapshot_at_an_alias_and_at_a_commit_holds_the_clusters_bytes(world, en
     assert (at_commit / "MODEL_CARD.md").read_bytes() == stored_card(world.second)
 
 
+def test_on_s3_the_client_follows_our_link_to_the_bucket_and_stops_when_the_model_goes(
+    s3_storage, world, endpoint, tmp_path
+):
+    from artifacts.services.lifecycle import soft_delete
+
+    stored = s3_storage.list_objects_v2(Bucket=s3_storage.bucket)["Contents"]
+    assert any(item["Key"].endswith("adapter_model.safetensors") for item in stored)  # in the bucket
+    folder = fetch(world, endpoint, tmp_path, "production")
+    for name, data in world.files[world.first.commit].items():
+        assert (folder / name).read_bytes() == data
+
+    soft_delete(world.first)
+    with pytest.raises(RevisionNotFoundError):
+        fetch(world, endpoint, tmp_path / "after", world.first.commit)
+
+
 def test_moving_an_alias_changes_what_the_next_download_fetches(world, endpoint, tmp_path, alice_client):
     assert fetch(world, endpoint, tmp_path, "production").name == world.first.commit
     moved = alice_client.put(

@@ -1,4 +1,5 @@
-"""Links that stop: every download link handed out is ours (``/downloads/<token>``), checked on each
+"""Links that stop: every download link handed out (API, pages, bundles, the Hub endpoint's
+redirects) is ours (``/downloads/<token>``), checked on each
 request, so a soft-deleted model's links stop at once on local storage, S3 and Supabase alike; on the
 remote backends the link redirects to a URL minted for that request (60 s), and Range resumes through it."""
 
@@ -103,6 +104,23 @@ def test_a_link_stops_after_soft_delete_and_works_again_after_restore(alice_clie
     restore(stored)
     status, body, _ = follow(url, backend)
     assert (status, body) == (200, WEIGHTS)
+
+
+def test_a_link_from_the_hub_endpoint_stops_after_soft_delete_too(alice_client, stored, backend):
+    """``snapshot_download`` follows the resolve's redirect: what it is redirected to is our link."""
+    repository = stored.repository
+    resolve = f"/hub/{repository.user.username}/{repository.name}/resolve/{stored.commit}/adapter_model.safetensors"
+    redirect = alice_client.get(resolve)
+    assert redirect.status_code == 302
+    url = redirect["Location"]
+    assert url.startswith("http://testserver/downloads/")
+    status, body, _ = follow(url, backend, Range="bytes=7-")
+    assert (status, body) == (206, WEIGHTS[7:])
+
+    soft_delete(stored)
+    assert Client().get(url).status_code == 404
+    assert Client().get(url).content.decode().strip() == GONE
+    assert alice_client.get(resolve).status_code == 404  # and the repository no longer resolves it
 
 
 @pytest.mark.parametrize("start", [1, 500, len(WEIGHTS) - 1])
