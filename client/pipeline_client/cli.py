@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import click
 import httpx
+from click.core import ParameterSource
 
 from pipeline_client import __version__, config, repos
 from pipeline_client.api import Api
@@ -150,6 +151,10 @@ def list_models(sort: str, page: int, limit: int, as_json: bool, verdicts: tuple
         params["verdict"] = ",".join(dict.fromkeys(verdicts))
     empty = "No models match these filters." if params else "No models."
     if params.pop("deleted", False):
+        # The server lists every recently deleted model, newest deletion first, whatever else is asked.
+        explicit_sort = click.get_current_context().get_parameter_source("sort") != ParameterSource.DEFAULT
+        if params or explicit_sort:
+            raise click.UsageError("--deleted lists every recently deleted model: it takes no filters or --sort.")
         params["deleted"] = "true"
         empty = "No recently deleted models."
     with api() as client:

@@ -187,7 +187,9 @@ class ReplayDeliveryView(APIView):
         if not rows.filter(endpoint=endpoint).exists():
             raise exceptions.NotFound(DELIVERY_NOT_FOUND)
         _replay(endpoint, rows)
-        shown = _deliveries(request.user).get(pk=rows.get().pk)
+        shown = _deliveries(request.user).filter(pk__in=rows.values("pk")).first()
+        if shown is None:  # deleted meanwhile (the endpoint, or the retention's prune)
+            raise exceptions.NotFound(DELIVERY_NOT_FOUND)
         return envelope(DeliverySerializer(shown).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -100,7 +100,8 @@ def replay(endpoint: WebhookEndpoint, deliveries: Any) -> list[str]:
     now = timezone.now()
     mine = deliveries.filter(endpoint=endpoint)
     with transaction.atomic():
-        finished = list(mine.exclude(state=Delivery.State.PENDING).values_list("pk", flat=True))
+        # Locked, so the retention's prune (which locks them too) cannot delete one under the replay.
+        finished = list(mine.exclude(state=Delivery.State.PENDING).select_for_update().values_list("pk", flat=True))
         Delivery.objects.filter(pk__in=finished).replay()
         waiting = list(
             mine.filter(

@@ -196,6 +196,10 @@ def test_models_list_filters_as_the_models_page_does(env_login, server, alice, b
     assert refused.exit_code == 1
     assert "convergence" in refused.stderr
     assert "Traceback" not in refused.output
+    for extra in (("--search", "legal"), ("--sort", "quality")):
+        combined = run("models", "list", "--deleted", *extra)
+        assert combined.exit_code == 2  # the server would ignore them: refused, not dropped
+        assert "--deleted lists every recently deleted model" in combined.stderr
     bad_score = run("models", "list", "--min-score", "9")
     assert bad_score.exit_code == 2  # refused before asking the server
     assert "--min-score" in bad_score.stderr

@@ -71,3 +71,28 @@ def test_beat_runs_the_prune_daily():
     entry = settings.CELERY_BEAT_SCHEDULE["webhook-prune"]
     assert entry["task"] == tasks.prune_old_events.name
     assert entry["schedule"].hour == {4} and entry["schedule"].minute == {15}
+
+
+def test_a_replay_of_a_delivery_the_prune_took_meanwhile_is_a_404_not_an_error(alice, receiver, monkeypatch):
+    from rest_framework.test import APIClient
+
+    from events.services import endpoints
+
+    endpoint = make_endpoint(alice, receiver.url)
+    row = publish_ready(alice)
+    Delivery.objects.filter(pk=row.pk).update(state=Delivery.State.FAILED)
+    aged(row, settings.WEBHOOK_EVENT_RETENTION_DAYS + 1)
+    replay = endpoints.replay
+
+    def pruned_first(endpoint, deliveries):  # the prune commits between the check and the replay
+        assert delivery.prune_old_events() == 1
+        return replay(endpoint, deliveries)
+
+    monkeypatch.setattr(endpoints, "replay", pruned_first)
+    client = APIClient()
+    client.force_authenticate(alice)
+    answer = client.post(f"/api/webhook-endpoints/{endpoint.pk}/deliveries/{row.pk}/replay")
+
+    assert answer.status_code == 404
+    assert answer.json()["error"] == "Delivery not found"
+    assert not Delivery.objects.filter(pk=row.pk).exists()
