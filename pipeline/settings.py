@@ -7,6 +7,7 @@ on the local disk, all under ``var/``.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -323,6 +324,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- API ------------------------------------------------------------------------------------------
+# DRF reads "<number>/<period>", the period's first letter being s, m, h or d ("60/min", "1000/day").
+DOWNLOAD_GRANT_RATE = env_str("DOWNLOAD_GRANT_RATE", "60/min")
+if not re.fullmatch(r"[1-9][0-9]*/[smhd][a-z]*", DOWNLOAD_GRANT_RATE):
+    raise ImproperlyConfigured(f"DOWNLOAD_GRANT_RATE must look like 60/min or 1000/day, got {DOWNLOAD_GRANT_RATE!r}")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.BearerTokenAuthentication",
@@ -338,9 +343,7 @@ REST_FRAMEWORK = {
         "pipeline.lib.api.parsers.MultiPartParser",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "DEFAULT_THROTTLE_RATES": {
-        "download_grant": env_str("DOWNLOAD_GRANT_RATE", "60/min"),
-    },
+    "DEFAULT_THROTTLE_RATES": {"download_grant": DOWNLOAD_GRANT_RATE},
     # Client addresses come from REMOTE_ADDR, or from X-Forwarded-For as set by this many proxies
     # of ours; never from a header the client alone controls.
     "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0, minimum=0),
@@ -382,7 +385,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- Cache (throttling state is shared across processes) -------------------------------------------
 _cache_url = env_str("CACHE_URL", "")
-if _cache_url.startswith("redis://") or _cache_url.startswith("rediss://"):
+if _cache_url and not _cache_url.startswith(("redis://", "rediss://")):
+    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// or rediss:// URL (or empty), got {_cache_url!r}")
+if _cache_url:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}}
 else:
     CACHES = {
@@ -413,5 +418,6 @@ LOGGING = {
         "artifacts": {"level": LOG_LEVEL},
         "accounts": {"level": LOG_LEVEL},
         "events": {"level": LOG_LEVEL},
+        "hub": {"level": LOG_LEVEL},
     },
 }

@@ -91,6 +91,20 @@ def test_bad_value_stops_start_up_with_clear_message():
     assert "ARTIFACT_MAX_ATTEMPTS must be an integer, got 'lots'" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("CACHE_URL", "memcached://127.0.0.1:11211", "CACHE_URL must be a redis:// or rediss:// URL"),
+        ("DOWNLOAD_GRANT_RATE", "sixty per minute", "DOWNLOAD_GRANT_RATE must look like 60/min"),
+        ("DOWNLOAD_GRANT_RATE", "0/min", "DOWNLOAD_GRANT_RATE must look like 60/min"),
+    ],
+)
+def test_a_bad_cache_url_or_download_rate_stops_start_up_too(name, value, message):
+    result = _settings_in_subprocess({name: value})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
 def test_check_deploy_is_clean_for_production_environment():
     env = {
         "DEBUG": "false",
