@@ -101,6 +101,13 @@ def resolve(client: Api, ref: RepoRef) -> tuple[str, str]:
         revisions = repository.get("revisions") or []
         match = next((r for r in revisions if isinstance(r, dict) and r.get("commit") == ref.revision), None)
         if match is None:
+            listed, total = len(revisions), repository.get("revision_count")
+            if isinstance(total, int) and total > listed:  # only the newest revisions are listed
+                raise ClientError(
+                    f"{ref.repo_id} has no revision with commit {ref.revision} among its {listed} newest"
+                    f" (of {total}); download an older one by its model id"
+                    f" (pipeline models list --repository {ref.repo_id} --json)"
+                )
             raise ClientError(f"{ref.repo_id} has no revision with commit {ref.revision}")
         return str(match["model"]), ref.revision
     aliases = [a for a in repository.get("aliases") or [] if isinstance(a, dict)]

@@ -75,6 +75,19 @@ def test_download_at_a_commit(env_login, server, repo, tmp_path):
     assert (tmp_path / "c/adapter_model.safetensors").read_bytes() == FILES["adapter_model.safetensors"]
 
 
+def test_a_commit_older_than_the_listed_revisions_says_how_to_get_it(env_login, server, repo, tmp_path, monkeypatch):
+    import artifacts.api.repos as repos_api
+
+    _, v1, _, _ = repo
+    monkeypatch.setattr(repos_api, "DETAIL_LIMIT", 2)  # v3 and v2 are listed, v1 is not
+    result = run("download", f"alice/support-chats-lora@{v1.commit}", str(tmp_path / "c"))
+    assert result.exit_code == 1
+    assert f"no revision with commit {v1.commit} among its 2 newest (of 3)" in result.output
+    assert "pipeline models list --repository alice/support-chats-lora --json" in result.output
+    unknown = run("download", f"alice/support-chats-lora@{'0' * 40}", str(tmp_path / "d"))
+    assert unknown.exit_code == 1
+
+
 @pytest.mark.parametrize(
     ("reference", "message"),
     [
