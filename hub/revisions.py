@@ -60,6 +60,14 @@ def resolve(user: Any, repository: Repository, revision: str) -> ModelArtifact |
     return models.filter(pk=alias).first() if alias is not None else None
 
 
+def alias_targets(user: Any, repository: Repository) -> list[tuple[str, str]]:
+    """``(alias, commit)`` for each alias of ``repository`` that resolves (its revision is live),
+    by name: what :func:`resolve` answers for each alias."""
+    live = ModelArtifact.objects.visible_to(user).filter(repository=repository)
+    rows = Alias.objects.filter(repository=repository, artifact__in=live).order_by("name")
+    return list(rows.values_list("name", "artifact__commit"))
+
+
 def _generated(path: str, content: bytes, content_type: str) -> HubFile:
     return HubFile(
         path=path,

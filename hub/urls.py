@@ -11,6 +11,7 @@ urlpatterns = [
     re_path(r"^api/whoami-v2/?$", views.whoami, name="hub-whoami"),
     re_path(rf"^api/models/{NS}/{REPO}/?$", views.repo_info, name="hub-repo-info"),
     re_path(rf"^api/models/{NS}/{REPO}/revision/(?P<revision>.+?)/?$", views.repo_info, name="hub-repo-revision"),
+    re_path(rf"^api/models/{NS}/{REPO}/refs/?$", views.refs, name="hub-refs"),
     re_path(rf"^api/models/{NS}/{REPO}/tree/(?P<revision>[^/]+)/?$", views.tree, name="hub-tree"),
     re_path(rf"^api/models/{NS}/{REPO}/tree/(?P<revision>[^/]+)/(?P<path>.+)$", views.tree, name="hub-tree-path"),
     re_path(rf"^{NS}/{REPO}/resolve/(?P<revision>[^/]+)/(?P<path>.+)$", views.resolve_file, name="hub-resolve"),

@@ -6,6 +6,7 @@
   client reads (``X-Repo-Commit``, ``ETag``, sizes) itself; GET redirects a stored file to our own
   download link (``/downloads/<token>``, which checks the model on each request and serves
   ``Range``) and serves a generated file itself, ``Range`` included.
+* ``GET /hub/api/models/{ns}/{repo}/refs`` — its aliases as branches (``list_repo_refs``).
 * ``GET /hub/api/whoami-v2`` — who the token is (R5).
 
 A repository the caller does not hold (missing or someone else's) is ``RepoNotFound``; with
@@ -42,7 +43,7 @@ from hub.responses import (
     hub_time,
     repo_not_found,
 )
-from hub.revisions import HubFile, card_data, find_repository, resolve, revision_files
+from hub.revisions import HubFile, alias_targets, card_data, find_repository, resolve, revision_files
 
 View = Callable[..., HttpResponseBase]
 
@@ -163,6 +164,24 @@ def repo_info(request: HttpRequest, who: Caller, namespace: str, name: str, revi
             "siblings": siblings,
         }
     )
+
+
+@hub_view
+def refs(request: HttpRequest, who: Caller, namespace: str, name: str) -> HttpResponseBase:
+    """The repository's aliases as the Hub's branches (``main``, ``production`` …), each with the
+    commit it resolves to now; an alias whose revision is deleted resolves to nothing and is left
+    out. The product has no tags, conversions or pull requests."""
+    repository = find_repository(who.user, namespace, name)
+    if repository is None:
+        return _elsewhere(request, who, namespace, name)
+    branches = [
+        {"name": alias, "ref": f"refs/heads/{alias}", "targetCommit": commit}
+        for alias, commit in alias_targets(who.user, repository)
+    ]
+    body: dict[str, Any] = {"branches": branches, "converts": [], "tags": []}
+    if request.GET.get("include_prs"):
+        body["pullRequests"] = []
+    return JsonResponse(body)
 
 
 def _tree_items(files: list[HubFile], path: str, recursive: bool) -> list[dict[str, Any]] | None:

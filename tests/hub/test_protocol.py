@@ -117,6 +117,7 @@ def test_another_users_repository_is_repo_not_found_everywhere(world, token):
         ("GET", f"api/models/{REPO}/revision/production"),
         ("GET", f"api/models/{REPO}/revision/{world.first.commit}"),
         ("GET", f"api/models/{REPO}/tree/main"),
+        ("GET", f"api/models/{REPO}/refs"),
         ("GET", f"api/models/{REPO}/tree/{world.first.commit}/adapter_config.json"),
         ("HEAD", f"{REPO}/resolve/main/adapter_config.json"),
         ("GET", f"{REPO}/resolve/main/adapter_config.json"),
@@ -150,3 +151,23 @@ def test_a_deleted_revision_is_gone(world):
     response = hub(world, "GET", f"api/models/{REPO}/revision/{world.first.commit}")
     assert (response.status_code, response["X-Error-Code"]) == (404, "RevisionNotFound")
     assert hub(world, "GET", f"api/models/{REPO}/revision/production").status_code == 404
+
+
+def test_refs_are_the_aliases_with_the_commits_they_resolve_to(world, alice):
+    from artifacts.services import lifecycle
+
+    refs = hub(world, "GET", f"api/models/{REPO}/refs").json()
+    assert refs == {
+        "branches": [
+            {"name": "main", "ref": "refs/heads/main", "targetCommit": world.second.commit},
+            {"name": "production", "ref": "refs/heads/production", "targetCommit": world.first.commit},
+        ],
+        "converts": [],
+        "tags": [],
+    }
+    assert hub(world, "GET", f"api/models/{REPO}/refs?include_prs=1").json()["pullRequests"] == []
+
+    registry.move_alias(alice, world.repository, "staging", world.second)
+    lifecycle.soft_delete(world.first)  # production no longer resolves: it is not offered
+    names = [(b["name"], b["targetCommit"]) for b in hub(world, "GET", f"api/models/{REPO}/refs").json()["branches"]]
+    assert names == [("main", world.second.commit), ("staging", world.second.commit)]

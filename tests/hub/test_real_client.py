@@ -60,6 +60,12 @@ def test_model_info_list_files_and_whoami(world, endpoint):
         "inspection.json",
     ]
     assert api.whoami()["name"] == "alice"
+    refs = api.list_repo_refs(REPO)
+    assert {(b.name, b.target_commit) for b in refs.branches} == {
+        ("main", world.second.commit),
+        ("production", world.first.commit),
+    }
+    assert refs.tags == [] and refs.converts == []
 
 
 def test_snapshot_at_an_alias_and_at_a_commit_holds_the_clusters_bytes(world, endpoint, tmp_path, settings):
