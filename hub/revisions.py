@@ -13,6 +13,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import CharField, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Concat
+
 from artifacts.models import Alias, ArtifactFile, ModelArtifact, Repository
 from artifacts.models.registry import is_commit
 from artifacts.services.bundles import sha256sums
@@ -66,6 +69,27 @@ def alias_targets(user: Any, repository: Repository) -> list[tuple[str, str]]:
     live = ModelArtifact.objects.visible_to(user).filter(repository=repository)
     rows = Alias.objects.filter(repository=repository, artifact__in=live).order_by("name")
     return list(rows.values_list("name", "artifact__commit"))
+
+
+def listed_repositories(user: Any, search: str, sort: str, descending: bool) -> QuerySet[Repository]:
+    """The user's repositories whose ``ns/repo`` contains ``search`` (any case), sorted by
+    ``sort`` (``name``, ``created_at`` or ``last_revision_at``), each annotated with
+    ``last_revision_at`` and ``main_commit`` (what ``main`` resolves to: a live revision, or None).
+    A page is one query."""
+    live = ModelArtifact.objects.filter(repository=OuterRef("pk"), deleted_at__isnull=True)
+    main = Alias.objects.filter(repository=OuterRef("pk"), name="main", artifact__deleted_at__isnull=True)
+    rows = (
+        Repository.objects.visible_to(user)
+        .select_related("user")
+        .annotate(
+            listed_id=Concat(Value(f"{user.username}/"), "name", output_field=CharField()),
+            last_revision_at=Subquery(live.order_by("-created_at").values("created_at")[:1]),
+            main_commit=Subquery(main.values("artifact__commit")[:1]),
+        )
+        .filter(listed_id__icontains=search)
+    )
+    key = F(sort).desc(nulls_last=True) if descending else F(sort).asc(nulls_first=True)
+    return rows.order_by(key, "id")
 
 
 def _generated(path: str, content: bytes, content_type: str) -> HubFile:

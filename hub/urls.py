@@ -9,6 +9,7 @@ REPO = r"(?P<name>[^/]+)"
 
 urlpatterns = [
     re_path(r"^api/whoami-v2/?$", views.whoami, name="hub-whoami"),
+    re_path(r"^api/models/?$", views.model_list, name="hub-model-list"),
     re_path(rf"^api/models/{NS}/{REPO}/?$", views.repo_info, name="hub-repo-info"),
     re_path(rf"^api/models/{NS}/{REPO}/revision/(?P<revision>.+?)/?$", views.repo_info, name="hub-repo-revision"),
     re_path(rf"^api/models/{NS}/{REPO}/refs/?$", views.refs, name="hub-refs"),

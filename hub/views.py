@@ -6,6 +6,8 @@
   client reads (``X-Repo-Commit``, ``ETag``, sizes) itself; GET redirects a stored file to our own
   download link (``/downloads/<token>``, which checks the model on each request and serves
   ``Range``) and serves a generated file itself, ``Range`` included.
+* ``GET /hub/api/models?author=&search=&sort=&direction=&limit=`` — the caller's repositories
+  (``list_models``), paged with ``Link``.
 * ``GET /hub/api/models/{ns}/{repo}/refs`` — its aliases as branches (``list_repo_refs``).
 * ``GET /hub/api/whoami-v2`` — who the token is (R5).
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -43,7 +46,15 @@ from hub.responses import (
     hub_time,
     repo_not_found,
 )
-from hub.revisions import HubFile, alias_targets, card_data, find_repository, resolve, revision_files
+from hub.revisions import (
+    HubFile,
+    alias_targets,
+    card_data,
+    find_repository,
+    listed_repositories,
+    resolve,
+    revision_files,
+)
 
 View = Callable[..., HttpResponseBase]
 
@@ -164,6 +175,77 @@ def repo_info(request: HttpRequest, who: Caller, namespace: str, name: str, revi
             "siblings": siblings,
         }
     )
+
+
+# ``list_models`` sort keys (the client sends ``lastModified``, ``createdAt`` or ``id``) → ours.
+LIST_SORTS = {"lastModified": "last_revision_at", "createdAt": "created_at", "id": "name"}
+# Narrowing parameters of the Hub's listing that a private store of adapters cannot answer truly.
+LIST_UNSUPPORTED = ("filter", "pipeline_tag", "library", "language", "apps", "gated", "inference", "num_parameters")
+
+
+@hub_view
+def model_list(request: HttpRequest, who: Caller) -> HttpResponseBase:
+    """The caller's repositories, as ``HfApi.list_models`` reads them: ``id``, ``author``, ``sha``
+    (what ``main`` resolves to, or null), ``lastModified`` (the newest live revision) and
+    ``createdAt``. ``author`` (someone else's: none here; upstream's answer when configured),
+    ``search`` (contained in the id, any case), ``sort`` and ``direction`` (``-1``: descending, the
+    default), ``limit`` (per page, at most ``HUB_TREE_PAGE_SIZE``); the next page in ``Link``."""
+    author = request.GET.get("author", "")
+    if not who.authenticated or (author and author.lower() != who.user.username.lower()):
+        forwarded = upstream.forward(request)
+        if forwarded is not None:
+            return forwarded
+        if not who.authenticated:
+            return hub_error(
+                request, 401, INVALID_CREDENTIALS if sends_bearer(request) else "Invalid username or password."
+            )
+        return JsonResponse([], safe=False)  # another owner's repositories are never listed here
+    search = request.GET.get("search", "")
+    if "\x00" in search:
+        return hub_error(request, 400, "Invalid search: null characters are not allowed.")
+    unsupported = [name for name in LIST_UNSUPPORTED if name in request.GET]
+    if unsupported:
+        return hub_error(request, 400, f"Unsupported filter: {', '.join(unsupported)} (use author or search).")
+    sort = LIST_SORTS.get(request.GET.get("sort") or "lastModified")
+    if sort is None:
+        return hub_error(request, 400, f"Invalid sort: use one of {', '.join(LIST_SORTS)}.")
+    limit_text = request.GET.get("limit") or str(settings.HUB_TREE_PAGE_SIZE)
+    offset_text = (_after(request.GET["cursor"]) or "") if "cursor" in request.GET else "0"
+    # ASCII digits only; the offset goes into SQL as is, the limit is capped first.
+    if not (
+        re.fullmatch(r"[0-9]{1,18}", limit_text) and int(limit_text) > 0 and re.fullmatch(r"[0-9]{1,9}", offset_text)
+    ):
+        return hub_error(request, 400, "Invalid limit or cursor.")
+    limit, offset = min(int(limit_text), settings.HUB_TREE_PAGE_SIZE), int(offset_text)
+    descending = request.GET.get("direction", "-1") == "-1"
+    repositories = listed_repositories(who.user, search, sort, descending)
+    page = list(repositories[offset : offset + limit + 1])
+    response = JsonResponse([_listed(repository) for repository in page[:limit]], safe=False)
+    if len(page) > limit:
+        query = {k: v for k, v in request.GET.items() if k != "cursor"}
+        query["cursor"] = _cursor(str(offset + limit))
+        response["Link"] = f'<{request.build_absolute_uri(request.path)}?{urlencode(query)}>; rel="next"'
+    return response
+
+
+def _listed(repository: Repository) -> dict[str, Any]:
+    """One repository as the Hub lists it (annotated by ``listed_repositories``)."""
+    last = getattr(repository, "last_revision_at", None)
+    return {
+        "_id": f"repo-{repository.pk}",
+        "id": repository.full_name,
+        "modelId": repository.full_name,
+        "author": repository.user.username,
+        "sha": getattr(repository, "main_commit", None),
+        "lastModified": hub_time(last) if last else None,
+        "createdAt": hub_time(repository.created_at),
+        "private": True,
+        "gated": False,
+        "disabled": False,
+        "downloads": 0,
+        "likes": 0,
+        "library_name": "peft",
+    }
 
 
 @hub_view

@@ -171,3 +171,38 @@ def test_refs_are_the_aliases_with_the_commits_they_resolve_to(world, alice):
     lifecycle.soft_delete(world.first)  # production no longer resolves: it is not offered
     names = [(b["name"], b["targetCommit"]) for b in hub(world, "GET", f"api/models/{REPO}/refs").json()["branches"]]
     assert names == [("main", world.second.commit), ("staging", world.second.commit)]
+
+
+def test_the_listing_is_the_callers_repositories_searched_sorted_and_paged(world, alice):
+    from artifacts.models import Repository
+
+    empty = Repository.objects.create(user=alice, name="Legal-clauses-lora")  # no revision yet
+    listed = hub(world, "GET", "api/models")
+    assert listed.status_code == 200
+    [support, legal] = listed.json()  # newest revision first; a repository without one last
+    assert (support["id"], support["author"], support["sha"]) == (REPO, "alice", world.second.commit)
+    assert TIME.match(support["lastModified"]) and TIME.match(support["createdAt"]) and support["private"] is True
+    assert (legal["id"], legal["sha"], legal["lastModified"]) == ("alice/Legal-clauses-lora", None, None)
+
+    def ids(query: str, who="alice") -> list[str]:
+        response = hub(world, "GET", f"api/models?{query}", who=who)
+        assert response.status_code == 200, response.content
+        return [item["id"] for item in response.json()]
+
+    assert ids("author=alice&search=ALICE/SUPPORT") == [REPO]
+    assert ids("search=clauses") == [empty.full_name]
+    assert ids("sort=id&direction=1") == ["alice/Legal-clauses-lora", REPO]
+    assert ids("author=bob") == []  # someone else's are never listed here
+    assert ids("", who="bob") == [world.bob_repository.full_name]
+
+    first = hub(world, "GET", "api/models?sort=id&direction=1&limit=1")
+    assert [item["id"] for item in first.json()] == ["alice/Legal-clauses-lora"]
+    following = re.search(r"<http://testserver/hub/(api/models\?[^>]+)>; rel=\"next\"", first["Link"]).group(1)
+    second = hub(world, "GET", following)
+    assert [item["id"] for item in second.json()] == [REPO] and "Link" not in second
+
+    assert hub(world, "GET", "api/models", who=None).status_code == 401
+    for query in ("filter=text-classification", "sort=downloads", "limit=0", "limit=x", "cursor=***", "search=%00"):
+        refused = hub(world, "GET", f"api/models?{query}")
+        assert refused.status_code == 400, query
+        assert refused["X-Error-Message"]

@@ -66,6 +66,10 @@ def test_model_info_list_files_and_whoami(world, endpoint):
         ("production", world.first.commit),
     }
     assert refs.tags == [] and refs.converts == []
+    [listed] = api.list_models(author="alice")
+    assert (listed.id, listed.sha, listed.private) == (REPO, world.second.commit, True)
+    assert [m.id for m in api.list_models(search="support-bot")] == [REPO]
+    assert list(api.list_models(author="bob")) == []
 
 
 def test_snapshot_at_an_alias_and_at_a_commit_holds_the_clusters_bytes(world, endpoint, tmp_path, settings):

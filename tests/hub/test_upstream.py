@@ -114,6 +114,13 @@ def test_our_repositories_and_others_stay_ours(world, upstream):
     assert (other.status_code, other["X-Error-Code"]) == (404, "RepoNotFound")
 
 
+def test_the_listing_of_another_owner_is_asked_upstream_and_ours_is_not(world, upstream):
+    assert [item["id"] for item in get(world, "GET", "api/models?author=alice").json()] == [REPO]
+    assert not FakeUpstream.seen
+    get(world, "GET", "api/models?author=org&search=tiny")
+    assert [path for _, path, _ in FakeUpstream.seen] == ["/api/models?author=org&search=tiny"]
+
+
 def test_off_by_default(world, settings):
     assert settings.HUB_UPSTREAM_URL == ""
     response = get(world, "GET", f"api/models/{BASE}")
