@@ -118,6 +118,9 @@ def revision_files(model: ModelArtifact) -> list[HubFile]:
     return sorted(files, key=lambda f: f.path)
 
 
+LIBRARY = "peft"  # what loads every revision here
+
+
 def card_data(model: ModelArtifact) -> dict[str, Any]:
     """What the repository info says about the adapter: base model, library, tags."""
     adapter = (model.inspection or {}).get("adapter") if isinstance(model.inspection, dict) else None
@@ -125,4 +128,4 @@ def card_data(model: ModelArtifact) -> dict[str, Any]:
     tags = ["peft", "lora", "safetensors"]
     if isinstance(base, str) and base:
         tags.append(f"base_model:adapter:{base}")
-    return {"library_name": "peft", "tags": tags, "base_model": base if isinstance(base, str) and base else None}
+    return {"library_name": LIBRARY, "tags": tags, "base_model": base if isinstance(base, str) and base else None}

@@ -47,6 +47,7 @@ from hub.responses import (
     repo_not_found,
 )
 from hub.revisions import (
+    LIBRARY,
     HubFile,
     alias_targets,
     card_data,
@@ -157,24 +158,32 @@ def repo_info(request: HttpRequest, who: Caller, namespace: str, name: str, revi
     card = card_data(model)
     return JsonResponse(
         {
-            "_id": f"repo-{repository.pk}",
-            "id": repository.full_name,
-            "modelId": repository.full_name,
-            "author": repository.user.username,
-            "sha": model.commit,
-            "lastModified": hub_time(model.created_at),
-            "createdAt": hub_time(repository.created_at),
-            "private": True,
-            "gated": False,
-            "disabled": False,
-            "downloads": 0,
-            "likes": 0,
-            "library_name": card["library_name"],
+            **_repository_fields(repository, model.commit, model.created_at),
             "tags": card["tags"],
             "cardData": {k: v for k, v in card.items() if v is not None},
             "siblings": siblings,
         }
     )
+
+
+def _repository_fields(repository: Repository, sha: str | None, last_modified: Any) -> dict[str, Any]:
+    """What the repository info and the listing both say of a repository at ``sha`` (None: no
+    revision ``main`` resolves to), last changed ``last_modified`` (None: no live revision)."""
+    return {
+        "_id": f"repo-{repository.pk}",
+        "id": repository.full_name,
+        "modelId": repository.full_name,
+        "author": repository.user.username,
+        "sha": sha,
+        "lastModified": hub_time(last_modified) if last_modified else None,
+        "createdAt": hub_time(repository.created_at),
+        "private": True,
+        "gated": False,
+        "disabled": False,
+        "downloads": 0,
+        "likes": 0,
+        "library_name": LIBRARY,
+    }
 
 
 # ``list_models`` sort keys (the client sends ``lastModified``, ``createdAt`` or ``id``) → ours.
@@ -220,32 +229,17 @@ def model_list(request: HttpRequest, who: Caller) -> HttpResponseBase:
     descending = request.GET.get("direction", "-1") == "-1"
     repositories = listed_repositories(who.user, search, sort, descending)
     page = list(repositories[offset : offset + limit + 1])
-    response = JsonResponse([_listed(repository) for repository in page[:limit]], safe=False)
+    # Annotated by ``listed_repositories``: main's commit and the newest live revision's time.
+    listed = [
+        _repository_fields(repository, repository.main_commit, repository.last_revision_at)  # type: ignore[attr-defined]
+        for repository in page[:limit]
+    ]
+    response = JsonResponse(listed, safe=False)
     if len(page) > limit:
         query = {k: v for k, v in request.GET.items() if k != "cursor"}
         query["cursor"] = _cursor(str(offset + limit))
         response["Link"] = f'<{request.build_absolute_uri(request.path)}?{urlencode(query)}>; rel="next"'
     return response
-
-
-def _listed(repository: Repository) -> dict[str, Any]:
-    """One repository as the Hub lists it (annotated by ``listed_repositories``)."""
-    last = getattr(repository, "last_revision_at", None)
-    return {
-        "_id": f"repo-{repository.pk}",
-        "id": repository.full_name,
-        "modelId": repository.full_name,
-        "author": repository.user.username,
-        "sha": getattr(repository, "main_commit", None),
-        "lastModified": hub_time(last) if last else None,
-        "createdAt": hub_time(repository.created_at),
-        "private": True,
-        "gated": False,
-        "disabled": False,
-        "downloads": 0,
-        "likes": 0,
-        "library_name": "peft",
-    }
 
 
 @hub_view
