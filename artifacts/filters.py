@@ -15,13 +15,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.validators import RegexValidator
-from django.db.models import Value
-from django.db.models.functions import Upper
 from django.http import QueryDict
 from rest_framework import serializers
 
 from artifacts.health.quality import CONVERGENCE_LABELS
 from artifacts.models import ArtifactFacetCount, ArtifactSearchName, ModelArtifact, ModelArtifactQuerySet
+from artifacts.models.artifact import search_name_contains
 from artifacts.models.registry import ALIAS_NAME_MAX_LENGTH
 
 SORTS = tuple(ModelArtifactQuerySet.SORTS)
@@ -155,9 +154,7 @@ class ModelFilters:
         if given == {"convergence"}:
             return facet_total(user, ArtifactFacetCount.CONVERGENCE, lambda v: v == self.convergence)
         if given == {"q"}:
-            return ArtifactSearchName.objects.filter(
-                user_id=user.pk, search_name__contains=Upper(Value(self.q))
-            ).count()
+            return ArtifactSearchName.objects.filter(search_name_contains(self.q), user_id=user.pk).count()
         return filtered.count()
 
     def apply(self, queryset: ModelArtifactQuerySet) -> ModelArtifactQuerySet:

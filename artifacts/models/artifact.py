@@ -31,6 +31,13 @@ def with_owner(models: list[ModelArtifact], owner: Any) -> list[ModelArtifact]:
     return models
 
 
+def search_name_contains(q: str) -> Q:
+    """A stored ``search_name`` (``UPPER(name)``, here or in :class:`ArtifactSearchName`) that
+    contains ``q`` in any case. Upper-cased by the database, as the column is (PostgreSQL's UPPER
+    and Python's differ, e.g. for "ß"); Django escapes %, _ and \\ in it before wrapping it in %...%."""
+    return Q(search_name__contains=Upper(Value(q)))
+
+
 class ModelArtifactQuerySet(models.QuerySet["ModelArtifact"]):
     # How a models list can be sorted (the API's ``sort``, the page's sort menu): newest first,
     # or best score first. ``-id`` last keeps pages stable when timestamps tie.
@@ -128,9 +135,7 @@ class ModelArtifactQuerySet(models.QuerySet["ModelArtifact"]):
         Elsewhere (SQLite) it stays ``name__icontains``.
         """
         if connections[self.db].vendor == "postgresql":
-            # Upper-cased by the database, as the column is (PostgreSQL's UPPER and Python's differ,
-            # e.g. for "ß"); Django escapes %, _ and \ in it before wrapping it in %...%.
-            return Q(search_name__contains=Upper(Value(q)))
+            return search_name_contains(q)
         return Q(name__icontains=q)
 
 
