@@ -196,9 +196,10 @@ def prune_old_events(now: datetime | None = None, batch: int = 500) -> int:
             locked = Delivery.objects.select_for_update().filter(event_id__in=ids).values_list("event_id", "state")
             kept = {event_id for event_id, state in locked if state == pending}
             gone = [pk for pk in ids if pk not in kept]
-            Event.objects.filter(pk__in=gone).delete()
-        deleted += len(gone)
-        if not gone:
+            _, by_model = Event.objects.filter(pk__in=gone).delete()
+        removed = by_model.get(Event._meta.label, 0)  # not what another prune took meanwhile
+        deleted += removed
+        if not removed:
             break
     if deleted:
         logger.info("webhook retention deleted %d events older than %s", deleted, cutoff.isoformat())
